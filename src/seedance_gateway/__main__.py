@@ -1,0 +1,7 @@
+"""``python -m seedance_gateway`` runs the CLI."""
+
+from __future__ import annotations
+
+from seedance_gateway.cli import main
+
+main()

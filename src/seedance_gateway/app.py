@@ -1,0 +1,126 @@
+"""``create_app(settings)``: the one composition root for the API (and in-process workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from seedance_gateway import catalog as catalog_module
+from seedance_gateway import config
+from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.dialects import ErrorRoute, default_error, public_v1
+from seedance_gateway.domain.ids import new_id
+from seedance_gateway.errors import GatewayError, ValidationFailed
+from seedance_gateway.providers import Provider
+from seedance_gateway.providers.preview import PreviewProvider
+from seedance_gateway.queue import Wakeup
+from seedance_gateway.ratelimit import RateLimiter
+from seedance_gateway.service import Service
+from seedance_gateway.store import Store, migrate
+from seedance_gateway.web import routes
+from seedance_gateway.worker import Worker
+
+log = logging.getLogger(__name__)
+ERROR_ROUTES = [ErrorRoute("/api/v1", default_error)]
+
+
+def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI:
+    """The ASGI app; everything connects in its lifespan, nothing at import."""
+    app = FastAPI(title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker))
+    app.include_router(public_v1.router)
+    app.include_router(routes.router)
+    app.middleware("http")(_request_id)
+    app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+def build_providers(settings: config.Settings) -> dict[str, Provider]:
+    """The providers this deployment offers, by name."""
+    return {"preview": PreviewProvider(processes=settings.render_processes)}
+
+
+def _lifespan(
+    settings: config.Settings, run_worker: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        catalog = catalog_module.load(settings.catalog_path)
+        url = settings.effective_database_url
+        await migrate.upgrade(url)
+        store = Store.open(url, max_attempts=settings.job_max_attempts)
+        blobs = FilesystemBlobStore(settings.home / "blobs")
+        limiter = RateLimiter(settings.rate_limit, settings.redis_url)
+        wakeup = Wakeup()
+        app.state.service = Service(
+            settings=settings, catalog=catalog, store=store, blobs=blobs, limiter=limiter,
+            secret=config.load_secret(settings), wake=wakeup.notify,
+        )
+        providers = build_providers(settings)
+        stop = asyncio.Event()
+        runner = None
+        if run_worker:
+            worker = Worker(settings=settings, store=store, blobs=blobs, providers=providers,
+                            wakeup=wakeup, model_providers={m.id: m.provider for m in catalog.models})
+            runner = asyncio.create_task(worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            wakeup.notify()
+            if runner is not None:
+                await runner
+            for provider in providers.values():
+                await provider.close()
+            await limiter.close()
+            await store.close()
+
+    return lifespan
+
+
+async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    request.state.request_id = new_id("req")
+    response = await call_next(request)
+    response.headers["x-request-id"] = request.state.request_id
+    return response
+
+
+def _render(request: Request, error: GatewayError) -> Response:
+    request_id = getattr(request.state, "request_id", None) or new_id("req")
+    renderer = next((r.render for r in ERROR_ROUTES if request.url.path.startswith(r.prefix)),
+                    default_error)
+    response = renderer(request, error, request_id)
+    response.headers["x-request-id"] = request_id
+    return response
+
+
+async def _gateway_error(request: Request, exc: GatewayError) -> Response:
+    return _render(request, exc)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+    field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "header", "path"))
+    return _render(request, ValidationFailed(f"{field or 'request'}: {first['msg']}", field=field))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "api_key_missing"}
+    error = GatewayError(str(exc.detail), code=codes.get(exc.status_code, "http_error"))
+    error.status = exc.status_code
+    return _render(request, error)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _render(request, GatewayError("internal error; the request id identifies it in our logs"))

@@ -1,0 +1,215 @@
+"""Loads the model catalog from YAML and validates it; a mistake names the model and the field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seedance_gateway.catalog.model import (
+    CANONICAL_FIELDS,
+    Capabilities,
+    Catalog,
+    DurationRange,
+    MediaRules,
+    Mode,
+    ModelSpec,
+    ParamSpec,
+    PriceRule,
+    ValueType,
+)
+
+
+class CatalogError(ValueError):
+    """The catalog file is invalid."""
+
+
+def load(path: Path | None = None) -> Catalog:
+    """Reads the shipped catalog, or an operator's file at ``path``."""
+    if path is None:
+        text = resources.files("seedance_gateway.catalog").joinpath("models.yaml").read_text()
+        source = "models.yaml"
+    else:
+        text, source = path.read_text(), str(path)
+    try:
+        data = yaml.safe_load(text)
+        return build(data)
+    except CatalogError as exc:
+        raise CatalogError(f"{source}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{source}: not valid YAML: {exc}") from None
+
+
+def build(data: Mapping[str, Any]) -> Catalog:
+    """Builds and cross-checks a catalog from parsed YAML."""
+    tables = data.get("pixel_tables") or {}
+    models = tuple(_model(raw, tables) for raw in data.get("models") or ())
+    if not models:
+        raise CatalogError("no models defined")
+    by_name: dict[str, ModelSpec] = {}
+    for model in models:
+        for name in (model.id, *model.aliases):
+            key = name.lower()
+            if key in by_name:
+                raise CatalogError(f"name {name!r} is used by {by_name[key].id!r} and {model.id!r}")
+            by_name[key] = model
+    routes = {str(k).lower(): dict(v) for k, v in (data.get("mode_routes") or {}).items()}
+    for alias, route in routes.items():
+        for target in route.values():
+            if target not in by_name:
+                raise CatalogError(f"mode_routes.{alias}: unknown model {target!r}")
+    return Catalog(models=models, by_name=by_name, mode_routes=routes)
+
+
+def _model(raw: Mapping[str, Any], tables: Mapping[str, Any]) -> ModelSpec:
+    model_id = str(raw.get("id", "?"))
+    try:
+        spec = _model_unchecked(raw, tables)
+        _check(spec)
+        return spec
+    except CatalogError as exc:
+        raise CatalogError(f"model {model_id!r}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"model {model_id!r}: missing or malformed field ({exc})") from None
+
+
+def _model_unchecked(raw: Mapping[str, Any], tables: Mapping[str, Any]) -> ModelSpec:
+    table_name = raw["pixel_table"]
+    if table_name not in tables:
+        raise CatalogError(f"pixel_table {table_name!r} is not defined")
+    return ModelSpec(
+        id=raw["id"],
+        name=raw["name"],
+        family=str(raw["family"]),
+        provider=raw["provider"],
+        description=raw.get("description", ""),
+        aliases=tuple(raw.get("aliases") or ()),
+        upstream_ids=dict(raw.get("upstream_ids") or {}),
+        modes=tuple(Mode(m) for m in raw["modes"]),
+        prompt_max=int(raw["prompt_max"]),
+        fps=int(raw["fps"]),
+        pixels={
+            res: {ratio: (int(wh[0]), int(wh[1])) for ratio, wh in row.items()}
+            for res, row in tables[table_name].items()
+        },
+        capabilities=_capabilities(raw["capabilities"]),
+        params=tuple(_param(p) for p in raw["params"]),
+        media=_media(raw.get("media") or {}),
+        price=_price(raw["price"]),
+    )
+
+
+def _capabilities(raw: Mapping[str, Any]) -> Capabilities:
+    duration = raw["duration"]
+    return Capabilities(
+        resolutions=tuple(raw["resolutions"]),
+        ratios=tuple(raw["ratios"]),
+        duration=DurationRange(
+            minimum=int(duration["min"]), maximum=int(duration["max"]), auto=bool(duration["auto"])
+        ),
+        frames=bool(raw["frames"]),
+        seed=bool(raw["seed"]),
+        camera_fixed=bool(raw["camera_fixed"]),
+        audio=bool(raw["audio"]),
+        service_tiers=tuple(raw["service_tiers"]),
+        reference_resolutions=tuple(raw.get("reference_resolutions") or ()),
+        defaults=dict(raw["defaults"]),
+    )
+
+
+def _param(raw: Mapping[str, Any]) -> ParamSpec:
+    return ParamSpec(
+        key=raw["key"],
+        kind=raw["kind"],
+        maps_to=raw["maps_to"],
+        default=raw["default"],
+        options=tuple(str(o) for o in raw.get("options") or ()),
+        minimum=raw.get("min"),
+        maximum=raw.get("max"),
+        description=raw.get("description", ""),
+        extension=bool(raw.get("extension", False)),
+    )
+
+
+def _media(raw: Mapping[str, Any]) -> MediaRules:
+    def pair(name: str) -> tuple[int, int]:
+        low, high = raw.get(name, (0, 0))
+        return int(low), int(high)
+
+    return MediaRules(
+        reference_images=pair("reference_images"),
+        reference_videos=pair("reference_videos"),
+        reference_audios=pair("reference_audios"),
+    )
+
+
+def _price(raw: Mapping[str, Any]) -> PriceRule:
+    table = {
+        str(res): {int(sec): (int(v[0]), int(v[1])) for sec, v in row.items()}
+        for res, row in (raw.get("table") or {}).items()
+    }
+    return PriceRule(
+        kind=raw["kind"],
+        base_credits=int(raw["base_credits"]),
+        table=table,
+        audio_factor=float(raw.get("audio_factor", 1.0)),
+        flex_factor=float(raw.get("flex_factor", 0.5)),
+        resolution_factors={str(k): float(v) for k, v in (raw.get("resolution_factors") or {}).items()},
+    )
+
+
+def _check(spec: ModelSpec) -> None:
+    caps = spec.capabilities
+    if not spec.modes:
+        raise CatalogError("modes is empty")
+    for res in caps.resolutions:
+        for ratio in caps.ratios:
+            if ratio != "adaptive" and ratio not in spec.pixels.get(res, {}):
+                raise CatalogError(f"pixel table has no size for {res} {ratio}")
+    keys = [p.key for p in spec.params]
+    if len(keys) != len(set(keys)):
+        raise CatalogError("params has a key twice")
+    for index, param in enumerate(spec.params):
+        try:
+            _check_param(param, caps)
+        except CatalogError as exc:
+            raise CatalogError(f"params[{index}] ({param.key}): {exc}") from None
+    _check_price(spec)
+
+
+def _check_param(param: ParamSpec, caps: Capabilities) -> None:
+    if param.maps_to not in CANONICAL_FIELDS:
+        raise CatalogError(f"maps_to {param.maps_to!r} is not one of {sorted(CANONICAL_FIELDS)}")
+    if param.kind == "select":
+        if not param.options:
+            raise CatalogError("a select needs options")
+        if str(param.default).lower() not in [o.lower() for o in param.options]:
+            raise CatalogError(f"default {param.default!r} is not one of {list(param.options)}")
+        if param.value_type is ValueType.INTEGER and not all(o.lstrip("-").isdigit() for o in param.options):
+            raise CatalogError("options of an integer field must be integers")
+        if param.value_type is ValueType.BOOLEAN and {o.lower() for o in param.options} - {"true", "false"}:
+            raise CatalogError("options of a boolean field must be true/false")
+    elif param.kind == "number":
+        if param.minimum is None or param.maximum is None or param.minimum > param.maximum:
+            raise CatalogError("a number needs min <= max")
+        if not param.minimum <= int(param.default) <= param.maximum:
+            raise CatalogError(f"default {param.default!r} is outside [{param.minimum}, {param.maximum}]")
+    else:
+        raise CatalogError(f"kind {param.kind!r} is not select or number")
+    if param.maps_to == "resolution" and set(param.options) - set(caps.resolutions):
+        raise CatalogError(f"offers a resolution the model lacks ({list(caps.resolutions)})")
+
+
+def _check_price(spec: ModelSpec) -> None:
+    price = spec.price
+    if price.base_credits <= 0:
+        raise CatalogError("price.base_credits must be positive")
+    if price.kind == "table":
+        missing = set(spec.capabilities.resolutions) - set(price.table)
+        if missing:
+            raise CatalogError(f"price.table lacks resolutions {sorted(missing)}")
+    elif price.kind != "pixels":
+        raise CatalogError(f"price.kind {price.kind!r} is not pixels or table")

@@ -1,0 +1,165 @@
+"""The catalog's values: models as data (frozen, built by ``loader``)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Mode(enum.StrEnum):
+    """How the reference media shape a generation."""
+
+    T2V = "t2v"  #: text only
+    FIRST_FRAME = "first_frame"  #: one image starts the video
+    FIRST_LAST_FRAME = "first_last_frame"  #: one image starts it, another ends it
+    REFERENCE = "reference"  #: reference images (and, on 2.0, videos and audios) guide it
+
+
+class ValueType(enum.StrEnum):
+    """The type a canonical field carries once parsed."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+
+
+#: The canonical request fields a wire parameter can map to, with their types.
+CANONICAL_FIELDS: Mapping[str, ValueType] = {
+    "resolution": ValueType.STRING,
+    "ratio": ValueType.STRING,
+    "duration": ValueType.INTEGER,
+    "frames": ValueType.INTEGER,
+    "seed": ValueType.INTEGER,
+    "camera_fixed": ValueType.BOOLEAN,
+    "watermark": ValueType.BOOLEAN,
+    "generate_audio": ValueType.BOOLEAN,
+    "return_last_frame": ValueType.BOOLEAN,
+    "safety_checker": ValueType.BOOLEAN,
+    "service_tier": ValueType.STRING,
+    "scene": ValueType.STRING,
+    "web_search": ValueType.BOOLEAN,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParamSpec:
+    """One Public API v1 parameter, named exactly as the model's page names it."""
+
+    key: str  #: the wire name in ``params`` (``aspect_ratio``, ``aspectRatio``, ``fixed_lens``)
+    kind: str  #: ``select`` (one of ``options``) or ``number`` (an integer in ``[minimum, maximum]``)
+    maps_to: str  #: the canonical field (a key of ``CANONICAL_FIELDS``)
+    default: str | int
+    options: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    description: str = ""
+    extension: bool = False  #: ours, beyond the reference API
+
+    @property
+    def value_type(self) -> ValueType:
+        """The type of the canonical value this parameter yields."""
+        return CANONICAL_FIELDS[self.maps_to]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DurationRange:
+    """Durations in whole seconds; ``auto`` allows ``-1`` (the model decides)."""
+
+    minimum: int
+    maximum: int
+    auto: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What the model can do, whatever the dialect (the upstream's per-model rules)."""
+
+    resolutions: tuple[str, ...]
+    ratios: tuple[str, ...]
+    duration: DurationRange
+    frames: bool  #: accepts an explicit frame count (25 + 4n in [29, 289])
+    seed: bool
+    camera_fixed: bool
+    audio: bool
+    service_tiers: tuple[str, ...]
+    reference_resolutions: tuple[str, ...]  #: resolutions allowed in reference mode
+    defaults: Mapping[str, str | int | bool]  #: the upstream's defaults, by canonical field
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaRules:
+    """How many reference items each mode takes."""
+
+    reference_images: tuple[int, int] = (0, 0)  #: (min, max) in reference mode
+    reference_videos: tuple[int, int] = (0, 0)
+    reference_audios: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceRule:
+    """Credits for a request.
+
+    ``pixels``: ``base_credits`` at the Public API v1 defaults, scaled by output pixels x frames
+    (the upstream bills tokens = W x H x fps x seconds / 1024), times the audio factor.
+    ``table``: credits by resolution and duration, ``(silent, with audio)``; durations between two
+    rows are interpolated linearly. Both: flex tier pays ``flex_factor``; always rounded up.
+    """
+
+    kind: str
+    base_credits: int
+    table: Mapping[str, Mapping[int, tuple[int, int]]]
+    audio_factor: float = 1.0
+    flex_factor: float = 0.5
+    resolution_factors: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """One model: its names, modes, parameters, limits, output sizes and price."""
+
+    id: str
+    name: str
+    family: str
+    provider: str
+    aliases: tuple[str, ...]
+    upstream_ids: Mapping[str, str]  #: upstream model id by region (``volcengine``, ``byteplus``)
+    modes: tuple[Mode, ...]
+    prompt_max: int
+    fps: int
+    pixels: Mapping[str, Mapping[str, tuple[int, int]]]  #: resolution -> ratio -> (W, H)
+    capabilities: Capabilities
+    params: tuple[ParamSpec, ...]
+    media: MediaRules
+    price: PriceRule
+    description: str = ""
+
+    def param(self, key: str) -> ParamSpec | None:
+        """The Public API v1 parameter named ``key``, if the model has one."""
+        return next((p for p in self.params if p.key == key), None)
+
+    def size(self, resolution: str, ratio: str) -> tuple[int, int]:
+        """Output pixels (W, H) for a resolution and a concrete ratio."""
+        return self.pixels[resolution][ratio]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    """All models, found by id or any alias."""
+
+    models: tuple[ModelSpec, ...]
+    by_name: Mapping[str, ModelSpec]
+    mode_routes: Mapping[str, Mapping[str, str]]  #: alias -> mode -> model id ("*" = otherwise)
+
+    def find(self, name: str, mode: Mode | None = None) -> ModelSpec | None:
+        """The model for an id or alias (case-insensitive); a routed alias needs the mode."""
+        key = name.strip().lower()
+        route = self.mode_routes.get(key)
+        if route is not None:
+            target = route.get(str(mode), route.get("*", "")) if mode else route.get("*", "")
+            return self.by_name.get(target)
+        return self.by_name.get(key)
+
+    def names(self) -> list[str]:
+        """Every id and alias a client may send."""
+        return sorted({*self.by_name, *self.mode_routes})

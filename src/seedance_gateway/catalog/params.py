@@ -1,0 +1,98 @@
+"""Parses a model's Public API v1 ``params`` object into typed canonical fields.
+
+Select values are accepted as the reference API sends them (``"5"``, ``"false"``) and as native
+JSON (``5``, ``false``); ``null`` counts as absent. Anything else is a ``validation_failed`` that
+names the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from seedance_gateway.catalog.model import ModelSpec, ParamSpec, ValueType
+from seedance_gateway.errors import ValidationFailed
+
+#: Keys of ``params`` that are not model parameters.
+RESERVED_KEYS = frozenset({"referenceMediaItems"})
+
+
+def parse(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical fields for ``params``, with the model's Public API v1 defaults filled in."""
+    fields: dict[str, Any] = {p.maps_to: _typed(p, p.default) for p in spec.params}
+    for key, raw in params.items():
+        if key in RESERVED_KEYS or raw is None:
+            continue
+        param = spec.param(key)
+        if param is None:
+            allowed = ", ".join(p.key for p in spec.params)
+            raise ValidationFailed(
+                f"params.{key} is not a parameter of {spec.id}; allowed: {allowed}",
+                field=f"params.{key}",
+            )
+        fields[param.maps_to] = _typed(param, _accepted(param, raw))
+    return fields
+
+
+def wire_names(spec: ModelSpec) -> dict[str, str]:
+    """Canonical field -> ``params.<key>``, for error messages."""
+    names = {p.maps_to: f"params.{p.key}" for p in spec.params}
+    names.setdefault("prompt", "prompt")
+    names["references"] = "params.referenceMediaItems"
+    return names
+
+
+def _accepted(param: ParamSpec, raw: Any) -> str | int:
+    """The raw value if the parameter accepts it, else a helpful ``ValidationFailed``."""
+    name = f"params.{param.key}"
+    if param.kind == "number":
+        number = _as_int(raw)
+        if number is None:
+            raise ValidationFailed(f"{name} must be an integer (got {raw!r})", field=name)
+        assert param.minimum is not None and param.maximum is not None
+        if not param.minimum <= number <= param.maximum:
+            raise ValidationFailed(
+                f"{name} must be between {param.minimum} and {param.maximum} (got {number})",
+                field=name,
+            )
+        return number
+    text = _as_text(raw)
+    for option in param.options:
+        if text is not None and option.lower() == text.lower():
+            return option
+    allowed = ", ".join(param.options)
+    raise ValidationFailed(f"{name} must be one of {allowed} (got {raw!r})", field=name)
+
+
+def _typed(param: ParamSpec, value: str | int) -> Any:
+    if param.value_type is ValueType.INTEGER:
+        return int(value)
+    if param.value_type is ValueType.BOOLEAN:
+        return str(value).lower() == "true"
+    return str(value)
+
+
+def _as_int(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+    return None
+
+
+def _as_text(raw: Any) -> str | None:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, str):
+        return raw.strip()
+    return None

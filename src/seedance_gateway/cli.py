@@ -1,0 +1,190 @@
+"""The ``seedance`` command: serve, worker, keys, credits, models, db."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from seedance_gateway import bootstrap, config
+from seedance_gateway import catalog as catalog_module
+from seedance_gateway.app import build_providers, create_app
+from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.queue import Wakeup
+from seedance_gateway.store import Store, migrate
+from seedance_gateway.worker import Worker
+
+app = typer.Typer(help="Seedance Gateway: a self-hostable API for Seedance video generation.",
+                  no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+credits_app = typer.Typer(help="Grant and show credits.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(credits_app, name="credits")
+app.add_typer(db_app, name="db")
+console = Console()
+T = TypeVar("T")
+
+
+def _settings() -> config.Settings:
+    return config.from_env()
+
+
+def _run(factory: Callable[[config.Settings], Awaitable[T]]) -> T:
+    return asyncio.run(factory(_settings()))
+
+
+async def _with_store(settings: config.Settings, action: Callable[[Store], Awaitable[T]]) -> T:
+    store = await bootstrap.open_store(settings)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `seedance worker` elsewhere.")] = False,
+) -> None:
+    """Runs the API (and, unless --no-worker, the workers) in one process."""
+    settings = _settings().with_changes(host=host, port=port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    created = asyncio.run(bootstrap.first_key(settings))
+    if created is not None:
+        _announce(settings, created)
+    uvicorn.run(create_app(settings, run_worker=not no_worker), host=host, port=port,
+                log_level="info", access_log=False)
+
+
+def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
+    base = settings.effective_public_url
+    console.print(f"\n[bold green]Created API key[/] (shown once; {created.credits} credits):\n")
+    print(created.plaintext)
+    console.print("\nTry it:\n")
+    print(
+        f"curl -s {base}/api/v1/generations -H 'Authorization: Bearer {created.plaintext}' "
+        "-H 'Content-Type: application/json' -d '{\"model\": \"seedance-1-0-pro\", "
+        "\"prompt\": \"A cinematic product reveal with smooth camera movement\"}'\n"
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Runs workers only (for `serve --no-worker` deployments)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_worker(_settings()))
+
+
+async def _worker(settings: config.Settings) -> None:
+    catalog = catalog_module.load(settings.catalog_path)
+    store = await bootstrap.open_store(settings)
+    providers = build_providers(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = Worker(settings=settings, store=store, blobs=FilesystemBlobStore(settings.home / "blobs"),
+                    providers=providers, wakeup=Wakeup(),
+                    model_providers={m.id: m.provider for m in catalog.models})
+    try:
+        await runner.run(stop)
+    finally:
+        for provider in providers.values():
+            await provider.close()
+        await store.close()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A label for the key.")],
+    credits: Annotated[int, typer.Option(help="Credits granted to the key's new account.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Creates an account and an API key; the key is shown once."""
+    if credits < 0:
+        raise typer.BadParameter("credits must not be negative", param_hint="--credits")
+    created = _run(lambda s: _with_store(s, lambda st: bootstrap.create_key(st, name=name, credits=credits)))
+    if as_json:
+        print(json.dumps({"key": created.plaintext, "id": created.key.id,
+                          "account_id": created.key.account_id, "credits": created.credits}))
+    else:
+        console.print(f"Key [bold]{created.key.id}[/] for account {created.key.account_id} "
+                      f"({created.credits} credits), shown once:")
+        print(created.plaintext)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Lists keys (prefixes only; keys are stored hashed)."""
+    keys = _run(lambda s: _with_store(s, lambda st: st.accounts.list_keys()))
+    table = Table("id", "prefix", "name", "account", "created", "revoked")
+    for key in keys:
+        table.add_row(key.id, key.prefix + "…", key.name, key.account_id,
+                      key.created_at.isoformat(timespec="seconds"),
+                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or prefix.")]) -> None:
+    """Revokes a key; requests with it get 401 api_key_revoked."""
+    revoked = _run(lambda s: _with_store(s, lambda st: st.accounts.revoke_key(key)))
+    console.print(f"Revoked {revoked.id} ({revoked.prefix}…)")
+
+
+@credits_app.command("grant")
+def credits_grant(
+    account: Annotated[str, typer.Argument(help="Account id (see `seedance keys list`).")],
+    amount: Annotated[int, typer.Argument(help="Credits to add.")],
+) -> None:
+    """Adds credits to an account."""
+    if amount <= 0:
+        raise typer.BadParameter("amount must be positive", param_hint="AMOUNT")
+    balance = _run(lambda s: _with_store(s, lambda st: st.accounts.grant(account, amount, note="cli grant")))
+    console.print(f"{account}: {balance} credits")
+
+
+@credits_app.command("show")
+def credits_show(account: Annotated[str, typer.Argument(help="Account id.")]) -> None:
+    """Shows an account's balance."""
+    balance = _run(lambda s: _with_store(s, lambda st: st.accounts.balance(account)))
+    print(balance)
+
+
+@app.command()
+def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Lists the model catalog."""
+    catalog = catalog_module.load(_settings().catalog_path)
+    if as_json:
+        rows: list[dict[str, Any]] = [{"id": m.id, "aliases": list(m.aliases), "modes": [str(x) for x in m.modes],
+                                       "base_credits": m.price.base_credits} for m in catalog.models]
+        print(json.dumps(rows))
+        return
+    table = Table("id", "modes", "resolutions", "credits", "aliases")
+    for m in catalog.models:
+        table.add_row(m.id, ", ".join(m.modes), ", ".join(m.capabilities.resolutions),
+                      str(m.price.base_credits), ", ".join(m.aliases))
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrates the database to the newest schema."""
+    settings = _settings()
+    asyncio.run(migrate.upgrade(settings.effective_database_url))
+    console.print("database is up to date")
+
+
+def main() -> None:
+    """Entry point of the ``seedance`` script."""
+    app()

@@ -1,0 +1,123 @@
+"""Settings from the environment (``SEEDANCE_*``): pure parsing, no connections.
+
+Every setting is documented in ``docs/configuration.md``; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the composition roots (``app.create_app``, ``worker``) need to build the system."""
+
+    home: Path = Path(".seedance")
+    database_url: str = ""  #: empty means SQLite at ``home/seedance.db``
+    redis_url: str = ""  #: empty means in-memory rate limits (one process)
+    public_url: str = ""  #: base of the URLs we hand out; empty means ``http://host:port``
+    secret: str = ""  #: signs blob URLs and duration tokens; empty means ``home/secret``
+    catalog_path: Path | None = None  #: an operator's model catalog; None means the shipped one
+    rate_limit: str = "120/minute"  #: requests per API key
+    max_in_flight: int = 20  #: queued + running tasks per API key
+    starter_credits: int = 1000  #: credits of the key the first ``serve`` creates
+    worker_concurrency: int = 2  #: tasks a worker runs at once
+    render_processes: int = 2  #: CPU processes the preview renderer may use
+    lease_seconds: float = 60.0
+    heartbeat_seconds: float = 15.0
+    poll_seconds: float = 2.0  #: fallback poll when no wake-up arrives
+    job_max_attempts: int = 3
+    url_ttl_seconds: int = 86400  #: lifetime of signed result URLs
+    idempotency_ttl_seconds: int = 86400
+    default_expires_after: int = 172800  #: seconds before an unfinished task expires
+    host: str = "127.0.0.1"
+    port: int = 8000
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file under ``home``."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.home / 'seedance.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where clients reach us, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def normalize_database_url(url: str) -> str:
+    """Maps plain ``postgresql://`` and ``sqlite://`` URLs to their async drivers."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+_INT_FIELDS = {
+    "max_in_flight",
+    "starter_credits",
+    "worker_concurrency",
+    "render_processes",
+    "job_max_attempts",
+    "url_ttl_seconds",
+    "idempotency_ttl_seconds",
+    "default_expires_after",
+    "port",
+}
+_FLOAT_FIELDS = {"lease_seconds", "heartbeat_seconds", "poll_seconds"}
+_STR_FIELDS = {"database_url", "redis_url", "public_url", "secret", "rate_limit", "host"}
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Reads ``SEEDANCE_<FIELD>`` variables; a malformed number raises ``ValueError`` naming it."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for name in _INT_FIELDS | _FLOAT_FIELDS | _STR_FIELDS | {"home", "catalog_path"}:
+        raw = env.get(f"SEEDANCE_{name.upper()}")
+        if raw is None or raw == "":
+            continue
+        values[name] = _parse(name, raw)
+    if "catalog_path" not in values and env.get("SEEDANCE_CATALOG"):
+        values["catalog_path"] = Path(env["SEEDANCE_CATALOG"])
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _parse(name: str, raw: str) -> object:
+    try:
+        if name in _INT_FIELDS:
+            return int(raw)
+        if name in _FLOAT_FIELDS:
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"SEEDANCE_{name.upper()} must be a number, got {raw!r}") from exc
+    if name in {"home", "catalog_path"}:
+        return Path(raw)
+    return raw
+
+
+def load_secret(settings: Settings) -> str:
+    """The signing secret: configured, or generated once and kept in ``home/secret``."""
+    if settings.secret:
+        return settings.secret
+    path = settings.home / "secret"
+    if path.exists():
+        return path.read_text().strip()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value

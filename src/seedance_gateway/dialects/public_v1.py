@@ -1,0 +1,273 @@
+"""The Public API v1 dialect: ``/api/v1/models``, ``/generations``, ``/credits``.
+
+Wire facts: seeds 000-002 and research/gateways.md §3.1. Statuses are ``queued | processing |
+succeeded | failed`` plus ``cancelled`` and ``expired``; errors are
+``{"error": {"code", "message", "requestId"}}``. Beyond the reference API: list and cancel.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from seedance_gateway.catalog import ModelSpec
+from seedance_gateway.catalog import params as catalog_params
+from seedance_gateway.domain import fingerprint as fp
+from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.errors import NotFound, ValidationFailed
+from seedance_gateway.references import IncomingReference
+from seedance_gateway.service import Principal, Service, SubmitCommand
+
+router = APIRouter(prefix="/api/v1")
+STATUS_WORDS = {Status.RUNNING: "processing"}
+MAX_BODY = 32 * 1024 * 1024
+
+
+class ReferenceItem(BaseModel):
+    """One ``params.referenceMediaItems`` entry."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    kind: str = "image"
+    name: str | None = None
+    mimeType: str | None = None  # noqa: N815 (wire name)
+    durationToken: str | None = None  # noqa: N815 (wire name)
+    role: str | None = None
+
+
+class CreateGeneration(BaseModel):
+    """``POST /api/v1/generations``."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    prompt: str
+    params: dict[str, Any] | None = None
+    client_request_id: str | None = None
+
+
+def service_of(request: Request) -> Service:
+    """The service the composition root attached to the app."""
+    service: Service = request.app.state.service
+    return service
+
+
+async def principal_of(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Authenticates (and rate-limits) the caller."""
+    return await service_of(request).authenticate(authorization)
+
+
+Caller = Annotated[Principal, Depends(principal_of)]
+
+
+@router.get("/models")
+async def list_models(request: Request, _: Caller) -> dict[str, Any]:
+    """Every model in the catalog."""
+    return {"object": "list", "data": [model_json(m) for m in service_of(request).catalog.models]}
+
+
+@router.get("/models/{model_id}")
+async def get_model(request: Request, model_id: str, _: Caller) -> dict[str, Any]:
+    """One model, by id or alias."""
+    spec = service_of(request).catalog.find(model_id)
+    if spec is None:
+        raise NotFound(f"no model {model_id!r}")
+    return model_json(spec)
+
+
+@router.post("/generations")
+async def create_generation(
+    request: Request,
+    caller: Caller,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Queues a generation; replays the original for a repeated idempotency key."""
+    service = service_of(request)
+    raw = await _json_body(request)
+    body = _parse(raw)
+    params = dict(body.params or {})
+    items = tuple(_references(params.get("referenceMediaItems")))
+    spec = service.resolve_model(body.model, items)
+    command = SubmitCommand(
+        dialect="public_v1",
+        spec=spec,
+        model_alias=body.model,
+        prompt=body.prompt,
+        fields=catalog_params.parse(spec, params),
+        names=catalog_params.wire_names(spec),
+        references=items,
+        idempotency_key=idempotency_key,
+        fingerprint=fp.fingerprint(raw),
+        client_request_id=body.client_request_id,
+    )
+    submission = await service.submit(caller, command)
+    headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
+    return JSONResponse(task_json(service, submission.task, request), 201, headers=headers)
+
+
+@router.get("/generations")
+async def list_generations(
+    request: Request,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: str | None = None,
+    status: str | None = None,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """The caller's generations, newest first, ``after`` = the previous page's ``next_cursor``."""
+    internal = _status_filter(status)
+    page = await service_of(request).list(caller, limit=limit, after=after, status=internal, model=model)
+    data = [task_json(service_of(request), t, request) for t in page.items]
+    return {"object": "list", "data": data, "has_more": page.next_cursor is not None,
+            "next_cursor": page.next_cursor}
+
+
+@router.get("/generations/{task_id}")
+async def get_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
+    """One generation's status and, once succeeded, its result URLs."""
+    task = await service_of(request).get(caller, task_id)
+    return task_json(service_of(request), task, request)
+
+
+@router.post("/generations/{task_id}/cancel")
+async def cancel_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
+    """Cancels a queued generation and releases its credits."""
+    task = await service_of(request).cancel(caller, task_id)
+    return task_json(service_of(request), task, request)
+
+
+@router.get("/credits")
+async def get_credits(request: Request, caller: Caller) -> dict[str, Any]:
+    """The caller's balance."""
+    return {"current_credits": await service_of(request).credits(caller)}
+
+
+def task_json(service: Service, task: Task, request: Request) -> dict[str, Any]:
+    """The seeds' task object (plus ``progress`` and, when sent, ``client_request_id``)."""
+    body: dict[str, Any] = {
+        "id": task.id,
+        "status": STATUS_WORDS.get(task.status, str(task.status)),
+        "model": task.model,
+        "reserved_credits": task.reserved_credits,
+        "final_credits": task.final_credits,
+        "created_at": _iso(task.created_at),
+        "updated_at": _iso(task.updated_at),
+        "progress": task.progress,
+        "result": None,
+        "error": {"code": task.error.code, "message": task.error.message} if task.error else None,
+    }
+    if task.client_request_id:
+        body["client_request_id"] = task.client_request_id
+    if task.status is Status.SUCCEEDED:
+        links = service.result_links(task, str(request.base_url))
+        body["result"] = {
+            "primary_url": links.video_url,
+            "urls": [links.video_url],
+            "last_frame_url": links.last_frame_url,
+        }
+    return body
+
+
+def model_json(spec: ModelSpec) -> dict[str, Any]:
+    """A catalog model as the models endpoints show it, with its parameter schema."""
+    return {
+        "id": spec.id,
+        "name": spec.name,
+        "description": spec.description,
+        "capability": "video",
+        "billing": "FIXED",
+        "base_credits": spec.price.base_credits,
+        "inputs": ["text", "file"] if len(spec.modes) > 1 or spec.modes[0] != "t2v" else ["text"],
+        "modes": [str(m) for m in spec.modes],
+        "prompt_max_chars": spec.prompt_max,
+        "aliases": list(spec.aliases),
+        "fps": spec.fps,
+        "params": [
+            {
+                "key": p.key,
+                "type": p.kind,
+                "required": False,
+                "default": p.default,
+                "options": list(p.options) or None,
+                "min": p.minimum,
+                "max": p.maximum,
+                "description": p.description,
+                "extension": p.extension,
+            }
+            for p in spec.params
+        ],
+        "output_sizes": {res: {r: f"{w}x{h}" for r, (w, h) in row.items()}
+                         for res, row in spec.pixels.items() if res in spec.capabilities.resolutions},
+    }
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ValidationFailed("request body is larger than 32 MB", field="body")
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("request body must be valid JSON", field="body") from None
+
+
+def _parse(raw: Any) -> CreateGeneration:
+    if not isinstance(raw, dict):
+        raise ValidationFailed("request body must be a JSON object", field="body")
+    try:
+        return CreateGeneration.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(_describe(exc), field=_loc(exc)) from None
+
+
+def _references(raw: Any) -> list[IncomingReference]:
+    if raw is None:
+        return []
+    field = "params.referenceMediaItems"
+    if not isinstance(raw, list):
+        raise ValidationFailed(f"{field} must be an array", field=field)
+    items = []
+    for index, entry in enumerate(raw):
+        try:
+            item = ReferenceItem.model_validate(entry)
+        except ValidationError as exc:
+            raise ValidationFailed(f"{field}[{index}]: {_describe(exc)}", field=field) from None
+        items.append(
+            IncomingReference(url=item.url, kind=item.kind, role=item.role, name=item.name,
+                              mime_type=item.mimeType, field=f"{field}[{index}]")
+        )
+    return items
+
+
+def _status_filter(status: str | None) -> str | None:
+    if status is None:
+        return None
+    words = {STATUS_WORDS.get(s, str(s)): str(s) for s in Status}
+    if status not in words:
+        raise ValidationFailed(f"status must be one of {', '.join(words)} (got {status!r})",
+                               field="status")
+    return words[status]
+
+
+def _loc(exc: ValidationError) -> str:
+    return ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = _loc(exc)
+    if error["type"] == "missing":
+        return f"{field} is required"
+    if error["type"] == "extra_forbidden":
+        return f"{field} is not a recognized field"
+    return f"{field}: {error['msg']}"
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,60 @@
+"""Prices in credits (pure). The rules are documented in docs/pricing.md."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from seedance_gateway.catalog.model import ModelSpec
+from seedance_gateway.domain.requests import GenerationRequest
+
+
+def quote(spec: ModelSpec, request: GenerationRequest) -> int:
+    """Credits the request costs, rounded up; the same for every dialect."""
+    price = spec.price
+    if price.kind == "table":
+        amount = _table_price(spec, request)
+    else:
+        amount = _pixel_price(spec, request)
+        if request.generate_audio:
+            amount *= Fraction(price.audio_factor)
+        amount *= Fraction(price.resolution_factors.get(request.resolution, 1.0))
+    if request.service_tier == "flex":
+        amount *= Fraction(price.flex_factor)
+    return max(1, math.ceil(amount))
+
+
+def _reference_volume(spec: ModelSpec) -> Fraction:
+    """Pixels x seconds at the Public API v1 defaults, where ``base_credits`` is the price."""
+    defaults = {p.maps_to: p.default for p in spec.params}
+    resolution = str(defaults.get("resolution", spec.capabilities.defaults["resolution"]))
+    ratio = str(defaults.get("ratio", spec.capabilities.defaults["ratio"]))
+    seconds = int(defaults.get("duration", spec.capabilities.defaults["duration"]))
+    width, height = spec.size(resolution, "16:9" if ratio == "adaptive" else ratio)
+    return Fraction(width * height * seconds)
+
+
+def _billed_seconds(spec: ModelSpec, request: GenerationRequest) -> Fraction:
+    if request.duration == -1 and request.frames == 0:
+        return Fraction(int(spec.capabilities.defaults["duration"]))
+    return Fraction(request.frames, request.fps)
+
+
+def _pixel_price(spec: ModelSpec, request: GenerationRequest) -> Fraction:
+    volume = request.width * request.height * _billed_seconds(spec, request)
+    return spec.price.base_credits * volume / _reference_volume(spec)
+
+
+def _table_price(spec: ModelSpec, request: GenerationRequest) -> Fraction:
+    row = spec.price.table[request.resolution]
+    column = 1 if request.generate_audio else 0
+    seconds = _billed_seconds(spec, request)
+    points = sorted(row)
+    if seconds in row:
+        return Fraction(row[int(seconds)][column])
+    low = max((p for p in points if p < seconds), default=points[0])
+    high = min((p for p in points if p > seconds), default=points[-1])
+    if low == high:
+        return Fraction(row[low][column]) * seconds / low
+    slope = Fraction(row[high][column] - row[low][column], high - low)
+    return row[low][column] + slope * (seconds - low)

@@ -1,0 +1,86 @@
+"""Tasks: the durable record of one generation, its statuses and their allowed transitions."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """Where a task is. Terminal states are final."""
+
+    QUEUED = "queued"  #: accepted, credits held, waiting for a worker
+    RUNNING = "running"  #: a worker is producing it
+    SUCCEEDED = "succeeded"  #: the result is stored; credits captured
+    FAILED = "failed"  #: it could not be produced; credits released
+    CANCELLED = "cancelled"  #: cancelled while queued; credits released
+    EXPIRED = "expired"  #: not finished before its deadline; credits released
+
+    @property
+    def terminal(self) -> bool:
+        """True for the final states."""
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
+
+_ALLOWED = {
+    Status.QUEUED: {Status.RUNNING, Status.FAILED, Status.CANCELLED, Status.EXPIRED},
+    Status.RUNNING: {Status.QUEUED, Status.SUCCEEDED, Status.FAILED, Status.EXPIRED},
+}
+
+
+def can_transition(current: Status, target: Status) -> bool:
+    """Whether ``current -> target`` is a legal step (running -> queued is a retry)."""
+    return target in _ALLOWED.get(current, set())
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskError:
+    """Why a task failed: a stable code and a message for people."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskResult:
+    """Blob keys of what a task produced."""
+
+    video_key: str
+    last_frame_key: str | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """One generation, as stored."""
+
+    id: str
+    account_id: str
+    api_key_id: str
+    dialect: str
+    model: str  #: catalog id
+    model_alias: str  #: the name the client sent
+    request: dict[str, Any]  #: the normalized ``GenerationRequest`` as JSON
+    status: Status
+    progress: int
+    quote: int
+    reserved_credits: int
+    final_credits: int
+    result: TaskResult | None
+    error: TaskError | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    expires_at: datetime | None = None
+    client_request_id: str | None = None
+
+    def evolve(self, **changes: Any) -> Task:
+        """A copy with some fields changed."""
+        return replace(self, **changes)

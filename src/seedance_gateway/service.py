@@ -1,0 +1,242 @@
+"""Use cases over the stores, blobs, limiter and catalog: what every dialect calls.
+
+Dialects parse their wire format, call these, and render the results; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from seedance_gateway import references as refs
+from seedance_gateway.blobs import BlobStore
+from seedance_gateway.blobs.signing import signed_url
+from seedance_gateway.catalog import Catalog, ModelSpec
+from seedance_gateway.config import Settings
+from seedance_gateway.domain import keys, pricing
+from seedance_gateway.domain.ids import new_id
+from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_of, normalize
+from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
+from seedance_gateway.domain.tasks import Task
+from seedance_gateway.errors import Unauthorized, ValidationFailed
+from seedance_gateway.ratelimit import RateLimiter
+from seedance_gateway.store import Store
+from seedance_gateway.store.tasks import Idempotency, NewTask, Page
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """Who is calling: an API key and its account."""
+
+    key_id: str
+    account_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitCommand:
+    """A create request, parsed by a dialect into canonical fields."""
+
+    dialect: str
+    spec: ModelSpec
+    model_alias: str
+    prompt: str
+    fields: Mapping[str, Any]
+    names: Mapping[str, str]
+    references: tuple[refs.IncomingReference, ...] = ()
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+    client_request_id: str | None = None
+    callback_url: str | None = None
+    expires_after: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """The task a create produced, and whether it was a replay of an earlier one."""
+
+    task: Task
+    replayed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultLinks:
+    """Signed URLs for a task's results."""
+
+    video_url: str | None
+    last_frame_url: str | None
+
+
+class Service:
+    """The application's use cases."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        catalog: Catalog,
+        store: Store,
+        blobs: BlobStore,
+        limiter: RateLimiter,
+        secret: str,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.store = store
+        self.blobs = blobs
+        self.limiter = limiter
+        self.secret = secret
+        self.wake = wake
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The principal for an ``Authorization: Bearer`` header; counts the request."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized()
+        key = await self.store.accounts.key_by_hash(keys.digest(token.strip()))
+        if key is None:
+            raise Unauthorized("this API key is not valid", code="api_key_invalid")
+        if key.revoked_at is not None:
+            raise Unauthorized("this API key has been revoked", code="api_key_revoked")
+        await self.limiter.hit(key.id)
+        return Principal(key_id=key.id, account_id=key.account_id)
+
+    def resolve_model(
+        self, name: str, items: tuple[refs.IncomingReference, ...] = (), *, field: str = "model"
+    ) -> ModelSpec:
+        """The catalog model for a name the client sent."""
+        if not name:
+            raise ValidationFailed(f"{field} is required", field=field)
+        mode = mode_of(tuple(_role_only(i) for i in refs.assign_roles(list(items))))
+        spec = self.catalog.find(name, mode)
+        if spec is None:
+            known = ", ".join(m.id for m in self.catalog.models)
+            raise ValidationFailed(f"{field} {name!r} is not a known model; use one of: {known}", field=field)
+        return spec
+
+    async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
+        """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
+        task_id = new_id("task")
+        request, images = self._normalize(command)
+        stored = await self._store_images(task_id, images)
+        request = dataclasses.replace(request, references=stored)
+        new = NewTask(
+            id=task_id,
+            account_id=principal.account_id,
+            api_key_id=principal.key_id,
+            dialect=command.dialect,
+            model=command.spec.id,
+            model_alias=command.model_alias,
+            request=concrete_seed(request).to_json(),
+            quote=pricing.quote(command.spec, request),
+            expires_at=datetime.now(UTC) + timedelta(seconds=request.expires_after),
+            client_request_id=command.client_request_id,
+        )
+        try:
+            task, replayed = await self.store.tasks.submit(
+                new, idempotency=self._idempotency(command), max_in_flight=self.settings.max_in_flight
+            )
+        except Exception:
+            await self._drop_images(stored)
+            raise
+        if replayed:
+            await self._drop_images(stored)
+        else:
+            self.wake()
+        return Submission(task=task, replayed=replayed)
+
+    async def get(self, principal: Principal, task_id: str) -> Task:
+        """A task of the caller's account (``not_found`` for anyone else's)."""
+        return await self.store.tasks.get(task_id, principal.account_id)
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        limit: int,
+        after: str | None,
+        status: str | None,
+        model: str | None,
+    ) -> Page:
+        """The caller's tasks, newest first."""
+        model_id = None
+        if model:
+            spec = self.catalog.find(model)
+            model_id = spec.id if spec else model
+        return await self.store.tasks.list(
+            principal.account_id, limit=limit, after=after, status=status, model=model_id
+        )
+
+    async def cancel(self, principal: Principal, task_id: str) -> Task:
+        """Cancels a queued task and releases its credits."""
+        return await self.store.tasks.cancel(task_id, principal.account_id)
+
+    async def credits(self, principal: Principal) -> int:
+        """The caller's balance."""
+        return await self.store.accounts.balance(principal.account_id)
+
+    def result_links(self, task: Task, base_url: str) -> ResultLinks:
+        """Fresh signed URLs for a task's stored results."""
+        if task.result is None:
+            return ResultLinks(video_url=None, last_frame_url=None)
+        base = (self.settings.public_url or base_url).rstrip("/")
+        ttl = self.settings.url_ttl_seconds
+        frame = task.result.last_frame_key
+        return ResultLinks(
+            video_url=signed_url(base, self.secret, task.result.video_key, ttl),
+            last_frame_url=signed_url(base, self.secret, frame, ttl) if frame else None,
+        )
+
+    def _normalize(
+        self, command: SubmitCommand
+    ) -> tuple[GenerationRequest, list[tuple[refs.IncomingReference, refs.DecodedImage]]]:
+        items = refs.assign_roles(list(command.references))
+        images = [(item, refs.decode_image(item)) for item in items]
+        provisional = tuple(refs.to_reference(i, img, "") for i, img in images)
+        request = normalize(
+            command.spec,
+            prompt=command.prompt,
+            fields=command.fields,
+            references=provisional,
+            names=command.names,
+            callback_url=command.callback_url,
+            expires_after=command.expires_after or self.settings.default_expires_after,
+        )
+        return request, images
+
+    async def _store_images(
+        self, task_id: str, images: list[tuple[refs.IncomingReference, refs.DecodedImage]]
+    ) -> tuple[Reference, ...]:
+        stored = []
+        for index, (item, image) in enumerate(images):
+            key = f"inputs/{task_id}/{index}-{item.role}"
+            await self.blobs.put_bytes(key, image.data)
+            stored.append(refs.to_reference(item, image, key))
+        return tuple(stored)
+
+    async def _drop_images(self, stored: tuple[Reference, ...]) -> None:
+        for reference in stored:
+            if reference.blob_key:
+                await self.blobs.delete(reference.blob_key)
+
+    def _idempotency(self, command: SubmitCommand) -> Idempotency | None:
+        key = command.idempotency_key or command.client_request_id
+        if not key:
+            return None
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            raise ValidationFailed(
+                f"Idempotency-Key is {len(key)} characters; at most {MAX_IDEMPOTENCY_KEY} allowed",
+                field="Idempotency-Key",
+            )
+        return Idempotency(
+            key=key, fingerprint=command.fingerprint, ttl_seconds=self.settings.idempotency_ttl_seconds
+        )
+
+
+def _role_only(item: refs.IncomingReference) -> Reference:
+    return Reference(role=item.role or "reference_image", kind=item.kind, url="")

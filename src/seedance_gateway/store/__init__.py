@@ -1,0 +1,30 @@
+"""All SQL lives here: tables, migrations, and the stores for accounts, tasks and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seedance_gateway.store.accounts import AccountStore
+from seedance_gateway.store.database import Database
+from seedance_gateway.store.jobs import JobStore
+from seedance_gateway.store.tasks import TaskStore
+
+
+@dataclass(frozen=True)
+class Store:
+    """The stores over one database."""
+
+    db: Database
+    accounts: AccountStore
+    tasks: TaskStore
+    jobs: JobStore
+
+    @classmethod
+    def open(cls, url: str, *, max_attempts: int = 3) -> Store:
+        """Stores over the database at ``url`` (engines connect lazily)."""
+        db = Database(url)
+        return cls(db, AccountStore(db), TaskStore(db, max_attempts=max_attempts), JobStore(db))
+
+    async def close(self) -> None:
+        """Closes the engines."""
+        await self.db.dispose()

@@ -1,0 +1,79 @@
+"""Engines for SQLite (WAL, ``BEGIN IMMEDIATE`` for writes) and PostgreSQL; nothing at import.
+
+SQLite needs care: the driver's default emits no ``BEGIN`` before reads (lost updates) and a
+deferred ``BEGIN`` fails with "database is locked" when a reader upgrades to a writer. So write
+transactions start with ``BEGIN IMMEDIATE`` on their own engine; reads use a second engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+class Database:
+    """A write engine and a read engine over one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            _ensure_parent(url)
+            self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+            self.reader = _sqlite_engine(url, begin="BEGIN")
+        else:
+            self.writer = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.reader = self.writer
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that may write; commits on success, rolls back on error."""
+        async with self.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction."""
+        async with self.reader.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        """Closes every pooled connection."""
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def _ensure_parent(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA busy_timeout=30000",
+            "PRAGMA foreign_keys=ON",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,244 @@
+"""The job queue's SQL: claim with a lease, heartbeat, fenced settle, retry, reap and expire.
+
+Every write a worker makes after claiming is fenced: it applies only while the job is still
+``running`` under the same ``lease_owner`` and ``attempt``. Zero rows means the lease was lost
+(another worker took over), so the result is dropped and nothing is charged.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.store import tables as t
+from seedance_gateway.store.accounts import now
+from seedance_gateway.store.database import Database
+from seedance_gateway.store.rows import Job, job_from_row, task_from_row
+from seedance_gateway.store.tasks import IN_FLIGHT, finish
+
+CLAIMABLE = ("available", "retryable")
+
+
+def _fence(job: Job) -> ColumnElement[bool]:
+    return and_(
+        t.jobs.c.id == job.id,
+        t.jobs.c.lease_owner == job.lease_owner,
+        t.jobs.c.attempt == job.attempt,
+        t.jobs.c.state == "running",
+    )
+
+
+class JobStore:
+    """What workers do to jobs, each step one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Job]:
+        """Leases up to ``limit`` due jobs to ``owner``."""
+        stamp = now()
+        due = (
+            select(t.jobs.c.id)
+            .where(t.jobs.c.state.in_(CLAIMABLE), t.jobs.c.run_at <= stamp)
+            .order_by(t.jobs.c.run_at, t.jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(t.jobs)
+            .where(t.jobs.c.id.in_(due.scalar_subquery()))
+            .values(
+                state="running",
+                attempt=t.jobs.c.attempt + 1,
+                lease_owner=owner,
+                lease_until=stamp + timedelta(seconds=lease_seconds),
+                updated_at=stamp,
+            )
+            .returning(*t.jobs.c)
+        )
+        async with self.db.write() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [job_from_row(r) for r in rows]
+
+    async def heartbeat(self, job: Job, lease_seconds: float) -> bool:
+        """Extends the lease; False means it was lost."""
+        stamp = now()
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(t.jobs)
+                .where(_fence(job))
+                .values(lease_until=stamp + timedelta(seconds=lease_seconds), updated_at=stamp)
+            )
+        return result.rowcount == 1
+
+    async def start_task(self, job: Job) -> Task | None:
+        """Marks the job's task running; None if the lease is lost or the task is finished."""
+        async with self.db.write() as conn:
+            if not await _holds_lease(conn, job):
+                return None
+            stamp = now()
+            await conn.execute(
+                update(t.tasks)
+                .where(t.tasks.c.id == job.task_id, t.tasks.c.status.in_(IN_FLIGHT))
+                .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
+            )
+            row = (
+                await conn.execute(select(t.tasks).where(t.tasks.c.id == job.task_id))
+            ).mappings().one()
+        task = task_from_row(row)
+        return None if task.status.terminal else task
+
+    async def complete(
+        self,
+        job: Job,
+        status: Status,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+    ) -> bool:
+        """Finishes job and task together, settling credits; False if the lease was lost."""
+        async with self.db.write() as conn:
+            fenced = await conn.execute(
+                update(t.jobs)
+                .where(_fence(job))
+                .values(
+                    state="completed" if status is Status.SUCCEEDED else "discarded",
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=error["message"] if error else None,
+                    updated_at=now(),
+                )
+            )
+            if fenced.rowcount != 1:
+                return False
+            task = await _task(conn, job.task_id)
+            if task is None or task.status.terminal:
+                return False
+            return await finish(conn, task, status, error=error, result=result)
+
+    async def retry(self, job: Job, error: str, delay_seconds: float) -> bool:
+        """Puts the job back for a later attempt and the task back to queued."""
+        stamp = now()
+        async with self.db.write() as conn:
+            fenced = await conn.execute(
+                update(t.jobs)
+                .where(_fence(job))
+                .values(
+                    state="retryable",
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=error,
+                    run_at=stamp + timedelta(seconds=delay_seconds),
+                    updated_at=stamp,
+                )
+            )
+            if fenced.rowcount != 1:
+                return False
+            await _requeue_task(conn, job.task_id)
+        return True
+
+    async def reap(self) -> int:
+        """Re-queues jobs whose lease expired, or fails their task when out of attempts."""
+        stamp = now()
+        async with self.db.write() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.jobs).where(t.jobs.c.state == "running", t.jobs.c.lease_until < stamp)
+                )
+            ).mappings().all()
+            for row in rows:
+                await _reap_one(conn, job_from_row(row))
+        return len(rows)
+
+    async def expire(self) -> int:
+        """Expires unfinished tasks past their deadline, releasing their credits."""
+        stamp = now()
+        async with self.db.write() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.tasks).where(t.tasks.c.status.in_(IN_FLIGHT), t.tasks.c.expires_at < stamp)
+                )
+            ).mappings().all()
+            for row in rows:
+                task = task_from_row(row)
+                if await finish(
+                    conn,
+                    task,
+                    Status.EXPIRED,
+                    error={"code": "expired", "message": "the task did not finish before its deadline"},
+                    result=None,
+                ):
+                    await conn.execute(
+                        update(t.jobs)
+                        .where(t.jobs.c.task_id == task.id, t.jobs.c.state != "completed")
+                        .values(state="cancelled", lease_owner=None, lease_until=None, updated_at=stamp)
+                    )
+        return len(rows)
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the next claimable job is due (0 if one is due now), None if none."""
+        async with self.db.read() as conn:
+            run_at = (
+                await conn.execute(
+                    select(t.jobs.c.run_at)
+                    .where(t.jobs.c.state.in_(CLAIMABLE))
+                    .order_by(t.jobs.c.run_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        if run_at is None:
+            return None
+        return max(0.0, (run_at - now()).total_seconds())
+
+
+async def _holds_lease(conn: AsyncConnection, job: Job) -> bool:
+    row = (await conn.execute(select(t.jobs.c.id).where(_fence(job)))).first()
+    return row is not None
+
+
+async def _task(conn: AsyncConnection, task_id: str | None) -> Task | None:
+    query = select(t.tasks).where(t.tasks.c.id == task_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return task_from_row(row) if row else None
+
+
+async def _requeue_task(conn: AsyncConnection, task_id: str | None) -> None:
+    await conn.execute(
+        update(t.tasks)
+        .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.RUNNING))
+        .values(status=str(Status.QUEUED), progress=0, updated_at=now())
+    )
+
+
+async def _reap_one(conn: AsyncConnection, job: Job) -> None:
+    stamp = now()
+    if job.attempt < job.max_attempts:
+        await conn.execute(
+            update(t.jobs)
+            .where(_fence(job))
+            .values(state="retryable", lease_owner=None, lease_until=None, run_at=stamp,
+                    last_error="lease expired (worker lost)", updated_at=stamp)
+        )
+        await _requeue_task(conn, job.task_id)
+        return
+    await conn.execute(
+        update(t.jobs)
+        .where(_fence(job))
+        .values(state="discarded", lease_owner=None, lease_until=None,
+                last_error="lease expired on the last attempt", updated_at=stamp)
+    )
+    task = await _task(conn, job.task_id)
+    if task is not None and not task.status.terminal:
+        await finish(
+            conn,
+            task,
+            Status.FAILED,
+            error={"code": "worker_lost", "message": "the task was interrupted too many times"},
+            result=None,
+        )

@@ -1,0 +1,152 @@
+"""SQLAlchemy Core tables: the one schema for SQLite and PostgreSQL (Alembic migrates it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite keeps them as naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("storage_quota_bytes", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(20), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("api_key_id", String(40), ForeignKey("api_keys.id"), nullable=False),
+    Column("dialect", String(40), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("model_alias", String(200), nullable=False),
+    Column("request", Json, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("progress", Integer, nullable=False, server_default="0"),
+    Column("quote", BigInteger, nullable=False),
+    Column("reserved_credits", BigInteger, nullable=False),
+    Column("final_credits", BigInteger, nullable=False, server_default="0"),
+    Column("result", Json, nullable=True),
+    Column("error", Json, nullable=True),
+    Column("client_request_id", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Index(None, "account_id", "id"),
+    Index(None, "api_key_id", "status"),
+    Index(None, "status", "expires_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("task_id", String(40), ForeignKey("tasks.id"), nullable=True),
+    Column("payload", Json, nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state", "run_at"),
+    Index(None, "task_id"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("task_id", String(40), ForeignKey("tasks.id"), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("note", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("task_id", "kind"),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("api_key_id", String(40), ForeignKey("api_keys.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("task_id", String(40), ForeignKey("tasks.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

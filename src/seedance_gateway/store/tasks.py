@@ -1,0 +1,344 @@
+"""Tasks: submit (hold + insert + enqueue, one transaction), read, list and cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seedance_gateway.domain import ledger
+from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.errors import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidState,
+    NotFound,
+    RateLimited,
+)
+from seedance_gateway.store import tables as t
+from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
+from seedance_gateway.store.database import Database
+from seedance_gateway.store.rows import task_from_row
+
+IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewTask:
+    """What ``submit`` needs to create a task."""
+
+    id: str
+    account_id: str
+    api_key_id: str
+    dialect: str
+    model: str
+    model_alias: str
+    request: dict[str, Any]
+    quote: int
+    expires_at: datetime
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Idempotency:
+    """An idempotency key, the fingerprint of its request body, and how long it holds."""
+
+    key: str
+    fingerprint: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """One page of a task list."""
+
+    items: list[Task]
+    next_cursor: str | None
+
+
+class TaskStore:
+    """Every task write happens here, each in one transaction."""
+
+    def __init__(self, db: Database, *, max_attempts: int = 3) -> None:
+        self.db = db
+        self.max_attempts = max_attempts
+
+    async def submit(
+        self, new: NewTask, *, idempotency: Idempotency | None, max_in_flight: int
+    ) -> tuple[Task, bool]:
+        """Holds the quote, inserts the task and its job; returns (task, replayed)."""
+        for attempt in range(3):
+            try:
+                async with self.db.write() as conn:
+                    return await self._submit(conn, new, idempotency, max_in_flight)
+            except IntegrityError:
+                if idempotency is None or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _submit(
+        self,
+        conn: AsyncConnection,
+        new: NewTask,
+        idempotency: Idempotency | None,
+        max_in_flight: int,
+    ) -> tuple[Task, bool]:
+        await _lock_key(conn, new.api_key_id)
+        if idempotency is not None:
+            existing = await _replay(conn, new.api_key_id, idempotency)
+            if existing is not None:
+                return existing, True
+        await _check_in_flight(conn, new.api_key_id, max_in_flight)
+        hold = ledger.EntryKind.HOLD
+        balance = await change_balance(
+            conn, new.account_id, ledger.balance_delta(hold, new.quote)
+        )
+        if balance is None:
+            available = await _balance(conn, new.account_id)
+            raise InsufficientCredits(
+                f"this request costs {new.quote} credits; the balance is {available}"
+            )
+        task = await _insert_task(conn, new)
+        await record_entry(
+            conn,
+            account_id=new.account_id,
+            kind=hold,
+            amount=new.quote,
+            balance_after=balance,
+            task_id=new.id,
+        )
+        await _enqueue(conn, new.id, self.max_attempts)
+        if idempotency is not None:
+            await conn.execute(
+                insert(t.idempotency_keys).values(
+                    api_key_id=new.api_key_id,
+                    key=idempotency.key,
+                    fingerprint=idempotency.fingerprint,
+                    task_id=new.id,
+                    created_at=now(),
+                )
+            )
+        return task, False
+
+    async def get(self, task_id: str, account_id: str | None = None) -> Task:
+        """The task, if it exists and (when given) belongs to ``account_id``."""
+        query = select(t.tasks).where(t.tasks.c.id == task_id)
+        if account_id is not None:
+            query = query.where(t.tasks.c.account_id == account_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound(f"no task {task_id!r}")
+        return task_from_row(row)
+
+    async def list(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        status: str | None = None,
+        model: str | None = None,
+    ) -> Page:
+        """Newest first; ``after`` is the cursor (the last id of the previous page)."""
+        query = select(t.tasks).where(t.tasks.c.account_id == account_id)
+        if after:
+            query = query.where(t.tasks.c.id < after)
+        if status:
+            query = query.where(t.tasks.c.status == status)
+        if model:
+            query = query.where(t.tasks.c.model == model)
+        query = query.order_by(t.tasks.c.id.desc()).limit(limit + 1)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        items = [task_from_row(r) for r in rows[:limit]]
+        return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+    async def cancel(self, task_id: str, account_id: str) -> Task:
+        """Cancels a queued task and releases its credits; anything else is ``invalid_state``."""
+        async with self.db.write() as conn:
+            task = await _task_for_update(conn, task_id, account_id)
+            if task.status is not Status.QUEUED:
+                raise InvalidState(
+                    f"task {task_id} is {task.status}; only a queued task can be cancelled"
+                )
+            await finish(conn, task, Status.CANCELLED, error=None, result=None)
+            await conn.execute(
+                update(t.jobs)
+                .where(t.jobs.c.task_id == task_id, t.jobs.c.state.in_(("available", "retryable")))
+                .values(state="cancelled", updated_at=now())
+            )
+        return await self.get(task_id, account_id)
+
+    async def set_progress(self, task_id: str, progress: int) -> None:
+        """Records progress (0-100) of a running task."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.tasks)
+                .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.RUNNING))
+                .values(progress=progress, updated_at=now())
+            )
+
+    async def prune_idempotency(self, older_than_seconds: int) -> int:
+        """Forgets idempotency keys older than their retention."""
+        cutoff = now() - timedelta(seconds=older_than_seconds)
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(t.idempotency_keys).where(t.idempotency_keys.c.created_at < cutoff)
+            )
+        return int(result.rowcount or 0)
+
+
+async def finish(
+    conn: AsyncConnection,
+    task: Task,
+    status: Status,
+    *,
+    error: dict[str, str] | None,
+    result: dict[str, Any] | None,
+) -> bool:
+    """Moves a task to a terminal status (compare-and-set) and settles its hold, exactly once."""
+    kind = ledger.settlement_for(status)
+    final = task.reserved_credits if kind is ledger.EntryKind.CAPTURE else 0
+    stamp = now()
+    changed = await conn.execute(
+        update(t.tasks)
+        .where(t.tasks.c.id == task.id, t.tasks.c.status == str(task.status))
+        .values(
+            status=str(status),
+            final_credits=final,
+            error=error,
+            result=result,
+            progress=100 if status is Status.SUCCEEDED else task.progress,
+            updated_at=stamp,
+            finished_at=stamp,
+        )
+    )
+    if changed.rowcount != 1:
+        return False
+    await append_entry(
+        conn,
+        account_id=task.account_id,
+        kind=kind,
+        amount=task.reserved_credits,
+        task_id=task.id,
+    )
+    return True
+
+
+async def _lock_key(conn: AsyncConnection, api_key_id: str) -> None:
+    """Serializes submits per key on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            select(t.api_keys.c.id).where(t.api_keys.c.id == api_key_id).with_for_update()
+        )
+
+
+async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> Task | None:
+    row = (
+        await conn.execute(
+            select(t.idempotency_keys).where(
+                t.idempotency_keys.c.api_key_id == api_key_id, t.idempotency_keys.c.key == idem.key
+            )
+        )
+    ).mappings().first()
+    if row is None:
+        return None
+    if row["created_at"] < now() - timedelta(seconds=idem.ttl_seconds):
+        await conn.execute(
+            delete(t.idempotency_keys).where(
+                t.idempotency_keys.c.api_key_id == api_key_id, t.idempotency_keys.c.key == idem.key
+            )
+        )
+        return None
+    if row["fingerprint"] != idem.fingerprint:
+        raise IdempotencyConflict(
+            f"idempotency key {idem.key!r} was already used with a different request body "
+            f"(task {row['task_id']}); use a new key for a new request"
+        )
+    task_row = (
+        await conn.execute(select(t.tasks).where(t.tasks.c.id == row["task_id"]))
+    ).mappings().one()
+    return task_from_row(task_row)
+
+
+async def _check_in_flight(conn: AsyncConnection, api_key_id: str, limit: int) -> None:
+    count = (
+        await conn.execute(
+            select(func.count())
+            .select_from(t.tasks)
+            .where(t.tasks.c.api_key_id == api_key_id, t.tasks.c.status.in_(IN_FLIGHT))
+        )
+    ).scalar_one()
+    if count >= limit:
+        raise RateLimited(
+            f"this API key has {count} tasks queued or running (the limit is {limit}); "
+            "wait for one to finish",
+            retry_after=5,
+        )
+
+
+async def _balance(conn: AsyncConnection, account_id: str) -> int:
+    query = select(t.accounts.c.balance).where(t.accounts.c.id == account_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
+    stamp = now()
+    row = (
+        await conn.execute(
+            insert(t.tasks)
+            .values(
+                id=new.id,
+                account_id=new.account_id,
+                api_key_id=new.api_key_id,
+                dialect=new.dialect,
+                model=new.model,
+                model_alias=new.model_alias,
+                request=new.request,
+                status=str(Status.QUEUED),
+                progress=0,
+                quote=new.quote,
+                reserved_credits=new.quote,
+                final_credits=0,
+                client_request_id=new.client_request_id,
+                created_at=stamp,
+                updated_at=stamp,
+                expires_at=new.expires_at,
+            )
+            .returning(*t.tasks.c)
+        )
+    ).mappings().one()
+    return task_from_row(row)
+
+
+async def _enqueue(conn: AsyncConnection, task_id: str, max_attempts: int) -> None:
+    stamp = now()
+    await conn.execute(
+        insert(t.jobs).values(
+            kind="generate",
+            task_id=task_id,
+            state="available",
+            attempt=0,
+            max_attempts=max_attempts,
+            run_at=stamp,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+    )
+
+
+async def _task_for_update(conn: AsyncConnection, task_id: str, account_id: str | None) -> Task:
+    query = select(t.tasks).where(t.tasks.c.id == task_id)
+    if account_id is not None:
+        query = query.where(t.tasks.c.account_id == account_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound(f"no task {task_id!r}")
+    return task_from_row(row)

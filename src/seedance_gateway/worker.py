@@ -1,0 +1,183 @@
+"""The worker loop: claim -> start -> provider step (with heartbeats) -> store -> settle.
+
+Each job runs as its own asyncio task. A heartbeat renews the lease; if it is ever lost, the
+work is abandoned (another worker owns the job now) and nothing is written or charged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from seedance_gateway.blobs import BlobStore
+from seedance_gateway.config import Settings
+from seedance_gateway.domain.ids import new_id
+from seedance_gateway.domain.requests import GenerationRequest
+from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.errors import ProviderRejected, ProviderUnavailable
+from seedance_gateway.providers import Output, Provider
+from seedance_gateway.queue import Wakeup
+from seedance_gateway.store import Store
+from seedance_gateway.store.rows import Job
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 5.0
+
+
+class LeaseLost(Exception):
+    """Another worker owns the job now."""
+
+
+class Worker:
+    """Runs generation jobs from the queue."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        blobs: BlobStore,
+        providers: Mapping[str, Provider],
+        wakeup: Wakeup,
+        model_providers: Mapping[str, str],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.blobs = blobs
+        self.providers = providers
+        self.wakeup = wakeup
+        self.model_providers = model_providers
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-8:]}"
+        self.running: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claims and runs jobs until ``stop`` is set; then waits for running jobs."""
+        next_housekeeping = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            if loop.time() >= next_housekeeping:
+                await self._housekeeping()
+                next_housekeeping = loop.time() + HOUSEKEEPING_SECONDS
+            claimed = await self._claim()
+            if not claimed:
+                await self.wakeup.wait(self.settings.poll_seconds)
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+
+    async def _housekeeping(self) -> None:
+        try:
+            await self.store.jobs.reap()
+            await self.store.jobs.expire()
+        except Exception:
+            log.exception("housekeeping failed")
+
+    async def _claim(self) -> int:
+        free = self.settings.worker_concurrency - len(self.running)
+        if free <= 0:
+            return 0
+        try:
+            jobs = await self.store.jobs.claim(self.owner, free, self.settings.lease_seconds)
+        except Exception:
+            log.exception("claim failed")
+            return 0
+        for job in jobs:
+            runner = asyncio.create_task(self.process(job))
+            self.running.add(runner)
+            runner.add_done_callback(self._finished)
+        return len(jobs)
+
+    def _finished(self, runner: asyncio.Task[None]) -> None:
+        self.running.discard(runner)
+        self.wakeup.notify()
+
+    async def process(self, job: Job) -> None:
+        """Runs one job to a settled state (or abandons it if the lease is lost)."""
+        task = await self.store.jobs.start_task(job)
+        if task is None:
+            await self.store.jobs.complete(job, Status.FAILED, error=_error("gone", "task finished"))
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        work = asyncio.create_task(self._produce(job, task))
+        done, _ = await asyncio.wait({heartbeat, work}, return_when=asyncio.FIRST_COMPLETED)
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+            await heartbeat
+        if work not in done:
+            work.cancel()
+            log.warning("lease lost for job %s; abandoning task %s", job.id, task.id)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await work
+            return
+        await self._settle(job, task, work)
+
+    async def _settle(self, job: Job, task: Task, work: asyncio.Task[dict[str, object]]) -> None:
+        try:
+            result = work.result()
+        except ProviderUnavailable as exc:
+            await self._retry_or_fail(job, exc.code, exc.message)
+            return
+        except ProviderRejected as exc:
+            await self.store.jobs.complete(job, Status.FAILED, error=_error(exc.code, exc.message))
+            return
+        except Exception as exc:
+            log.exception("task %s failed", task.id)
+            await self._retry_or_fail(job, "internal_error", f"generation failed: {exc}")
+            return
+        if not await self.store.jobs.complete(job, Status.SUCCEEDED, result=result):
+            log.warning("job %s lost its lease before settling; result dropped", job.id)
+
+    async def _retry_or_fail(self, job: Job, code: str, message: str) -> None:
+        if job.attempt < job.max_attempts:
+            await self.store.jobs.retry(job, message, delay_seconds=2.0 * 2 ** (job.attempt - 1))
+        else:
+            await self.store.jobs.complete(job, Status.FAILED, error=_error(code, message))
+
+    async def _heartbeat(self, job: Job) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            if not await self.store.jobs.heartbeat(job, self.settings.lease_seconds):
+                raise LeaseLost(job.id)
+
+    async def _produce(self, job: Job, task: Task) -> dict[str, object]:
+        request = GenerationRequest.from_json(task.request)
+        provider = self.providers[self.model_providers.get(task.model, "preview")]
+        workdir = Path(tempfile.mkdtemp(prefix=f"seedance-{task.id}-"))
+        try:
+
+            async def progress(percent: int) -> None:
+                await self.store.tasks.set_progress(task.id, min(99, max(0, percent)))
+
+            output = await provider.generate(
+                request, workdir, read_blob=self.blobs.read, progress=progress
+            )
+            return await self._store_output(task, request, output)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _store_output(
+        self, task: Task, request: GenerationRequest, output: Output
+    ) -> dict[str, object]:
+        video_key = f"results/{task.id}/video.mp4"
+        await self.blobs.put_file(video_key, output.video)
+        frame_key = None
+        if output.last_frame is not None:
+            frame_key = f"results/{task.id}/last_frame.png"
+            await self.blobs.put_file(frame_key, output.last_frame)
+        return {
+            "video_key": video_key,
+            "last_frame_key": frame_key,
+            "duration": request.seconds,
+            "width": request.width,
+            "height": request.height,
+        }
+
+
+def _error(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
