@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from seedance_gateway import catalog as catalog_module
 from seedance_gateway import config
@@ -34,7 +34,9 @@ ERROR_ROUTES = [ErrorRoute("/api/v1", default_error)]
 
 def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI:
     """The ASGI app; everything connects in its lifespan, nothing at import."""
-    app = FastAPI(title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker))
+    app = FastAPI(
+        title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker)
+    )
     app.include_router(public_v1.router)
     app.include_router(routes.router)
     app.middleware("http")(_request_id)
@@ -63,15 +65,26 @@ def _lifespan(
         limiter = RateLimiter(settings.rate_limit, settings.redis_url)
         wakeup = Wakeup()
         app.state.service = Service(
-            settings=settings, catalog=catalog, store=store, blobs=blobs, limiter=limiter,
-            secret=config.load_secret(settings), wake=wakeup.notify,
+            settings=settings,
+            catalog=catalog,
+            store=store,
+            blobs=blobs,
+            limiter=limiter,
+            secret=config.load_secret(settings),
+            wake=wakeup.notify,
         )
         providers = build_providers(settings)
         stop = asyncio.Event()
         runner = None
         if run_worker:
-            worker = Worker(settings=settings, store=store, blobs=blobs, providers=providers,
-                            wakeup=wakeup, model_providers={m.id: m.provider for m in catalog.models})
+            worker = Worker(
+                settings=settings,
+                store=store,
+                blobs=blobs,
+                providers=providers,
+                wakeup=wakeup,
+                model_providers={m.id: m.provider for m in catalog.models},
+            )
             runner = asyncio.create_task(worker.run(stop))
         try:
             yield
@@ -88,7 +101,9 @@ def _lifespan(
     return lifespan
 
 
-async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _request_id(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     request.state.request_id = new_id("req")
     response = await call_next(request)
     response.headers["x-request-id"] = request.state.request_id
@@ -97,8 +112,9 @@ async def _request_id(request: Request, call_next: Callable[[Request], Awaitable
 
 def _render(request: Request, error: GatewayError) -> Response:
     request_id = getattr(request.state, "request_id", None) or new_id("req")
-    renderer = next((r.render for r in ERROR_ROUTES if request.url.path.startswith(r.prefix)),
-                    default_error)
+    renderer = next(
+        (r.render for r in ERROR_ROUTES if request.url.path.startswith(r.prefix)), default_error
+    )
     response = renderer(request, error, request_id)
     response.headers["x-request-id"] = request_id
     return response
@@ -123,4 +139,6 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _render(request, GatewayError("internal error; the request id identifies it in our logs"))
+    return _render(
+        request, GatewayError("internal error; the request id identifies it in our logs")
+    )

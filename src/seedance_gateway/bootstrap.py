@@ -26,7 +26,9 @@ async def open_store(settings: config.Settings) -> Store:
     return Store.open(url, max_attempts=settings.job_max_attempts)
 
 
-async def create_key(store: Store, *, name: str, credits: int, account_id: str | None = None) -> NewKey:
+async def create_key(
+    store: Store, *, name: str, credits: int, account_id: str | None = None
+) -> NewKey:
     """A new key, on a new account with ``credits`` unless ``account_id`` is given."""
     if account_id is None:
         account_id = await store.accounts.create_account(name, credits)
@@ -34,7 +36,9 @@ async def create_key(store: Store, *, name: str, credits: int, account_id: str |
         await store.accounts.grant(account_id, credits, note="grant with new key")
     plaintext = keys.generate()
     key = await store.accounts.add_key(
-        account_id=account_id, name=name, prefix=keys.display_prefix(plaintext),
+        account_id=account_id,
+        name=name,
+        prefix=keys.display_prefix(plaintext),
         key_hash=keys.digest(plaintext),
     )
     return NewKey(plaintext=plaintext, key=key, credits=await store.accounts.balance(account_id))

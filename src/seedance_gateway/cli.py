@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -22,8 +22,10 @@ from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.worker import Worker
 
-app = typer.Typer(help="Seedance Gateway: a self-hostable API for Seedance video generation.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Seedance Gateway: a self-hostable API for Seedance video generation.",
+    no_args_is_help=True,
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 credits_app = typer.Typer(help="Grant and show credits.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -38,7 +40,7 @@ def _settings() -> config.Settings:
     return config.from_env()
 
 
-def _run(factory: Callable[[config.Settings], Awaitable[T]]) -> T:
+def _run(factory: Callable[[config.Settings], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory(_settings()))
 
 
@@ -54,16 +56,25 @@ async def _with_store(settings: config.Settings, action: Callable[[Store], Await
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `seedance worker` elsewhere.")] = False,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="API only; run `seedance worker` elsewhere.")
+    ] = False,
 ) -> None:
     """Runs the API (and, unless --no-worker, the workers) in one process."""
     settings = _settings().with_changes(host=host, port=port)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     created = asyncio.run(bootstrap.first_key(settings))
     if created is not None:
         _announce(settings, created)
-    uvicorn.run(create_app(settings, run_worker=not no_worker), host=host, port=port,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings, run_worker=not no_worker),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
@@ -73,15 +84,17 @@ def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
     console.print("\nTry it:\n")
     print(
         f"curl -s {base}/api/v1/generations -H 'Authorization: Bearer {created.plaintext}' "
-        "-H 'Content-Type: application/json' -d '{\"model\": \"seedance-1-0-pro\", "
-        "\"prompt\": \"A cinematic product reveal with smooth camera movement\"}'\n"
+        '-H \'Content-Type: application/json\' -d \'{"model": "seedance-1-0-pro", '
+        '"prompt": "A cinematic product reveal with smooth camera movement"}\'\n'
     )
 
 
 @app.command()
 def worker() -> None:
     """Runs workers only (for `serve --no-worker` deployments)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(_worker(_settings()))
 
 
@@ -93,9 +106,14 @@ async def _worker(settings: config.Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = Worker(settings=settings, store=store, blobs=FilesystemBlobStore(settings.home / "blobs"),
-                    providers=providers, wakeup=Wakeup(),
-                    model_providers={m.id: m.provider for m in catalog.models})
+    runner = Worker(
+        settings=settings,
+        store=store,
+        blobs=FilesystemBlobStore(settings.home / "blobs"),
+        providers=providers,
+        wakeup=Wakeup(),
+        model_providers={m.id: m.provider for m in catalog.models},
+    )
     try:
         await runner.run(stop)
     finally:
@@ -113,13 +131,25 @@ def keys_create(
     """Creates an account and an API key; the key is shown once."""
     if credits < 0:
         raise typer.BadParameter("credits must not be negative", param_hint="--credits")
-    created = _run(lambda s: _with_store(s, lambda st: bootstrap.create_key(st, name=name, credits=credits)))
+    created = _run(
+        lambda s: _with_store(s, lambda st: bootstrap.create_key(st, name=name, credits=credits))
+    )
     if as_json:
-        print(json.dumps({"key": created.plaintext, "id": created.key.id,
-                          "account_id": created.key.account_id, "credits": created.credits}))
+        print(
+            json.dumps(
+                {
+                    "key": created.plaintext,
+                    "id": created.key.id,
+                    "account_id": created.key.account_id,
+                    "credits": created.credits,
+                }
+            )
+        )
     else:
-        console.print(f"Key [bold]{created.key.id}[/] for account {created.key.account_id} "
-                      f"({created.credits} credits), shown once:")
+        console.print(
+            f"Key [bold]{created.key.id}[/] for account {created.key.account_id} "
+            f"({created.credits} credits), shown once:"
+        )
         print(created.plaintext)
 
 
@@ -129,9 +159,14 @@ def keys_list() -> None:
     keys = _run(lambda s: _with_store(s, lambda st: st.accounts.list_keys()))
     table = Table("id", "prefix", "name", "account", "created", "revoked")
     for key in keys:
-        table.add_row(key.id, key.prefix + "…", key.name, key.account_id,
-                      key.created_at.isoformat(timespec="seconds"),
-                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+        table.add_row(
+            key.id,
+            key.prefix + "…",
+            key.name,
+            key.account_id,
+            key.created_at.isoformat(timespec="seconds"),
+            key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+        )
     console.print(table)
 
 
@@ -150,7 +185,9 @@ def credits_grant(
     """Adds credits to an account."""
     if amount <= 0:
         raise typer.BadParameter("amount must be positive", param_hint="AMOUNT")
-    balance = _run(lambda s: _with_store(s, lambda st: st.accounts.grant(account, amount, note="cli grant")))
+    balance = _run(
+        lambda s: _with_store(s, lambda st: st.accounts.grant(account, amount, note="cli grant"))
+    )
     console.print(f"{account}: {balance} credits")
 
 
@@ -166,14 +203,26 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """Lists the model catalog."""
     catalog = catalog_module.load(_settings().catalog_path)
     if as_json:
-        rows: list[dict[str, Any]] = [{"id": m.id, "aliases": list(m.aliases), "modes": [str(x) for x in m.modes],
-                                       "base_credits": m.price.base_credits} for m in catalog.models]
+        rows: list[dict[str, Any]] = [
+            {
+                "id": m.id,
+                "aliases": list(m.aliases),
+                "modes": [str(x) for x in m.modes],
+                "base_credits": m.price.base_credits,
+            }
+            for m in catalog.models
+        ]
         print(json.dumps(rows))
         return
     table = Table("id", "modes", "resolutions", "credits", "aliases")
     for m in catalog.models:
-        table.add_row(m.id, ", ".join(m.modes), ", ".join(m.capabilities.resolutions),
-                      str(m.price.base_credits), ", ".join(m.aliases))
+        table.add_row(
+            m.id,
+            ", ".join(m.modes),
+            ", ".join(m.capabilities.resolutions),
+            str(m.price.base_credits),
+            ", ".join(m.aliases),
+        )
     console.print(table)
 
 

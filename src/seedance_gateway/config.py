@@ -14,7 +14,7 @@ from pathlib import Path
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Everything the composition roots (``app.create_app``, ``worker``) need to build the system."""
+    """Everything the composition roots (``app.create_app``, ``worker``) need."""
 
     home: Path = Path(".seedance")
     database_url: str = ""  #: empty means SQLite at ``home/seedance.db``

@@ -7,8 +7,8 @@ import time
 
 from limits import parse
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from seedance_gateway.errors import RateLimited
 
@@ -34,7 +34,6 @@ class RateLimiter:
             retry_after=retry_after,
         )
 
-
     async def close(self) -> None:
         """Closes the Redis connection pool, if any."""
         bridge = getattr(self.storage, "bridge", None)
@@ -45,6 +44,10 @@ class RateLimiter:
 
 def _storage(redis_url: str) -> Storage:
     if not redis_url:
-        return storage_from_string("async+memory://")
-    uri = redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
-    return storage_from_string(uri, implementation="redispy")
+        storage = storage_from_string("async+memory://")
+    else:
+        uri = redis_url.replace("redis://", "async+redis://", 1)
+        uri = uri.replace("rediss://", "async+rediss://", 1)
+        storage = storage_from_string(uri, implementation="redispy")
+    assert isinstance(storage, Storage)
+    return storage

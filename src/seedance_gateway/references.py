@@ -121,7 +121,9 @@ def _inspect_image(item: IncomingReference, data: bytes) -> DecodedImage:
                 image.load()
                 fmt, width, height = image.format or "", image.width, image.height
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValidationFailed(f"{item.field}: image has too many pixels", field=item.field) from None
+        raise ValidationFailed(
+            f"{item.field}: image has too many pixels", field=item.field
+        ) from None
     except Exception:
         raise ValidationFailed(
             f"{item.field}: not a readable image; allowed: image/jpeg, image/png, image/webp",

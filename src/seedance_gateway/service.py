@@ -116,7 +116,9 @@ class Service:
         spec = self.catalog.find(name, mode)
         if spec is None:
             known = ", ".join(m.id for m in self.catalog.models)
-            raise ValidationFailed(f"{field} {name!r} is not a known model; use one of: {known}", field=field)
+            raise ValidationFailed(
+                f"{field} {name!r} is not a known model; use one of: {known}", field=field
+            )
         return spec
 
     async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
@@ -139,7 +141,9 @@ class Service:
         )
         try:
             task, replayed = await self.store.tasks.submit(
-                new, idempotency=self._idempotency(command), max_in_flight=self.settings.max_in_flight
+                new,
+                idempotency=self._idempotency(command),
+                max_in_flight=self.settings.max_in_flight,
             )
         except Exception:
             await self._drop_images(stored)
@@ -154,7 +158,7 @@ class Service:
         """A task of the caller's account (``not_found`` for anyone else's)."""
         return await self.store.tasks.get(task_id, principal.account_id)
 
-    async def list(
+    async def list_tasks(
         self,
         principal: Principal,
         *,
@@ -234,7 +238,9 @@ class Service:
                 field="Idempotency-Key",
             )
         return Idempotency(
-            key=key, fingerprint=command.fingerprint, ttl_seconds=self.settings.idempotency_ttl_seconds
+            key=key,
+            fingerprint=command.fingerprint,
+            ttl_seconds=self.settings.idempotency_ttl_seconds,
         )
 
 

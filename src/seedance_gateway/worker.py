@@ -101,7 +101,9 @@ class Worker:
         """Runs one job to a settled state (or abandons it if the lease is lost)."""
         task = await self.store.jobs.start_task(job)
         if task is None:
-            await self.store.jobs.complete(job, Status.FAILED, error=_error("gone", "task finished"))
+            await self.store.jobs.complete(
+                job, Status.FAILED, error=_error("gone", "task finished")
+            )
             return
         heartbeat = asyncio.create_task(self._heartbeat(job))
         work = asyncio.create_task(self._produce(job, task))

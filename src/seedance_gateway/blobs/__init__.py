@@ -7,7 +7,7 @@ from typing import Protocol
 
 
 class BlobStore(Protocol):
-    """Where bytes live. Keys are relative, slash-separated paths such as ``results/<task>/video.mp4``."""
+    """Where bytes live. Keys are relative slash-separated paths (``results/<task>/video.mp4``)."""
 
     async def put_file(self, key: str, source: Path) -> int:
         """Stores a copy of ``source`` under ``key``; returns its size."""

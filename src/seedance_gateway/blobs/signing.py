@@ -14,7 +14,9 @@ def signature(secret: str, key: str, expires: int) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_url(base_url: str, secret: str, key: str, ttl_seconds: int, *, now: float | None = None) -> str:
+def signed_url(
+    base_url: str, secret: str, key: str, ttl_seconds: int, *, now: float | None = None
+) -> str:
     """A URL for ``key`` valid for ``ttl_seconds``."""
     expires = int((time.time() if now is None else now) + ttl_seconds)
     return f"{base_url}/blobs/{quote(key)}?exp={expires}&sig={signature(secret, key, expires)}"

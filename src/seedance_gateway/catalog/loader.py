@@ -157,7 +157,9 @@ def _price(raw: Mapping[str, Any]) -> PriceRule:
         table=table,
         audio_factor=float(raw.get("audio_factor", 1.0)),
         flex_factor=float(raw.get("flex_factor", 0.5)),
-        resolution_factors={str(k): float(v) for k, v in (raw.get("resolution_factors") or {}).items()},
+        resolution_factors={
+            str(k): float(v) for k, v in (raw.get("resolution_factors") or {}).items()
+        },
     )
 
 
@@ -184,23 +186,33 @@ def _check_param(param: ParamSpec, caps: Capabilities) -> None:
     if param.maps_to not in CANONICAL_FIELDS:
         raise CatalogError(f"maps_to {param.maps_to!r} is not one of {sorted(CANONICAL_FIELDS)}")
     if param.kind == "select":
-        if not param.options:
-            raise CatalogError("a select needs options")
-        if str(param.default).lower() not in [o.lower() for o in param.options]:
-            raise CatalogError(f"default {param.default!r} is not one of {list(param.options)}")
-        if param.value_type is ValueType.INTEGER and not all(o.lstrip("-").isdigit() for o in param.options):
-            raise CatalogError("options of an integer field must be integers")
-        if param.value_type is ValueType.BOOLEAN and {o.lower() for o in param.options} - {"true", "false"}:
-            raise CatalogError("options of a boolean field must be true/false")
+        _check_select(param)
     elif param.kind == "number":
-        if param.minimum is None or param.maximum is None or param.minimum > param.maximum:
-            raise CatalogError("a number needs min <= max")
-        if not param.minimum <= int(param.default) <= param.maximum:
-            raise CatalogError(f"default {param.default!r} is outside [{param.minimum}, {param.maximum}]")
+        _check_number(param)
     else:
         raise CatalogError(f"kind {param.kind!r} is not select or number")
     if param.maps_to == "resolution" and set(param.options) - set(caps.resolutions):
         raise CatalogError(f"offers a resolution the model lacks ({list(caps.resolutions)})")
+
+
+def _check_select(param: ParamSpec) -> None:
+    if not param.options:
+        raise CatalogError("a select needs options")
+    if str(param.default).lower() not in [o.lower() for o in param.options]:
+        raise CatalogError(f"default {param.default!r} is not one of {list(param.options)}")
+    options = {o.lower() for o in param.options}
+    if param.value_type is ValueType.INTEGER and not all(o.lstrip("-").isdigit() for o in options):
+        raise CatalogError("options of an integer field must be integers")
+    if param.value_type is ValueType.BOOLEAN and options - {"true", "false"}:
+        raise CatalogError("options of a boolean field must be true/false")
+
+
+def _check_number(param: ParamSpec) -> None:
+    if param.minimum is None or param.maximum is None or param.minimum > param.maximum:
+        raise CatalogError("a number needs min <= max")
+    if not param.minimum <= int(param.default) <= param.maximum:
+        bounds = f"[{param.minimum}, {param.maximum}]"
+        raise CatalogError(f"default {param.default!r} is outside {bounds}")
 
 
 def _check_price(spec: ModelSpec) -> None:

@@ -47,7 +47,9 @@ class ParamSpec:
     """One Public API v1 parameter, named exactly as the model's page names it."""
 
     key: str  #: the wire name in ``params`` (``aspect_ratio``, ``aspectRatio``, ``fixed_lens``)
-    kind: str  #: ``select`` (one of ``options``) or ``number`` (an integer in ``[minimum, maximum]``)
+    kind: (
+        str  #: ``select`` (one of ``options``) or ``number`` (an integer in ``[minimum, maximum]``)
+    )
     maps_to: str  #: the canonical field (a key of ``CANONICAL_FIELDS``)
     default: str | int
     options: tuple[str, ...] = ()

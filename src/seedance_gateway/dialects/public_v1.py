@@ -35,8 +35,8 @@ class ReferenceItem(BaseModel):
     url: str
     kind: str = "image"
     name: str | None = None
-    mimeType: str | None = None  # noqa: N815 (wire name)
-    durationToken: str | None = None  # noqa: N815 (wire name)
+    mimeType: str | None = None
+    durationToken: str | None = None
     role: str | None = None
 
 
@@ -122,10 +122,16 @@ async def list_generations(
 ) -> dict[str, Any]:
     """The caller's generations, newest first, ``after`` = the previous page's ``next_cursor``."""
     internal = _status_filter(status)
-    page = await service_of(request).list(caller, limit=limit, after=after, status=internal, model=model)
+    page = await service_of(request).list_tasks(
+        caller, limit=limit, after=after, status=internal, model=model
+    )
     data = [task_json(service_of(request), t, request) for t in page.items]
-    return {"object": "list", "data": data, "has_more": page.next_cursor is not None,
-            "next_cursor": page.next_cursor}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": page.next_cursor is not None,
+        "next_cursor": page.next_cursor,
+    }
 
 
 @router.get("/generations/{task_id}")
@@ -202,8 +208,11 @@ def model_json(spec: ModelSpec) -> dict[str, Any]:
             }
             for p in spec.params
         ],
-        "output_sizes": {res: {r: f"{w}x{h}" for r, (w, h) in row.items()}
-                         for res, row in spec.pixels.items() if res in spec.capabilities.resolutions},
+        "output_sizes": {
+            res: {r: f"{w}x{h}" for r, (w, h) in row.items()}
+            for res, row in spec.pixels.items()
+            if res in spec.capabilities.resolutions
+        },
     }
 
 
@@ -239,8 +248,14 @@ def _references(raw: Any) -> list[IncomingReference]:
         except ValidationError as exc:
             raise ValidationFailed(f"{field}[{index}]: {_describe(exc)}", field=field) from None
         items.append(
-            IncomingReference(url=item.url, kind=item.kind, role=item.role, name=item.name,
-                              mime_type=item.mimeType, field=f"{field}[{index}]")
+            IncomingReference(
+                url=item.url,
+                kind=item.kind,
+                role=item.role,
+                name=item.name,
+                mime_type=item.mimeType,
+                field=f"{field}[{index}]",
+            )
         )
     return items
 
@@ -250,8 +265,9 @@ def _status_filter(status: str | None) -> str | None:
         return None
     words = {STATUS_WORDS.get(s, str(s)): str(s) for s in Status}
     if status not in words:
-        raise ValidationFailed(f"status must be one of {', '.join(words)} (got {status!r})",
-                               field="status")
+        raise ValidationFailed(
+            f"status must be one of {', '.join(words)} (got {status!r})", field="status"
+        )
     return words[status]
 
 

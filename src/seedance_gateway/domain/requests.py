@@ -211,14 +211,18 @@ class _Checker:
         value = value.lower()
         if value not in allowed:
             where = " in reference mode" if mode is Mode.REFERENCE else ""
-            raise self.fail("resolution", f"must be one of {', '.join(allowed)}{where} (got {value!r})")
+            raise self.fail(
+                "resolution", f"must be one of {', '.join(allowed)}{where} (got {value!r})"
+            )
         return value
 
     def ratio(self, value: str, mode: Mode) -> str:
         caps = self.spec.capabilities
         if value not in caps.ratios:
             raise self.fail("ratio", f"must be one of {', '.join(caps.ratios)} (got {value!r})")
-        adaptive_refused = mode is Mode.REFERENCE or (self.spec.family == "1.0" and mode is Mode.T2V)
+        adaptive_refused = mode is Mode.REFERENCE or (
+            self.spec.family == "1.0" and mode is Mode.T2V
+        )
         if value == "adaptive" and adaptive_refused:
             raise self.fail("ratio", f"cannot be adaptive for {mode} on {self.spec.id}")
         return value

@@ -17,6 +17,7 @@ import hashlib
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -47,6 +48,7 @@ X264_CRF = "23"
 ENCODER_THREADS = 4
 AUDIO_RATE = 48_000
 AUDIO_BITRATE = 128_000
+AUDIO_GAIN = 0.3
 FULL = 256  # fixed-point scale for alpha/blend weights (0..256)
 WATERMARK_TEXT = "AI generated"
 ELLIPSIS = "\u2026"
@@ -414,7 +416,7 @@ def _hsv(h: float, s: float, v: float) -> Rgb:
 
 def _base_hue(prompt: str, rng: np.random.Generator) -> tuple[float, float]:
     """Hue and brightness: keyword hints from the prompt first, otherwise hash-derived."""
-    words = prompt.lower()
+    words = set(re.findall(r"[a-z]+", prompt.lower()))
     for keyword, hue, brightness in HUE_HINTS:
         if keyword in words:
             return (hue + float(rng.uniform(-0.03, 0.03))) % 1.0, brightness
@@ -763,29 +765,34 @@ def _ramp(value: float) -> int:
 
 
 class _World:
-    """Provides the (un-cameraed) background for each frame, caching blended versions."""
+    """Provides the (camera-less) background of each frame.
+
+    Without a first frame that is the static scene. With one, the picture drifts toward the
+    scene; the blend is quantised to WORLD_BLEND_LEVELS steps and cached, so a full-frame mix
+    is only computed every few frames."""
 
     def __init__(self, plan: _Plan) -> None:
         self._plan = plan
-        self._level = -1
-        self._blend: _Planes | None = None
+        self._level = 0
+        first = plan.first
+        self._blend = (
+            None
+            if first is None
+            else _Planes(np.empty_like(first.y), np.empty_like(first.u), np.empty_like(first.v))
+        )
 
     def at(self, progress: float) -> _Planes:
-        first = self._plan.first
-        if first is None:
+        first, blend = self._plan.first, self._blend
+        if first is None or blend is None:
             return self._plan.scene
         level = round(progress * WORLD_BLEND_LEVELS)
         if level == 0:
             return first
         if level != self._level:
-            self._blend = self._blend or _Planes(
-                np.empty_like(first.y), np.empty_like(first.u), np.empty_like(first.v)
-            )
             weight = round(FULL * WORLD_BLEND_MAX * level / WORLD_BLEND_LEVELS)
-            _mix_planes(self._blend, first, self._plan.scene, weight)
+            _mix_planes(blend, first, self._plan.scene, weight)
             self._level = level
-        assert self._blend is not None
-        return self._blend
+        return blend
 
 
 def _sample_axis(size: int, origin: float, zoom: float) -> npt.NDArray[np.intp]:
@@ -866,32 +873,45 @@ def _arpeggio(
     return env * np.sin(2 * np.pi * freqs * since)
 
 
-def _audio_samples(spec: RenderSpec, count: int) -> npt.NDArray[np.float32]:
-    """A stereo chord pad plus a soft arpeggio, shaped by prompt + seed."""
+@dataclass(frozen=True)
+class _Tune:
+    """The prompt + seed derived chord (MIDI notes) and arpeggio beat length."""
+
+    notes: tuple[float, ...]
+    beat: float
+    total: int
+
+
+def _tune(spec: RenderSpec) -> _Tune:
     digest = _digest(spec)
     root = 45.0 + digest[20] % 12
-    notes = [root + step for step in CHORDS[digest[21] % len(CHORDS)]]
-    beat = 60.0 / (66 + digest[22] % 40)
-    t = np.arange(count, dtype=np.float64) / AUDIO_RATE
-    arp = _arpeggio(notes, t, beat)
-    left = _pad(notes, t, 0.9985) + 0.35 * arp
-    right = _pad(notes, t, 1.0015) + 0.35 * np.roll(arp, AUDIO_RATE // 50)
-    stereo = np.stack([left, right])
-    fade = min(0.3, count / AUDIO_RATE / 4) * AUDIO_RATE
-    envelope = np.minimum(1.0, np.minimum(np.arange(count) + 1, count - np.arange(count)) / fade)
-    stereo *= envelope
-    peak = float(np.max(np.abs(stereo))) or 1.0
-    return (stereo * (0.45 / peak)).astype(np.float32)
+    notes = tuple(root + step for step in CHORDS[digest[21] % len(CHORDS)])
+    total = round(spec.frames * AUDIO_RATE / spec.fps)
+    return _Tune(notes=notes, beat=60.0 / (66 + digest[22] % 40), total=total)
+
+
+def _audio_block(tune: _Tune, start: int, count: int) -> npt.NDArray[np.float32]:
+    """Samples [start, start+count) of a stereo chord pad plus a soft, echoed arpeggio.
+
+    Computed per block with a fixed gain (peak < 0.6) so memory stays O(block)."""
+    notes = list(tune.notes)
+    t = (start + np.arange(count, dtype=np.float64)) / AUDIO_RATE
+    echo = np.maximum(t - 0.02, 0.0)
+    left = _pad(notes, t, 0.9985) + 0.35 * _arpeggio(notes, t, tune.beat)
+    right = _pad(notes, t, 1.0015) + 0.35 * _arpeggio(notes, echo, tune.beat)
+    fade = min(0.3 * AUDIO_RATE, tune.total / 4)
+    index = start + np.arange(count)
+    envelope = np.minimum(1.0, np.minimum(index + 1, tune.total - index) / fade)
+    return (np.stack([left, right]) * (envelope * AUDIO_GAIN)).astype(np.float32)
 
 
 def _audio_chunks(spec: RenderSpec) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
     """Yields (first sample index, samples) once per video frame, following frame times."""
-    total = round(spec.frames * AUDIO_RATE / spec.fps)
-    samples = _audio_samples(spec, total)
+    tune = _tune(spec)
     for index in range(spec.frames):
         start = round(index * AUDIO_RATE / spec.fps)
         end = round((index + 1) * AUDIO_RATE / spec.fps)
-        yield start, np.ascontiguousarray(samples[:, start:end])
+        yield start, _audio_block(tune, start, end - start)
 
 
 # --------------------------------------------------------------------------------------------
@@ -988,14 +1008,19 @@ def render(
     plan = _plan(spec)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    video_path, temp_path = out_dir / VIDEO_NAME, out_dir / f".{VIDEO_NAME}.part"
-    png_path = out_dir / LAST_FRAME_NAME if spec.return_last_frame else None
+    video_path, png_path = out_dir / VIDEO_NAME, out_dir / LAST_FRAME_NAME
+    video_temp, png_temp = out_dir / f".{VIDEO_NAME}.part", out_dir / f".{LAST_FRAME_NAME}.part"
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     try:
-        with av.open(str(temp_path), mode="w", format="mp4", options=options) as container:
-            _encode_frames(plan, container, png_path, report)
-        os.replace(temp_path, video_path)
+        with av.open(str(video_temp), mode="w", format="mp4", options=options) as container:
+            _encode_frames(plan, container, png_temp if spec.return_last_frame else None, report)
+        if spec.return_last_frame:
+            os.replace(png_temp, png_path)
+        os.replace(video_temp, video_path)
     finally:
-        temp_path.unlink(missing_ok=True)
+        video_temp.unlink(missing_ok=True)
+        png_temp.unlink(missing_ok=True)
     report(100)
-    return RenderOutput(video_path=video_path, last_frame_path=png_path)
+    return RenderOutput(
+        video_path=video_path, last_frame_path=png_path if spec.return_last_frame else None
+    )

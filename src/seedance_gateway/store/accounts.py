@@ -105,31 +105,34 @@ class AccountStore:
 
     async def add_key(self, *, account_id: str, name: str, prefix: str, key_hash: str) -> ApiKey:
         """Stores a key's hash; the plaintext is never stored."""
-        row = {
-            "id": new_id("key"),
-            "account_id": account_id,
-            "name": name,
-            "prefix": prefix,
-            "hash": key_hash,
-            "created_at": now(),
-            "revoked_at": None,
-        }
+        key = ApiKey(
+            id=new_id("key"),
+            account_id=account_id,
+            name=name,
+            prefix=prefix,
+            created_at=now(),
+            revoked_at=None,
+        )
         async with self.db.write() as conn:
-            await conn.execute(insert(t.api_keys).values(**row))
-        return ApiKey(**{k: v for k, v in row.items() if k != "hash"})
+            await conn.execute(insert(t.api_keys).values(**vars(key), hash=key_hash))
+        return key
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
         """The key with this hash, revoked or not."""
         async with self.db.read() as conn:
             row = (
-                await conn.execute(select(t.api_keys).where(t.api_keys.c.hash == key_hash))
-            ).mappings().first()
+                (await conn.execute(select(t.api_keys).where(t.api_keys.c.hash == key_hash)))
+                .mappings()
+                .first()
+            )
         return key_from_row(row) if row else None
 
     async def list_keys(self) -> list[ApiKey]:
         """Every key, oldest first."""
         async with self.db.read() as conn:
-            rows = (await conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at))).mappings()
+            rows = (
+                await conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at))
+            ).mappings()
             return [key_from_row(r) for r in rows]
 
     async def revoke_key(self, key_ref: str) -> ApiKey:
@@ -137,7 +140,9 @@ class AccountStore:
         where = (t.api_keys.c.id == key_ref) | (t.api_keys.c.prefix == key_ref)
         async with self.db.write() as conn:
             await conn.execute(
-                update(t.api_keys).where(where, t.api_keys.c.revoked_at.is_(None)).values(revoked_at=now())
+                update(t.api_keys)
+                .where(where, t.api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now())
             )
             row = (await conn.execute(select(t.api_keys).where(where))).mappings().first()
         if row is None:
@@ -158,7 +163,9 @@ class AccountStore:
         """The account's current balance."""
         async with self.db.read() as conn:
             value = (
-                await conn.execute(select(t.accounts.c.balance).where(t.accounts.c.id == account_id))
+                await conn.execute(
+                    select(t.accounts.c.balance).where(t.accounts.c.id == account_id)
+                )
             ).scalar_one_or_none()
         if value is None:
             raise NotFound(f"no account {account_id!r}")
@@ -176,4 +183,6 @@ class AccountStore:
     async def count_keys(self) -> int:
         """How many keys exist (zero means a fresh home)."""
         async with self.db.read() as conn:
-            return int((await conn.execute(select(func.count()).select_from(t.api_keys))).scalar_one())
+            return int(
+                (await conn.execute(select(func.count()).select_from(t.api_keys))).scalar_one()
+            )

@@ -28,7 +28,9 @@ class Database:
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
             self.reader = _sqlite_engine(url, begin="BEGIN")
         else:
-            self.writer = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.writer = create_async_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
             self.reader = self.writer
 
     @asynccontextmanager

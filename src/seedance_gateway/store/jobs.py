@@ -87,8 +87,10 @@ class JobStore:
                 .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
             )
             row = (
-                await conn.execute(select(t.tasks).where(t.tasks.c.id == job.task_id))
-            ).mappings().one()
+                (await conn.execute(select(t.tasks).where(t.tasks.c.id == job.task_id)))
+                .mappings()
+                .one()
+            )
         task = task_from_row(row)
         return None if task.status.terminal else task
 
@@ -146,10 +148,16 @@ class JobStore:
         stamp = now()
         async with self.db.write() as conn:
             rows = (
-                await conn.execute(
-                    select(t.jobs).where(t.jobs.c.state == "running", t.jobs.c.lease_until < stamp)
+                (
+                    await conn.execute(
+                        select(t.jobs).where(
+                            t.jobs.c.state == "running", t.jobs.c.lease_until < stamp
+                        )
+                    )
                 )
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
             for row in rows:
                 await _reap_one(conn, job_from_row(row))
         return len(rows)
@@ -159,23 +167,34 @@ class JobStore:
         stamp = now()
         async with self.db.write() as conn:
             rows = (
-                await conn.execute(
-                    select(t.tasks).where(t.tasks.c.status.in_(IN_FLIGHT), t.tasks.c.expires_at < stamp)
+                (
+                    await conn.execute(
+                        select(t.tasks).where(
+                            t.tasks.c.status.in_(IN_FLIGHT), t.tasks.c.expires_at < stamp
+                        )
+                    )
                 )
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
             for row in rows:
                 task = task_from_row(row)
                 if await finish(
                     conn,
                     task,
                     Status.EXPIRED,
-                    error={"code": "expired", "message": "the task did not finish before its deadline"},
+                    error={
+                        "code": "expired",
+                        "message": "the task did not finish before its deadline",
+                    },
                     result=None,
                 ):
                     await conn.execute(
                         update(t.jobs)
                         .where(t.jobs.c.task_id == task.id, t.jobs.c.state != "completed")
-                        .values(state="cancelled", lease_owner=None, lease_until=None, updated_at=stamp)
+                        .values(
+                            state="cancelled", lease_owner=None, lease_until=None, updated_at=stamp
+                        )
                     )
         return len(rows)
 
@@ -192,7 +211,8 @@ class JobStore:
             ).scalar_one_or_none()
         if run_at is None:
             return None
-        return max(0.0, (run_at - now()).total_seconds())
+        wait: float = (run_at - now()).total_seconds()
+        return max(0.0, wait)
 
 
 async def _holds_lease(conn: AsyncConnection, job: Job) -> bool:
@@ -222,16 +242,27 @@ async def _reap_one(conn: AsyncConnection, job: Job) -> None:
         await conn.execute(
             update(t.jobs)
             .where(_fence(job))
-            .values(state="retryable", lease_owner=None, lease_until=None, run_at=stamp,
-                    last_error="lease expired (worker lost)", updated_at=stamp)
+            .values(
+                state="retryable",
+                lease_owner=None,
+                lease_until=None,
+                run_at=stamp,
+                last_error="lease expired (worker lost)",
+                updated_at=stamp,
+            )
         )
         await _requeue_task(conn, job.task_id)
         return
     await conn.execute(
         update(t.jobs)
         .where(_fence(job))
-        .values(state="discarded", lease_owner=None, lease_until=None,
-                last_error="lease expired on the last attempt", updated_at=stamp)
+        .values(
+            state="discarded",
+            lease_owner=None,
+            lease_until=None,
+            last_error="lease expired on the last attempt",
+            updated_at=stamp,
+        )
     )
     task = await _task(conn, job.task_id)
     if task is not None and not task.status.terminal:

@@ -94,9 +94,7 @@ class TaskStore:
                 return existing, True
         await _check_in_flight(conn, new.api_key_id, max_in_flight)
         hold = ledger.EntryKind.HOLD
-        balance = await change_balance(
-            conn, new.account_id, ledger.balance_delta(hold, new.quote)
-        )
+        balance = await change_balance(conn, new.account_id, ledger.balance_delta(hold, new.quote))
         if balance is None:
             available = await _balance(conn, new.account_id)
             raise InsufficientCredits(
@@ -240,12 +238,17 @@ async def _lock_key(conn: AsyncConnection, api_key_id: str) -> None:
 
 async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> Task | None:
     row = (
-        await conn.execute(
-            select(t.idempotency_keys).where(
-                t.idempotency_keys.c.api_key_id == api_key_id, t.idempotency_keys.c.key == idem.key
+        (
+            await conn.execute(
+                select(t.idempotency_keys).where(
+                    t.idempotency_keys.c.api_key_id == api_key_id,
+                    t.idempotency_keys.c.key == idem.key,
+                )
             )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     if row["created_at"] < now() - timedelta(seconds=idem.ttl_seconds):
@@ -261,8 +264,8 @@ async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> 
             f"(task {row['task_id']}); use a new key for a new request"
         )
     task_row = (
-        await conn.execute(select(t.tasks).where(t.tasks.c.id == row["task_id"]))
-    ).mappings().one()
+        (await conn.execute(select(t.tasks).where(t.tasks.c.id == row["task_id"]))).mappings().one()
+    )
     return task_from_row(task_row)
 
 
@@ -290,29 +293,33 @@ async def _balance(conn: AsyncConnection, account_id: str) -> int:
 async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
     stamp = now()
     row = (
-        await conn.execute(
-            insert(t.tasks)
-            .values(
-                id=new.id,
-                account_id=new.account_id,
-                api_key_id=new.api_key_id,
-                dialect=new.dialect,
-                model=new.model,
-                model_alias=new.model_alias,
-                request=new.request,
-                status=str(Status.QUEUED),
-                progress=0,
-                quote=new.quote,
-                reserved_credits=new.quote,
-                final_credits=0,
-                client_request_id=new.client_request_id,
-                created_at=stamp,
-                updated_at=stamp,
-                expires_at=new.expires_at,
+        (
+            await conn.execute(
+                insert(t.tasks)
+                .values(
+                    id=new.id,
+                    account_id=new.account_id,
+                    api_key_id=new.api_key_id,
+                    dialect=new.dialect,
+                    model=new.model,
+                    model_alias=new.model_alias,
+                    request=new.request,
+                    status=str(Status.QUEUED),
+                    progress=0,
+                    quote=new.quote,
+                    reserved_credits=new.quote,
+                    final_credits=0,
+                    client_request_id=new.client_request_id,
+                    created_at=stamp,
+                    updated_at=stamp,
+                    expires_at=new.expires_at,
+                )
+                .returning(*t.tasks.c)
             )
-            .returning(*t.tasks.c)
         )
-    ).mappings().one()
+        .mappings()
+        .one()
+    )
     return task_from_row(row)
 
 

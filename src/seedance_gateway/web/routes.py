@@ -43,4 +43,6 @@ async def blob(request: Request, key: str, exp: str = "", sig: str = "") -> Resp
     if path is None:
         raise NotFound("this file no longer exists")
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection ``store.migrate`` hands over (SQLite or PostgreSQL)."""
+"""Alembic environment: runs on the connection ``store.migrate`` hands over."""
 
 from __future__ import annotations
 

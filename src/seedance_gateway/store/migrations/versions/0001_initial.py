@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_api_keys_account_id_accounts")),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_api_keys_account_id_accounts")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("hash", name=op.f("uq_api_keys_hash")),
     )
@@ -65,8 +67,12 @@ def upgrade() -> None:
         sa.Column("started_at", UTCDateTime(), nullable=True),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.Column("expires_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_tasks_account_id_accounts")),
-        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], name=op.f("fk_tasks_api_key_id_api_keys")),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_tasks_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["api_key_id"], ["api_keys.id"], name=op.f("fk_tasks_api_key_id_api_keys")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
     )
     op.create_index(op.f("ix_tasks_account_id_id"), "tasks", ["account_id", "id"])
@@ -103,7 +109,9 @@ def upgrade() -> None:
         sa.Column("note", sa.String(500), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint("amount >= 0", name=op.f("ck_ledger_amount_not_negative")),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_ledger_account_id_accounts")),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_ledger_account_id_accounts")
+        ),
         sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_ledger_task_id_tasks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger")),
         sa.UniqueConstraint("task_id", "kind", name=op.f("uq_ledger_task_id_kind")),
@@ -116,8 +124,12 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("task_id", sa.String(40), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys")),
-        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_idempotency_keys_task_id_tasks")),
+        sa.ForeignKeyConstraint(
+            ["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["tasks.id"], name=op.f("fk_idempotency_keys_task_id_tasks")
+        ),
         sa.PrimaryKeyConstraint("api_key_id", "key", name=op.f("pk_idempotency_keys")),
     )
 
