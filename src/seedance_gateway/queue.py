@@ -1,23 +1,32 @@
-"""Worker wake-ups: an in-process event (embedded mode), with polling as the safety net.
+"""Worker wake-ups: an in-process event, PostgreSQL LISTEN/NOTIFY across processes, and
+polling every ``poll_seconds`` as the safety net.
 
-Across processes (``serve --no-worker`` plus ``worker``) workers find new jobs by polling every
-``poll_seconds``; LISTEN/NOTIFY on PostgreSQL is a planned refinement.
+A submit on PostgreSQL sends ``NOTIFY seedance_jobs`` inside its transaction (delivered on
+commit); every worker process listens on a dedicated connection and sets its local event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from seedance_gateway.store.database import Database
+from seedance_gateway.store.notify import CHANNEL
+
+log = logging.getLogger(__name__)
 
 
 class Wakeup:
-    """Lets submitters nudge idle workers in the same process."""
+    """Lets submitters nudge idle workers."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
 
     def notify(self) -> None:
-        """Wakes waiting workers (safe to call from the event loop's thread)."""
+        """Wakes waiting workers (call from the event loop's thread)."""
         self._event.set()
 
     async def wait(self, timeout: float) -> None:
@@ -25,3 +34,29 @@ class Wakeup:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
         self._event.clear()
+
+
+@contextlib.asynccontextmanager
+async def listening(db: Database, wakeup: Wakeup) -> AsyncIterator[None]:
+    """While open, NOTIFYs on PostgreSQL wake ``wakeup``; a no-op on SQLite."""
+    if db.is_sqlite:
+        yield
+        return
+    async with db.writer.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+
+        def on_notify(*_: Any) -> None:
+            wakeup.notify()
+
+        try:
+            await raw.add_listener(CHANNEL, on_notify)
+        except Exception:
+            log.exception("LISTEN failed; workers fall back to polling")
+            yield
+            return
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await raw.remove_listener(CHANNEL, on_notify)

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from seedance_gateway import queue
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.config import Settings
 from seedance_gateway.domain.ids import new_id
@@ -59,6 +60,12 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claims and runs jobs until ``stop`` is set; then waits for running jobs."""
+        async with queue.listening(self.store.db, self.wakeup):
+            await self._loop(stop)
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         next_housekeeping = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
@@ -68,8 +75,6 @@ class Worker:
             claimed = await self._claim()
             if not claimed:
                 await self.wakeup.wait(self.settings.poll_seconds)
-        if self.running:
-            await asyncio.gather(*self.running, return_exceptions=True)
 
     async def _housekeeping(self) -> None:
         try:

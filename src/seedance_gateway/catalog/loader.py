@@ -88,7 +88,7 @@ def _model_unchecked(raw: Mapping[str, Any], tables: Mapping[str, Any]) -> Model
         description=raw.get("description", ""),
         aliases=tuple(raw.get("aliases") or ()),
         upstream_ids=dict(raw.get("upstream_ids") or {}),
-        modes=tuple(Mode(m) for m in raw["modes"]),
+        modes=_modes(raw["modes"]),
         prompt_max=int(raw["prompt_max"]),
         fps=int(raw["fps"]),
         pixels={
@@ -100,6 +100,14 @@ def _model_unchecked(raw: Mapping[str, Any], tables: Mapping[str, Any]) -> Model
         media=_media(raw.get("media") or {}),
         price=_price(raw["price"]),
     )
+
+
+def _modes(raw: Any) -> tuple[Mode, ...]:
+    known = [str(m) for m in Mode]
+    for mode in raw:
+        if str(mode) not in known:
+            raise CatalogError(f"modes: unknown mode {mode!r}; use {', '.join(known)}")
+    return tuple(Mode(str(m)) for m in raw)
 
 
 def _capabilities(raw: Mapping[str, Any]) -> Capabilities:

@@ -19,6 +19,7 @@ from seedance_gateway.errors import (
     NotFound,
     RateLimited,
 )
+from seedance_gateway.store import notify
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
 from seedance_gateway.store.database import Database
@@ -110,6 +111,7 @@ class TaskStore:
             task_id=new.id,
         )
         await _enqueue(conn, new.id, self.max_attempts)
+        await notify.announce(conn)
         if idempotency is not None:
             await conn.execute(
                 insert(t.idempotency_keys).values(

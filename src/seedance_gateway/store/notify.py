@@ -1,0 +1,14 @@
+"""``NOTIFY`` for new jobs on PostgreSQL (workers ``LISTEN`` through ``queue.listening``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CHANNEL = "seedance_jobs"
+
+
+async def announce(conn: AsyncConnection) -> None:
+    """Tells other processes a job is due (PostgreSQL only; delivered when ``conn`` commits)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"NOTIFY {CHANNEL}"))
