@@ -12,8 +12,10 @@ compare across machines where absolute requests/s would not. Scenarios:
 
 Each runs on SQLite and, when it is reachable (or ``--postgres`` is given), on PostgreSQL. The
 API runs with ``--no-worker``, so nothing renders. The load generator is a separate process
-(httpx, N concurrent keep-alive connections, warm-up first, bounded in time and requests) and
-shares the machine's cores with the server, which the report says.
+(N concurrent keep-alive connections, warm-up first, bounded in time and requests) and shares
+the machine's cores with the server, which the report says. It speaks HTTP/1.1 over asyncio
+streams by default: httpx (``--client httpx``) spends so much CPU per request that it, not the
+bare Starlette server, would set the baseline's pace.
 
 Usage: ``python bench/bench_api.py [--quick] [--postgres | --no-postgres] [--json FILE]``
 """
@@ -31,10 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -68,6 +71,8 @@ SEED_REQUEST: dict[str, Any] = {
 # The load generator (runs in its own process: ``bench_api.py _load`` with a spec on stdin).
 # --------------------------------------------------------------------------------------------
 
+Sender = Callable[[int], Awaitable[tuple[int, bytes]]]  #: request number -> (status, body)
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoadSpec:
@@ -78,12 +83,14 @@ class LoadSpec:
     paths: list[str]
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    client: str = "raw"  #: "raw" (lean asyncio HTTP/1.1) or "httpx" (httpx.AsyncClient)
     concurrency: int = 16
     warmup_s: float = 2.0
     duration_s: float = 8.0
-    max_requests: int = 200_000
+    max_requests: int = 1_000_000
     keep_ids: int = 0  #: collect this many ``id`` fields from the (measured) responses
     server_pid: int | None = None  #: its CPU time is sampled over the measured window
+    db_name: str | None = None  #: PostgreSQL database whose backends' CPU time is sampled
 
 
 @dataclass(kw_only=True)
@@ -100,6 +107,9 @@ class LoadResult:
     rps_second_half: float
     server_cpu: float | None  #: server CPU seconds / wall seconds (1.0 = one core busy)
     client_cpu: float  #: the load generator's own CPU seconds / wall seconds
+    database_cpu: float | None  #: PostgreSQL backends of the benchmark database, per wall s
+    other_cpu: float | None  #: every other process on the machine, per wall second
+    server_us_per_request: float | None  #: server CPU microseconds per request
     statuses: dict[str, int]
     first_error: str | None = None
     ids: list[str] = field(default_factory=list)
@@ -126,47 +136,141 @@ class _Tally:
         self.sent += 1
         return True
 
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process, from ``/proc`` (None where unavailable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _record(tally: _Tally, started: float, response: httpx.Response) -> None:
-    finished = time.perf_counter()
-    tally.latencies.append(finished - started)
-    tally.finish_times.append(finished)
-    status = response.status_code
-    tally.statuses[str(status)] = tally.statuses.get(str(status), 0) + 1
-    if status >= 400:
-        if tally.first_error is None:
-            tally.first_error = f"{status}: {response.text[:300]}"
-    elif len(tally.ids) < tally.keep_ids:
-        tally.ids.append(str(response.json()["id"]))
+    def record(self, started: float, status: int, body: bytes) -> None:
+        """Counts one response (status 0: the request failed without one)."""
+        finished = time.perf_counter()
+        self.latencies.append(finished - started)
+        self.finish_times.append(finished)
+        self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+        if not 200 <= status < 400:
+            if self.first_error is None:
+                self.first_error = f"{status}: {body[:300].decode(errors='replace')}"
+        elif len(self.ids) < self.keep_ids:
+            self.ids.append(str(json.loads(body)["id"]))
 
 
-async def _worker(client: httpx.AsyncClient, spec: LoadSpec, tally: _Tally, offset: int) -> None:
-    index = offset
+class RawConnection:
+    """One HTTP/1.1 keep-alive connection speaking just enough HTTP for these endpoints.
+
+    httpx costs about 1-2 ms of client CPU per request here, which caps it near 500-1,200
+    requests/s whatever the server: the bare Starlette baseline would measure the client.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, payload: bytes) -> tuple[int, bytes]:
+        """Sends a prepared request; returns the status and the body."""
+        if self.reader is None or self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            self.writer.write(payload)
+            status, length, close = parse_head(await self.reader.readuntil(b"\r\n\r\n"))
+            body = await self.reader.readexactly(length)
+        except BaseException:
+            await self.close()
+            raise
+        if close:
+            await self.close()
+        return status, body
+
+    async def close(self) -> None:
+        """Closes the connection; the next request opens a new one."""
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """(status, Content-Length, whether the server closes) from a response head."""
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    headers = dict(line.split(b":", 1) for line in lines[1:] if b":" in line)
+    fields = {k.strip().lower(): v.strip().lower() for k, v in headers.items()}
+    if b"content-length" not in fields:
+        raise ValueError("response without Content-Length (chunked is not supported)")
+    return status, int(fields[b"content-length"]), fields.get(b"connection") == b"close"
+
+
+def build_request(spec: LoadSpec, path: str) -> bytes:
+    """The bytes of one HTTP/1.1 request for ``path``."""
+    url = urlsplit(spec.base_url)
+    body = b"" if spec.body is None else json.dumps(spec.body).encode()
+    headers = {"Host": url.netloc, **spec.headers}
+    if spec.body is not None:
+        headers |= {"Content-Type": "application/json", "Content-Length": str(len(body))}
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"{spec.method} {path} HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+async def _worker(send: Sender, tally: _Tally, first: int, step: int) -> None:
+    number = first
     while tally.claim():
-        path = spec.paths[index % len(spec.paths)]
-        index += spec.concurrency
         started = time.perf_counter()
-        response = await client.request(spec.method, path, json=spec.body, headers=spec.headers)
-        _record(tally, started, response)
+        try:
+            status, body = await send(number)
+        except (
+            OSError,
+            ValueError,
+            RuntimeError,
+            asyncio.IncompleteReadError,
+            httpx.HTTPError,
+        ) as exc:
+            status, body = 0, repr(exc).encode()
+        tally.record(started, status, body)
+        number += step
 
 
 async def _phase(
-    client: httpx.AsyncClient, spec: LoadSpec, seconds: float, keep_ids: int
+    senders: Sequence[Sender], spec: LoadSpec, seconds: float, keep_ids: int
 ) -> _Tally:
     tally = _Tally(
         deadline=time.perf_counter() + seconds, budget=spec.max_requests, keep_ids=keep_ids
     )
-    await asyncio.gather(*(_worker(client, spec, tally, i) for i in range(spec.concurrency)))
+    step = len(senders)
+    await asyncio.gather(*(_worker(s, tally, i, step) for i, s in enumerate(senders)))
     return tally
+
+
+@contextlib.asynccontextmanager
+async def raw_senders(spec: LoadSpec) -> AsyncIterator[list[Sender]]:
+    """One ``RawConnection`` per concurrent worker, requests prepared up front."""
+    url = urlsplit(spec.base_url)
+    payloads = [build_request(spec, path) for path in spec.paths]
+    connections = [
+        RawConnection(url.hostname or HOST, url.port or 80) for _ in range(spec.concurrency)
+    ]
+
+    def sender(conn: RawConnection) -> Sender:
+        return lambda n: conn.request(payloads[n % len(payloads)])
+
+    try:
+        yield [sender(c) for c in connections]
+    finally:
+        for conn in connections:
+            await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def httpx_senders(spec: LoadSpec) -> AsyncIterator[list[Sender]]:
+    """Workers sharing one ``httpx.AsyncClient`` with ``concurrency`` pooled connections."""
+    limits = httpx.Limits(
+        max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
+    )
+    async with httpx.AsyncClient(
+        base_url=spec.base_url, limits=limits, timeout=30.0, trust_env=False
+    ) as client:
+
+        async def send(n: int) -> tuple[int, bytes]:
+            path = spec.paths[n % len(spec.paths)]
+            response = await client.request(spec.method, path, json=spec.body, headers=spec.headers)
+            return response.status_code, response.content
+
+        yield [send] * spec.concurrency
 
 
 def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -183,10 +287,93 @@ def _halves(finish_times: Sequence[float], start: float, end: float) -> tuple[fl
     return first / half, (len(finish_times) - first) / half
 
 
-def _summarize(tally: _Tally, start: float, end: float, cpu: dict[str, float | None]) -> LoadResult:
+@dataclass(frozen=True)
+class CpuSample:
+    """Cumulative CPU seconds: server, this process, database backends, the whole machine."""
+
+    server: float | None
+    client: float
+    database: dict[int, float]  #: per PostgreSQL backend process serving our database
+    machine: float | None
+
+    @staticmethod
+    def now(server_pid: int | None, db_name: str | None) -> CpuSample:
+        """Reads the counters (``/proc`` on Linux; None where unavailable)."""
+        times = os.times()
+        server = process_cpu_seconds(server_pid) if server_pid else None
+        database = postgres_backends_cpu(db_name) if db_name else {}
+        return CpuSample(server, times.user + times.system, database, machine_cpu_seconds())
+
+
+@dataclass(frozen=True)
+class CpuShares:
+    """CPU seconds per wall second over the measured window (1.0 = one core busy)."""
+
+    server: float | None
+    client: float
+    database: float | None  #: PostgreSQL backends serving the benchmark's database
+    other: float | None  #: everything else on the machine: other processes are noise
+
+    @staticmethod
+    def between(before: CpuSample, after: CpuSample, wall: float) -> CpuShares:
+        """The shares from two samples ``wall`` seconds apart."""
+        server = _rate(before.server, after.server, wall)
+        client = (after.client - before.client) / wall
+        database = None
+        if after.database:
+            used = sum(t - before.database.get(pid, 0.0) for pid, t in after.database.items())
+            database = used / wall
+        machine = _rate(before.machine, after.machine, wall)
+        other = None
+        if machine is not None:
+            other = max(0.0, machine - (server or 0.0) - client - (database or 0.0))
+        return CpuShares(server, client, database, other)
+
+
+def _rate(before: float | None, after: float | None, wall: float) -> float | None:
+    return None if before is None or after is None else (after - before) / wall
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process, from ``/proc`` (None where unavailable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backends_cpu(db_name: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend whose process title names ``db_name``."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {db_name} " in title:
+            seconds = process_cpu_seconds(int(proc.name))
+            if seconds is not None:
+                found[int(proc.name)] = seconds
+    return found
+
+
+def machine_cpu_seconds() -> float | None:
+    """Busy (not idle, not iowait) CPU seconds of all cores, from ``/proc/stat``."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    ticks = [int(v) for v in first[1:9]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _summarize(tally: _Tally, start: float, end: float, cpu: CpuShares) -> LoadResult:
     elapsed = max(end - start, 1e-9)
     latencies = sorted(tally.latencies)
-    errors = sum(n for code, n in tally.statuses.items() if int(code) >= 400)
+    errors = sum(n for code, n in tally.statuses.items() if not 200 <= int(code) < 400)
     first, second = _halves(tally.finish_times, start, end)
     return LoadResult(
         requests=len(latencies),
@@ -197,41 +384,30 @@ def _summarize(tally: _Tally, start: float, end: float, cpu: dict[str, float | N
         p99_ms=_percentile(latencies, 0.99) * 1000,
         rps_first_half=first,
         rps_second_half=second,
-        server_cpu=cpu["server"],
-        client_cpu=cpu["client"] or 0.0,
+        server_cpu=cpu.server,
+        client_cpu=cpu.client,
+        database_cpu=cpu.database,
+        other_cpu=cpu.other,
+        server_us_per_request=(
+            None
+            if cpu.server is None or not latencies
+            else cpu.server * elapsed / len(latencies) * 1e6
+        ),
         statuses=dict(sorted(tally.statuses.items())),
         first_error=tally.first_error,
         ids=tally.ids,
     )
 
 
-def _cpu_now(pid: int | None) -> tuple[float | None, float]:
-    times = os.times()
-    return (process_cpu_seconds(pid) if pid else None), times.user + times.system
-
-
-def _cpu_share(
-    before: tuple[float | None, float], after: tuple[float | None, float], wall: float
-) -> dict[str, float | None]:
-    server = None
-    if before[0] is not None and after[0] is not None:
-        server = (after[0] - before[0]) / wall
-    return {"server": server, "client": (after[1] - before[1]) / wall}
-
-
 async def run_load(spec: LoadSpec) -> LoadResult:
-    """Warms up, then measures; every request goes over ``spec.concurrency`` connections."""
-    limits = httpx.Limits(
-        max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
-    )
-    async with httpx.AsyncClient(
-        base_url=spec.base_url, limits=limits, timeout=30.0, trust_env=False
-    ) as client:
-        await _phase(client, spec, spec.warmup_s, keep_ids=0)
-        cpu_before, start = _cpu_now(spec.server_pid), time.perf_counter()
-        tally = await _phase(client, spec, spec.duration_s, keep_ids=spec.keep_ids)
-        end, cpu_after = time.perf_counter(), _cpu_now(spec.server_pid)
-    return _summarize(tally, start, end, _cpu_share(cpu_before, cpu_after, end - start))
+    """Warms up, then measures, over ``spec.concurrency`` concurrent connections."""
+    opened = raw_senders(spec) if spec.client == "raw" else httpx_senders(spec)
+    async with opened as senders:
+        await _phase(senders, spec, spec.warmup_s, keep_ids=0)
+        cpu_before, start = CpuSample.now(spec.server_pid, spec.db_name), time.perf_counter()
+        tally = await _phase(senders, spec, spec.duration_s, keep_ids=spec.keep_ids)
+        end, cpu_after = time.perf_counter(), CpuSample.now(spec.server_pid, spec.db_name)
+    return _summarize(tally, start, end, CpuShares.between(cpu_before, cpu_after, end - start))
 
 
 def load_main() -> None:
@@ -239,10 +415,10 @@ def load_main() -> None:
     spec = LoadSpec(**json.load(sys.stdin))
     try:
         import uvloop
-
-        result = uvloop.run(run_load(spec))
     except ImportError:
         result = asyncio.run(run_load(spec))
+    else:
+        result = uvloop.run(run_load(spec))
     json.dump(asdict(result), sys.stdout)
 
 
@@ -283,6 +459,7 @@ def baseline_main(argv: Sequence[str]) -> None:
 class Plan:
     """How hard and how long every scenario runs."""
 
+    client: str
     concurrency: int
     warmup_s: float
     duration_s: float
@@ -295,6 +472,7 @@ class Server:
 
     pid: int
     base_url: str
+    db_name: str | None = None  #: its PostgreSQL database, if any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -458,11 +636,13 @@ def _spec(plan: Plan, server: Server, method: str, paths: list[str], **extra: An
         base_url=server.base_url,
         method=method,
         paths=paths,
+        client=plan.client,
         concurrency=plan.concurrency,
         warmup_s=plan.warmup_s,
         duration_s=plan.duration_s,
         max_requests=plan.max_requests,
         server_pid=server.pid,
+        db_name=server.db_name,
         **extra,
     )
 
@@ -502,8 +682,9 @@ def measure_gateway(plan: Plan, backend: str, workdir: Path, admin_url: str) -> 
             str(port),
             "--no-worker",
         ]
+        db_name = env["SEEDANCE_DATABASE_URL"].rsplit("/", 1)[1] if backend != "sqlite" else None
         with running(cmd, env, port, "/readyz", workdir / f"api-{backend}.log") as server:
-            return _gateway_rows(plan, backend, server, auth)
+            return _gateway_rows(plan, backend, replace(server, db_name=db_name), auth)
 
 
 def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]) -> list[Row]:
@@ -543,25 +724,44 @@ def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]
 # The report.
 # --------------------------------------------------------------------------------------------
 
+NOISY_OTHER_CPU = 0.25  #: other processes using more than this per wall second: noisy row
 COLUMNS = (
-    f"{'endpoint':<31} {'backend':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-    f"{'vs base':>8} {'1st/2nd half':>13} {'srv CPU':>7} {'gen CPU':>7} {'errors':>6}"
+    f"{'endpoint':<29} {'backend':<8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>8} "
+    f"{'rps/base':>8} {'srv us/req':>10} {'cpu/base':>8} {'1st/2nd half':>12} "
+    f"{'srv':>4} {'db':>4} {'gen':>4} {'other':>5} {'errors':>6}"
 )
+LEGEND = """\
+rps/base   req/s divided by the matching bare Starlette row (creates vs POST /echo, reads vs
+           GET /ping): the headline figure, about 1/slowdown when the server is CPU-bound.
+srv us/req server CPU microseconds per request; cpu/base = that divided by the baseline's
+           (robust when other processes steal CPU; rps/base much lower than 1/cpu/base means
+           the server waits: locks, fsync, a serialized writer).
+1st/2nd    req/s in the first and second half of the window (a drop: cost grows with data).
+srv/db/gen/other  CPU per wall second of the server process, the PostgreSQL backends serving
+           its database, the load generator and everything else on the machine (100% = one
+           core); a large "other" means other processes competed: the row is noisy."""
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
+def _pct(value: float | None, missing: str = "n/a") -> str:
+    return missing if value is None else f"{value * 100:.0f}%"
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    return "n/a" if value is None or not base else f"{value / base:.3g}x"
 
 
 def format_row(row: Row, baselines: Mapping[str, LoadResult]) -> str:
-    """One table line: throughput, latency, ratio to its baseline, trend, CPU shares."""
+    """One table line: throughput, latency, ratios to its baseline, trend, CPU shares."""
     r = row.result
-    ratio = f"{r.rps / baselines[row.baseline].rps:.3f}x" if row.baseline else "1"
+    base = baselines.get(row.baseline or row.label, r)
+    us = "n/a" if r.server_us_per_request is None else f"{r.server_us_per_request:.0f}"
     halves = f"{r.rps_first_half:.0f}/{r.rps_second_half:.0f}"
     return (
-        f"{row.label:<31} {row.backend:<8} {r.rps:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-        f"{ratio:>8} {halves:>13} {_pct(r.server_cpu):>7} {_pct(r.client_cpu):>7} "
-        f"{r.errors:>6}"
+        f"{row.label:<29} {row.backend:<8} {r.rps:>7.0f} {r.p50_ms:>7.2f} {r.p99_ms:>8.2f} "
+        f"{_ratio(r.rps, base.rps):>8} {us:>10} "
+        f"{_ratio(r.server_us_per_request, base.server_us_per_request):>8} {halves:>12} "
+        f"{_pct(r.server_cpu):>4} {_pct(r.database_cpu, '-'):>4} {_pct(r.client_cpu):>4} "
+        f"{_pct(r.other_cpu):>5} {r.errors:>6}"
     )
 
 
@@ -569,36 +769,41 @@ def machine_note(plan: Plan) -> str:
     """What the figures were measured on, and the caveat that matters most."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
-        f"{cores} CPU cores; the load generator (1 process, {plan.concurrency} connections) "
-        f"shares them with the server (1 uvicorn process). {plan.warmup_s:g} s warm-up, "
+        f"{cores} CPU cores, shared by the server (1 uvicorn process, uvloop + httptools when "
+        f"installed) and the load generator ({plan.client} client, 1 process, "
+        f"{plan.concurrency} connections); {plan.warmup_s:g} s warm-up, "
         f"{plan.duration_s:g} s measured per row."
     )
 
 
+def _warnings(rows: Sequence[Row]) -> list[str]:
+    notes = []
+    for row in rows:
+        r = row.result
+        if r.errors:
+            notes.append(f"{row.label} ({row.backend}): {r.statuses}; first: {r.first_error}")
+        if r.other_cpu is not None and r.other_cpu > NOISY_OTHER_CPU:
+            notes.append(
+                f"{row.label} ({row.backend}): other processes used {_pct(r.other_cpu)} CPU "
+                "during the row; its req/s are noisy (srv us/req less so)"
+            )
+    return notes
+
+
 def print_report(rows: Sequence[Row], plan: Plan) -> None:
-    """The table, then the errors any row had."""
+    """The table, its legend, then any errors and noisy rows."""
     baselines = {row.label: row.result for row in rows if row.baseline is None}
     print()
     print(machine_note(plan))
-    print(
-        "vs base = req/s divided by the bare Starlette row (creates vs POST /echo, reads vs "
-        "GET /ping)."
-    )
-    print(
-        "srv CPU / gen CPU = CPU time of the server / load generator per wall second "
-        "(100% = one core)."
-    )
     print()
     print(COLUMNS)
     print("-" * len(COLUMNS))
     for row in rows:
         print(format_row(row, baselines))
-    for row in rows:
-        if row.result.errors:
-            print(
-                f"\n{row.label} ({row.backend}): {row.result.statuses}; first error: "
-                f"{row.result.first_error}"
-            )
+    print()
+    print(LEGEND)
+    for note in _warnings(rows):
+        print(f"! {note}")
 
 
 def write_json(path: Path, rows: Sequence[Row], plan: Plan) -> None:
@@ -646,10 +851,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="admin database for CREATE/DROP DATABASE (env SEEDANCE_BENCH_PG)",
     )
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: lean asyncio HTTP/1.1 (default) or httpx, which "
+        "saturates its own core long before the baseline server",
+    )
     parser.add_argument("--seconds", type=float, help="measured seconds per row (default 8)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds per row (default 2)")
     parser.add_argument(
-        "--max-requests", type=int, default=200_000, help="cap on measured requests per row"
+        "--max-requests", type=int, default=1_000_000, help="cap on measured requests per row"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
@@ -659,6 +871,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     """Durations from ``--quick`` / ``--seconds`` / ``--warmup``."""
     default_duration, default_warmup = (1.5, 0.5) if args.quick else (8.0, 2.0)
     return Plan(
+        client=args.client,
         concurrency=args.concurrency,
         warmup_s=default_warmup if args.warmup is None else args.warmup,
         duration_s=default_duration if args.seconds is None else args.seconds,

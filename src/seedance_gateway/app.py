@@ -14,11 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from seedance_gateway import catalog as catalog_module
-from seedance_gateway import config
+from seedance_gateway import config, media, netguard
+from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
-from seedance_gateway.dialects import ErrorRoute, default_error, public_v1
+from seedance_gateway.dialects import ErrorRoute, default_error, public_v1, public_v1_files
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import GatewayError, ValidationFailed
+from seedance_gateway.files import Files
 from seedance_gateway.providers import Provider
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
@@ -38,6 +40,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
         title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker)
     )
     app.include_router(public_v1.router)
+    app.include_router(public_v1_files.router)
     app.include_router(routes.router)
     app.middleware("http")(_request_id)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
@@ -52,6 +55,22 @@ def build_providers(settings: config.Settings) -> dict[str, Provider]:
     return {"preview": PreviewProvider(processes=settings.render_processes)}
 
 
+def build_files(settings: config.Settings, store: Store, blobs: BlobStore, secret: str) -> Files:
+    """The Files use cases with this deployment's limits and fetch policy."""
+    return Files(
+        store=store.files,
+        blobs=blobs,
+        secret=secret,
+        scratch=settings.home / "tmp",
+        quota_bytes=settings.storage_quota_bytes,
+        limits=media.MediaLimits(),
+        fetch_policy=netguard.FetchPolicy(
+            allow_private=settings.allow_private_urls,
+            timeout_seconds=settings.fetch_timeout_seconds,
+        ),
+    )
+
+
 def _lifespan(
     settings: config.Settings, run_worker: bool
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
@@ -64,13 +83,15 @@ def _lifespan(
         blobs = FilesystemBlobStore(settings.home / "blobs")
         limiter = RateLimiter(settings.rate_limit, settings.redis_url)
         wakeup = Wakeup()
+        secret = config.load_secret(settings)
         app.state.service = Service(
             settings=settings,
             catalog=catalog,
             store=store,
             blobs=blobs,
             limiter=limiter,
-            secret=config.load_secret(settings),
+            secret=secret,
+            files=build_files(settings, store, blobs, secret),
             wake=wakeup.notify,
         )
         providers = build_providers(settings)

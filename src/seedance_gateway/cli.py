@@ -18,6 +18,7 @@ from seedance_gateway import bootstrap, config
 from seedance_gateway import catalog as catalog_module
 from seedance_gateway.app import build_providers, create_app
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.errors import GatewayError
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.worker import Worker
@@ -41,7 +42,11 @@ def _settings() -> config.Settings:
 
 
 def _run(factory: Callable[[config.Settings], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(factory(_settings()))
+    try:
+        return asyncio.run(factory(_settings()))
+    except GatewayError as exc:  # e.g. an unknown key or account: a message, not a traceback
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 async def _with_store(settings: config.Settings, action: Callable[[Store], Awaitable[T]]) -> T:
@@ -154,10 +159,31 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Lists keys (prefixes only; keys are stored hashed)."""
     keys = _run(lambda s: _with_store(s, lambda st: st.accounts.list_keys()))
-    table = Table("id", "prefix", "name", "account", "created", "revoked")
+    if as_json:
+        rows = [
+            {
+                "id": key.id,
+                "prefix": key.prefix,
+                "name": key.name,
+                "account_id": key.account_id,
+                "created_at": key.created_at.isoformat(),
+                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            }
+            for key in keys
+        ]
+        print(json.dumps(rows))
+        return
+    # Ids are what `keys revoke` and `credits grant` take: never cut them on narrow terminals.
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max((len(k.id) for k in keys), default=2))
+    table.add_column("prefix", no_wrap=True)
+    table.add_column("name")
+    table.add_column("account", overflow="fold")
+    table.add_column("created")
+    table.add_column("revoked")
     for key in keys:
         table.add_row(
             key.id,
@@ -214,7 +240,12 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         ]
         print(json.dumps(rows))
         return
-    table = Table("id", "modes", "resolutions", "credits", "aliases")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max(len(m.id) for m in catalog.models))
+    table.add_column("modes")
+    table.add_column("resolutions")
+    table.add_column("credits")
+    table.add_column("aliases", overflow="fold")
     for m in catalog.models:
         table.add_row(
             m.id,

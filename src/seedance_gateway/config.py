@@ -34,6 +34,9 @@ class Settings:
     url_ttl_seconds: int = 86400  #: lifetime of signed result URLs
     idempotency_ttl_seconds: int = 86400
     default_expires_after: int = 172800  #: seconds before an unfinished task expires
+    allow_private_urls: bool = False  #: let reference URLs reach private addresses (tests)
+    fetch_timeout_seconds: float = 20.0  #: total time to fetch one remote reference
+    storage_quota_bytes: int = 1024**3  #: Files API bytes per account (an account may override)
     host: str = "127.0.0.1"
     port: int = 8000
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -77,8 +80,10 @@ _INT_FIELDS = {
     "idempotency_ttl_seconds",
     "default_expires_after",
     "port",
+    "storage_quota_bytes",
 }
-_FLOAT_FIELDS = {"lease_seconds", "heartbeat_seconds", "poll_seconds"}
+_FLOAT_FIELDS = {"lease_seconds", "heartbeat_seconds", "poll_seconds", "fetch_timeout_seconds"}
+_BOOL_FIELDS = {"allow_private_urls"}
 _STR_FIELDS = {"database_url", "redis_url", "public_url", "secret", "rate_limit", "host"}
 
 
@@ -86,7 +91,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Reads ``SEEDANCE_<FIELD>`` variables; a malformed number raises ``ValueError`` naming it."""
     env = os.environ if env is None else env
     values: dict[str, object] = {}
-    for name in _INT_FIELDS | _FLOAT_FIELDS | _STR_FIELDS | {"home", "catalog_path"}:
+    for name in _INT_FIELDS | _FLOAT_FIELDS | _STR_FIELDS | _BOOL_FIELDS | {"home", "catalog_path"}:
         raw = env.get(f"SEEDANCE_{name.upper()}")
         if raw is None or raw == "":
             continue
@@ -104,6 +109,10 @@ def _parse(name: str, raw: str) -> object:
             return float(raw)
     except ValueError as exc:
         raise ValueError(f"SEEDANCE_{name.upper()} must be a number, got {raw!r}") from exc
+    if name in _BOOL_FIELDS:
+        if raw.strip().lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"SEEDANCE_{name.upper()} must be true or false, got {raw!r}")
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name in {"home", "catalog_path"}:
         return Path(raw)
     return raw

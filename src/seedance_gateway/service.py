@@ -5,7 +5,6 @@ Dialects parse their wire format, call these, and render the results; nothing he
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_
 from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
 from seedance_gateway.domain.tasks import Task
 from seedance_gateway.errors import Unauthorized, ValidationFailed
+from seedance_gateway.files import Files
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.store import Store
 from seedance_gateway.store.tasks import Idempotency, NewTask, Page
@@ -83,6 +83,7 @@ class Service:
         blobs: BlobStore,
         limiter: RateLimiter,
         secret: str,
+        files: Files,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
@@ -91,6 +92,7 @@ class Service:
         self.blobs = blobs
         self.limiter = limiter
         self.secret = secret
+        self.files = files
         self.wake = wake
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -124,10 +126,30 @@ class Service:
     async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
         """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
         task_id = new_id("task")
-        request, images = self._normalize(command)
-        stored = await self._store_images(task_id, images)
-        request = dataclasses.replace(request, references=stored)
-        new = NewTask(
+        items = refs.assign_roles(list(command.references))
+        self._normalize(command, tuple(_role_only(i) for i in items))  # cheap checks first
+        resolved = await self.files.resolve(principal.account_id, task_id, items)
+        try:
+            request = self._normalize(command, resolved)
+            new = self._new_task(principal, command, task_id, request)
+            task, replayed = await self.store.tasks.submit(
+                new,
+                idempotency=self._idempotency(command),
+                max_in_flight=self.settings.max_in_flight,
+            )
+        except BaseException:
+            await self.files.drop(resolved)
+            raise
+        if replayed:
+            await self.files.drop(resolved)
+        else:
+            self.wake()
+        return Submission(task=task, replayed=replayed)
+
+    def _new_task(
+        self, principal: Principal, command: SubmitCommand, task_id: str, request: GenerationRequest
+    ) -> NewTask:
+        return NewTask(
             id=task_id,
             account_id=principal.account_id,
             api_key_id=principal.key_id,
@@ -139,20 +161,6 @@ class Service:
             expires_at=datetime.now(UTC) + timedelta(seconds=request.expires_after),
             client_request_id=command.client_request_id,
         )
-        try:
-            task, replayed = await self.store.tasks.submit(
-                new,
-                idempotency=self._idempotency(command),
-                max_in_flight=self.settings.max_in_flight,
-            )
-        except Exception:
-            await self._drop_images(stored)
-            raise
-        if replayed:
-            await self._drop_images(stored)
-        else:
-            self.wake()
-        return Submission(task=task, replayed=replayed)
 
     async def get(self, principal: Principal, task_id: str) -> Task:
         """A task of the caller's account (``not_found`` for anyone else's)."""
@@ -197,36 +205,17 @@ class Service:
         )
 
     def _normalize(
-        self, command: SubmitCommand
-    ) -> tuple[GenerationRequest, list[tuple[refs.IncomingReference, refs.DecodedImage]]]:
-        items = refs.assign_roles(list(command.references))
-        images = [(item, refs.decode_image(item)) for item in items]
-        provisional = tuple(refs.to_reference(i, img, "") for i, img in images)
-        request = normalize(
+        self, command: SubmitCommand, references: tuple[Reference, ...]
+    ) -> GenerationRequest:
+        return normalize(
             command.spec,
             prompt=command.prompt,
             fields=command.fields,
-            references=provisional,
+            references=references,
             names=command.names,
             callback_url=command.callback_url,
             expires_after=command.expires_after or self.settings.default_expires_after,
         )
-        return request, images
-
-    async def _store_images(
-        self, task_id: str, images: list[tuple[refs.IncomingReference, refs.DecodedImage]]
-    ) -> tuple[Reference, ...]:
-        stored = []
-        for index, (item, image) in enumerate(images):
-            key = f"inputs/{task_id}/{index}-{item.role}"
-            await self.blobs.put_bytes(key, image.data)
-            stored.append(refs.to_reference(item, image, key))
-        return tuple(stored)
-
-    async def _drop_images(self, stored: tuple[Reference, ...]) -> None:
-        for reference in stored:
-            if reference.blob_key:
-                await self.blobs.delete(reference.blob_key)
 
     def _idempotency(self, command: SubmitCommand) -> Idempotency | None:
         key = command.idempotency_key or command.client_request_id
@@ -245,4 +234,4 @@ class Service:
 
 
 def _role_only(item: refs.IncomingReference) -> Reference:
-    return Reference(role=item.role or "reference_image", kind=item.kind, url="")
+    return Reference(role=item.role or f"reference_{item.kind}", kind=item.kind, url="")

@@ -201,10 +201,10 @@ def test_number_bounds_are_inclusive(catalog: Catalog) -> None:
     assert parse(spec, {"duration": 15, "seed": 2147483647})["seed"] == 2147483647
 
 
-@pytest.mark.parametrize("value", ["abc", "5.5", 5.5, True, False, "", None and 0, [5], {"n": 5}])
+@pytest.mark.parametrize("value", ["abc", "5.5", 5.5, True, False, "", [5], {"n": 5}])
 def test_a_non_integer_number_is_refused(catalog: Catalog, value: Any) -> None:
     """Text, fractions, booleans and containers are not integers for a number param."""
-    error = refused(spec_of(catalog, "seedance-2-0"), {"duration": value} if value != 0 else {})
+    error = refused(spec_of(catalog, "seedance-2-0"), {"duration": value})
     assert error.field == "params.duration"
     assert "params.duration must be an integer" in error.message
 

@@ -162,8 +162,8 @@ def task_json(service: Service, task: Task, request: Request) -> dict[str, Any]:
         "model": task.model,
         "reserved_credits": task.reserved_credits,
         "final_credits": task.final_credits,
-        "created_at": _iso(task.created_at),
-        "updated_at": _iso(task.updated_at),
+        "created_at": iso_time(task.created_at),
+        "updated_at": iso_time(task.updated_at),
         "progress": task.progress,
         "result": None,
         "error": {"code": task.error.code, "message": task.error.message} if task.error else None,
@@ -254,6 +254,7 @@ def _references(raw: Any) -> list[IncomingReference]:
                 role=item.role,
                 name=item.name,
                 mime_type=item.mimeType,
+                duration_token=item.durationToken,
                 field=f"{field}[{index}]",
             )
         )
@@ -285,5 +286,6 @@ def _describe(exc: ValidationError) -> str:
     return f"{field}: {error['msg']}"
 
 
-def _iso(value: datetime) -> str:
+def iso_time(value: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, as the seeds show."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -32,6 +32,7 @@ class Reference:
     name: str | None = None
     width: int | None = None
     height: int | None = None
+    duration: float | None = None  #: seconds, for video and audio
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,15 +81,18 @@ class GenerationRequest:
         return cls(**values)
 
 
-def mode_of(references: tuple[Reference, ...]) -> Mode:
-    """The mode the references imply; mixing frames with reference media is refused."""
+def mode_of(references: tuple[Reference, ...], *, field: str = "references") -> Mode:
+    """The mode the references imply; mixing frames with reference media is refused.
+
+    ``field`` is the dialect's name for the references, for error messages.
+    """
     roles = [r.role for r in references]
     frames = [r for r in roles if r in ("first_frame", "last_frame")]
     if frames and len(frames) != len(roles):
         raise ValidationFailed(
             "first/last frame images cannot be mixed with reference media; send either frames "
             "(first_frame, optional last_frame) or reference items",
-            field="references",
+            field=field,
         )
     if not roles:
         return Mode.T2V
@@ -97,7 +101,7 @@ def mode_of(references: tuple[Reference, ...]) -> Mode:
     if roles.count("first_frame") != 1 or roles.count("last_frame") > 1:
         raise ValidationFailed(
             "frames mode takes exactly one first_frame and at most one last_frame image",
-            field="references",
+            field=field,
         )
     return Mode.FIRST_LAST_FRAME if "last_frame" in roles else Mode.FIRST_FRAME
 
@@ -115,11 +119,12 @@ def normalize(
     """Checks ``fields`` (canonical names, already typed) against ``spec`` and fills defaults."""
     check = _Checker(spec, names or {})
     check.prompt(prompt)
-    mode = mode_of(references)
+    mode = mode_of(references, field=check.name("references"))
     check.mode(mode)
+    check.references(mode, references)
     merged = {**spec.capabilities.defaults, **{k: v for k, v in fields.items() if v is not None}}
     resolution = check.resolution(str(merged["resolution"]), mode)
-    ratio = check.ratio(str(merged["ratio"]), mode)
+    ratio = check.ratio(str(merged["ratio"]), mode, explicit="ratio" in fields)
     duration = check.duration(int(merged["duration"]))
     frames = check.frames(fields.get("frames"), duration)
     check.supported(fields, mode)
@@ -205,6 +210,40 @@ class _Checker:
                 field=self.name("references"),
             )
 
+    def references(self, mode: Mode, references: tuple[Reference, ...]) -> None:
+        if mode is not Mode.REFERENCE:
+            return
+        media = self.spec.media
+        counts = {k: [r for r in references if r.kind == k] for k in ("image", "video", "audio")}
+        limits = {
+            "image": media.reference_images,
+            "video": media.reference_videos,
+            "audio": media.reference_audios,
+        }
+        for kind, (low, high) in limits.items():
+            found = len(counts[kind])
+            if found > high or found < low:
+                allowed = f"{low} to {high}" if high else "none"
+                raise self.fail(
+                    "references", f"has {found} reference {kind}s; {self.spec.id} takes {allowed}"
+                )
+        if counts["audio"] and not (counts["image"] or counts["video"]):
+            raise self.fail(
+                "references", "cannot have reference audio alone; add an image or video"
+            )
+        for kind in ("video", "audio"):
+            self._durations(kind, counts[kind])
+
+    def _durations(self, kind: str, items: list[Reference]) -> None:
+        total = 0.0
+        for item in items:
+            seconds = item.duration or 0.0
+            if item.duration is not None and not 2.0 <= seconds <= 15.0:
+                raise self.fail("references", f"has a {seconds:.1f} s {kind}; each must be 2-15 s")
+            total += seconds
+        if total > 15.0:
+            raise self.fail("references", f"{kind}s add up to {total:.1f} s; at most 15 s in all")
+
     def resolution(self, value: str, mode: Mode) -> str:
         caps = self.spec.capabilities
         allowed = caps.reference_resolutions if mode is Mode.REFERENCE else caps.resolutions
@@ -216,14 +255,14 @@ class _Checker:
             )
         return value
 
-    def ratio(self, value: str, mode: Mode) -> str:
+    def ratio(self, value: str, mode: Mode, *, explicit: bool = True) -> str:
         caps = self.spec.capabilities
         if value not in caps.ratios:
             raise self.fail("ratio", f"must be one of {', '.join(caps.ratios)} (got {value!r})")
-        adaptive_refused = mode is Mode.REFERENCE or (
-            self.spec.family == "1.0" and mode is Mode.T2V
-        )
-        if value == "adaptive" and adaptive_refused:
+        v10 = self.spec.family == "1.0"
+        if value == "adaptive" and v10 and mode in (Mode.T2V, Mode.REFERENCE):
+            if not explicit:
+                return "16:9"
             raise self.fail("ratio", f"cannot be adaptive for {mode} on {self.spec.id}")
         return value
 

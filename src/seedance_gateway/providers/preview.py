@@ -92,11 +92,12 @@ async def _image(refs: tuple[Reference, ...], role: str, read_blob: ReadBlob) ->
     return await read_blob(ref.blob_key) if ref and ref.blob_key else None
 
 
+async def _blobs(refs: tuple[Reference, ...], role: str, read_blob: ReadBlob) -> tuple[bytes, ...]:
+    return tuple([await read_blob(r.blob_key) for r in refs if r.role == role and r.blob_key])
+
+
 async def _spec(request: GenerationRequest, read_blob: ReadBlob) -> RenderSpec:
     refs = request.references
-    reference_images = tuple(
-        [await read_blob(r.blob_key) for r in refs if r.role == "reference_image" and r.blob_key]
-    )
     return RenderSpec(
         prompt=request.prompt,
         width=request.width,
@@ -109,6 +110,8 @@ async def _spec(request: GenerationRequest, read_blob: ReadBlob) -> RenderSpec:
         watermark=request.watermark,
         first_frame=await _image(refs, "first_frame", read_blob),
         last_frame=await _image(refs, "last_frame", read_blob),
-        reference_images=reference_images,
+        reference_images=await _blobs(refs, "reference_image", read_blob),
+        reference_videos=await _blobs(refs, "reference_video", read_blob),
+        reference_audios=await _blobs(refs, "reference_audio", read_blob),
         return_last_frame=request.return_last_frame,
     )

@@ -3,7 +3,8 @@
 Turns a :class:`RenderSpec` into a real H.264/AAC MP4 without any GPU or model: an animated,
 prompt-derived scene (gradient sky, glow, rolling hills, drifting shapes and particles) with the
 prompt text on a semi-transparent band, optional first/last frame images, reference-image cards,
-a slow camera pan/zoom, an optional chord-pad audio track and an optional "AI generated" mark.
+reference-video cards that play their clip, a slow camera pan/zoom, an optional chord-pad audio
+track mixed with any reference audio, and an optional "AI generated" mark.
 
 Everything is deterministic: the same spec always yields byte-identical files. Frames are built
 directly in YUV 4:2:0 with cheap numpy operations over layers that are precomputed once, so the
@@ -28,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from av.audio.stream import AudioStream
 from av.container import OutputContainer
+from av.video.reformatter import Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps, UnidentifiedImageError
 
@@ -36,6 +38,7 @@ __all__ = ["RenderOutput", "RenderSpec", "render"]
 U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
 F32 = npt.NDArray[np.float32]
+Rng = np.random.Generator
 Rgb = tuple[int, int, int]
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -49,6 +52,11 @@ ENCODER_THREADS = 4
 AUDIO_RATE = 48_000
 AUDIO_BITRATE = 128_000
 AUDIO_GAIN = 0.3
+TONE_PEAK = 0.6  # bound on the generated pad's peak (see _audio_block)
+TONE_UNDER_REFS = 0.5  # the generated pad's level when it is mixed under reference audio
+MIX_PEAK = 0.9  # bound on the mix's peak when reference audio is present
+DECLICK_SAMPLES = 240  # 5 ms fades at a reference clip's edges (so loops do not click)
+TAIL_FADE_SAMPLES = 480  # 10 ms fade-out of reference audio at the end of the track
 FULL = 256  # fixed-point scale for alpha/blend weights (0..256)
 WATERMARK_TEXT = "AI generated"
 ELLIPSIS = "\u2026"
@@ -98,6 +106,12 @@ class RenderSpec:
     first_frame: bytes | None = None
     last_frame: bytes | None = None
     reference_images: tuple[bytes, ...] = ()
+    # Encoded video files (mp4/mov/webm...): each is shown as a card that plays the clip,
+    # resampled to ``fps`` and looped; several clips sit side by side with the image cards.
+    reference_videos: tuple[bytes, ...] = ()
+    # Encoded audio files (mp3/wav/m4a/aac/ogg...): each plays from t=0, looped to the video
+    # length; several are mixed (summed) and laid over the generated pad when generate_audio.
+    reference_audios: tuple[bytes, ...] = ()
     return_last_frame: bool = False
 
 
@@ -160,6 +174,21 @@ class _Sprite:
 
 
 @dataclass(frozen=True)
+class _VideoCard:
+    """A reference-video card: static chrome (border and shadow around a transparent hole) and
+    the clip resampled to the output frame rate; ``steps[i]`` indexes ``frames`` for output
+    frame i of one loop."""
+
+    sprite: _Sprite
+    inset: int  # where the picture sits inside the card (even, so chroma stays aligned)
+    frames: tuple[_Planes, ...]
+    steps: tuple[int, ...]
+
+    def planes_at(self, index: int) -> _Planes:
+        return self.frames[self.steps[index % len(self.steps)]]
+
+
+@dataclass(frozen=True)
 class _Camera:
     """Slow zoom-in with drift; frame 0 always shows the whole world unchanged."""
 
@@ -207,6 +236,8 @@ class _Plan:
     camera: _Camera
     fade_frames: int
     crossfade_frames: int
+    video_cards: tuple[_VideoCard, ...]
+    soundtrack: _Soundtrack | None
 
 
 class _FrameBuffer:
@@ -249,8 +280,13 @@ def _validate(spec: RenderSpec) -> None:
     for name, data in (("first_frame", spec.first_frame), ("last_frame", spec.last_frame)):
         if data is not None and not isinstance(data, bytes | bytearray):
             raise ValueError(f"{name} must be bytes or None")
-    if not all(isinstance(item, bytes | bytearray) for item in spec.reference_images):
-        raise ValueError("reference_images must be a tuple of bytes")
+    for name, items in (
+        ("reference_images", spec.reference_images),
+        ("reference_videos", spec.reference_videos),
+        ("reference_audios", spec.reference_audios),
+    ):
+        if not all(isinstance(item, bytes | bytearray) for item in items):
+            raise ValueError(f"{name} must be a tuple of bytes")
 
 
 def _decode_image(data: bytes, name: str) -> Image.Image:
@@ -271,6 +307,122 @@ def _decode_image(data: bytes, name: str) -> Image.Image:
 def _cover(img: Image.Image, width: int, height: int) -> Image.Image:
     """Resize and centre-crop so the image exactly covers width x height."""
     return ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+
+
+# --------------------------------------------------------------------------------------------
+# Reference video decoding
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Clip:
+    """A reference clip resampled to the output rate: output step i of one loop shows
+    ``frames[steps[i]]`` (frames are yuv420p planes, BT.601 limited range, even-sized)."""
+
+    frames: tuple[_Planes, ...]
+    steps: tuple[int, ...]
+
+
+def _contain_even(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
+    """The largest even size with the aspect ratio of width x height that fits in box."""
+    scale = min(box[0] / max(width, 1), box[1] / max(height, 1))
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def _video_planes(scaler: VideoReformatter, frame: av.VideoFrame, size: tuple[int, int]) -> _Planes:
+    """Downscale a decoded frame (once) straight to BT.601 limited-range yuv420p planes."""
+    small = scaler.reformat(
+        frame,
+        width=size[0],
+        height=size[1],
+        format="yuv420p",
+        dst_colorspace=Colorspace.ITU601,
+        interpolation="AREA",
+        src_color_range=frame.color_range or None,
+        dst_color_range="MPEG",
+        threads=1,
+    )
+    flat = np.ascontiguousarray(small.to_ndarray(), dtype=np.uint8).reshape(-1)
+    w, h = size
+    luma, chroma = w * h, w * h // 4
+    return _Planes(
+        y=flat[:luma].reshape(h, w),
+        u=flat[luma : luma + chroma].reshape(h // 2, w // 2),
+        v=flat[luma + chroma : luma + 2 * chroma].reshape(h // 2, w // 2),
+    )
+
+
+class _ClipSampler:
+    """Resamples decoded frames to ``fps``: output step s shows the last frame that starts at
+    or before s / fps. Only frames that some step shows are downscaled and kept, and at most
+    ``limit`` steps are made (steps past the output's length would never be shown)."""
+
+    def __init__(self, fps: int, limit: int, size: tuple[int, int]) -> None:
+        self.fps, self.limit, self.size = fps, limit, size
+        self.scaler = VideoReformatter()  # one per clip: reusing its scaler context is cheap
+        self.frames: list[_Planes] = []
+        self.steps: list[int] = []
+        self.pending: av.VideoFrame | None = None
+
+    def _fill(self, until: float) -> None:
+        """Let the pending frame cover every step before ``until`` seconds."""
+        kept = False
+        while self.pending is not None and len(self.steps) < self.limit:
+            if len(self.steps) / self.fps >= until - 1e-6:
+                return
+            if not kept:
+                self.frames.append(_video_planes(self.scaler, self.pending, self.size))
+                kept = True
+            self.steps.append(len(self.frames) - 1)
+
+    def push(self, frame: av.VideoFrame, start: float) -> bool:
+        """Add the next frame (start in seconds from the clip's start); False when full."""
+        self._fill(start)
+        self.pending = frame
+        return len(self.steps) < self.limit
+
+    def finish(self, end: float) -> _Clip:
+        self._fill(end if self.steps else max(end, 1e-3))  # always at least one step
+        return _Clip(frames=tuple(self.frames), steps=tuple(self.steps))
+
+
+def _sample_clip(
+    frames: Iterator[av.VideoFrame], rate: float, spec: RenderSpec, box: tuple[int, int]
+) -> _Clip | None:
+    """Decode and resample until the clip ends or the output's length is covered."""
+    sampler: _ClipSampler | None = None
+    origin = end = 0.0
+    for index, frame in enumerate(frames):
+        start = frame.time if frame.time is not None else index / rate
+        if sampler is None:
+            size = _contain_even(frame.width, frame.height, box)
+            sampler, origin = _ClipSampler(spec.fps, spec.frames, size), start
+        if not sampler.push(frame, start - origin):
+            break
+        length = frame.duration * frame.time_base if frame.duration and frame.time_base else 0
+        end = start - origin + (float(length) or 1.0 / rate)
+    return None if sampler is None else sampler.finish(end)
+
+
+def _read_video(data: bytes, spec: RenderSpec, box: tuple[int, int]) -> _Clip | None:
+    with av.open(io.BytesIO(data), mode="r") as container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = float(stream.average_rate or spec.fps)
+        return _sample_clip(container.decode(stream), rate, spec, box)
+
+
+def _decode_video(data: bytes, name: str, spec: RenderSpec, box: tuple[int, int]) -> _Clip:
+    """Decode a reference video once, raising ValueError that names the field."""
+    try:
+        clip = _read_video(data, spec, box)
+    except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
+        raise ValueError(f"{name} is not a decodable video: {exc}") from exc
+    if clip is None:
+        raise ValueError(f"{name} has no decodable video frames")
+    return clip
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,11 +718,13 @@ def _random_path(
     )
 
 
-def _card_image(img: Image.Image, max_w: int, max_h: int) -> Image.Image:
-    """A thumbnail with a white border and a soft drop shadow."""
-    border = max(2, min(max_w, max_h) // 30)
-    thumb = ImageOps.contain(img, (max(1, max_w - 4 * border), max(1, max_h - 4 * border)))
-    tw, th = thumb.size
+def _card_border(max_w: int, max_h: int) -> int:
+    return max(2, min(max_w, max_h) // 30)
+
+
+def _card_canvas(inner: tuple[int, int], border: int) -> Image.Image:
+    """A white frame with a soft drop shadow around an ``inner``-sized picture at (2b, 2b)."""
+    tw, th = inner
     shadow_off = border
     canvas = Image.new("RGBA", (tw + 4 * border, th + 4 * border), (0, 0, 0, 0))
     shadow = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
@@ -580,35 +734,82 @@ def _card_image(img: Image.Image, max_w: int, max_h: int) -> Image.Image:
     )
     canvas = Image.alpha_composite(canvas, shadow.filter(ImageFilter.GaussianBlur(border)))
     frame = Image.new("RGBA", (tw + 2 * border, th + 2 * border), (250, 250, 250, 255))
-    frame.paste(thumb, (border, border))
     canvas.alpha_composite(frame, (border, border))
     return canvas
+
+
+def _card_image(img: Image.Image, max_w: int, max_h: int) -> Image.Image:
+    """A thumbnail with a white border and a soft drop shadow."""
+    border = _card_border(max_w, max_h)
+    thumb = ImageOps.contain(img, (max(1, max_w - 4 * border), max(1, max_h - 4 * border)))
+    canvas = _card_canvas(thumb.size, border)
+    canvas.paste(thumb.convert("RGBA"), (2 * border, 2 * border))
+    return canvas
+
+
+def _card_box(spec: RenderSpec, count: int) -> tuple[int, int]:
+    """Slot width and card height when ``count`` cards share the row."""
+    return int(spec.width * 0.9) // count, int(spec.height * (0.34 if count <= 3 else 0.26))
+
+
+def _card_sprite(spec: RenderSpec, layer: _Layer, slot: int, count: int, rng: Rng) -> _Sprite:
+    """A card that bobs gently around the centre of ``slot`` in a row of ``count``."""
+    w, h = spec.width, spec.height
+    return _Sprite(
+        layer=layer,
+        cx=w * 0.05 + _card_box(spec, count)[0] * (slot + 0.5),
+        cy=h * 0.66,
+        amp_x=w * 0.006,
+        amp_y=h * 0.012,
+        freq_x=float(rng.uniform(0.1, 0.2)),
+        freq_y=float(rng.uniform(0.2, 0.35)),
+        phase_x=float(rng.uniform(0.0, 2 * math.pi)),
+        phase_y=float(rng.uniform(0.0, 2 * math.pi)),
+    )
+
+
+def _card_count(spec: RenderSpec) -> int:
+    """Reference images and reference videos share one row of cards (images first)."""
+    return len(spec.reference_images) + len(spec.reference_videos)
 
 
 def _card_sprites(spec: RenderSpec, images: list[Image.Image]) -> list[_Sprite]:
     if not images:
         return []
     rng = _rng(spec, 4)
-    w, h, n = spec.width, spec.height, len(images)
-    slot_w = int(w * 0.9) // n
-    max_h = int(h * (0.34 if n <= 3 else 0.26))
+    count = _card_count(spec)
+    slot_w, max_h = _card_box(spec, count)
     sprites: list[_Sprite] = []
     for index, img in enumerate(images):
         layer = _make_layer(_card_image(img, max(8, slot_w), max(8, max_h)))
-        centre_x = w * 0.05 + slot_w * (index + 0.5)
-        sprite = _Sprite(
-            layer=layer,
-            cx=centre_x,
-            cy=h * 0.66,
-            amp_x=w * 0.006,
-            amp_y=h * 0.012,
-            freq_x=float(rng.uniform(0.1, 0.2)),
-            freq_y=float(rng.uniform(0.2, 0.35)),
-            phase_x=float(rng.uniform(0.0, 2 * math.pi)),
-            phase_y=float(rng.uniform(0.0, 2 * math.pi)),
-        )
-        sprites.append(sprite)
+        sprites.append(_card_sprite(spec, layer, index, count, rng))
     return sprites
+
+
+def _video_card(spec: RenderSpec, clip: _Clip, slot: int, rng: Rng) -> _VideoCard:
+    """The card for one decoded reference clip, in ``slot`` of the shared row."""
+    slot_w, max_h = _card_box(spec, _card_count(spec))
+    border = _card_border(max(8, slot_w), max(8, max_h))
+    inner = clip.frames[0].y.shape[::-1]
+    canvas = _card_canvas((inner[0], inner[1]), border)
+    hole = (2 * border, 2 * border, 2 * border + inner[0], 2 * border + inner[1])
+    canvas.paste((0, 0, 0, 0), hole)  # the clip is pasted here, opaque, every frame
+    sprite = _card_sprite(spec, _make_layer(canvas), slot, _card_count(spec), rng)
+    return _VideoCard(sprite=sprite, inset=2 * border, frames=clip.frames, steps=clip.steps)
+
+
+def _video_cards(spec: RenderSpec) -> tuple[_VideoCard, ...]:
+    if not spec.reference_videos:
+        return ()
+    rng = _rng(spec, 6)
+    slot_w, max_h = _card_box(spec, _card_count(spec))
+    border = _card_border(max(8, slot_w), max(8, max_h))
+    box = (max(2, max(8, slot_w) - 4 * border), max(2, max(8, max_h) - 4 * border))
+    cards = []
+    for index, data in enumerate(spec.reference_videos):
+        clip = _decode_video(bytes(data), f"reference_videos[{index}]", spec, box)
+        cards.append(_video_card(spec, clip, len(spec.reference_images) + index, rng))
+    return tuple(cards)
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,6 +947,8 @@ def _plan(spec: RenderSpec) -> _Plan:
         camera=_camera(spec),
         fade_frames=ramp if first is not None else 0,
         crossfade_frames=ramp if last is not None else 0,
+        video_cards=_video_cards(spec),
+        soundtrack=_soundtrack(spec),
     )
 
 
@@ -815,17 +1018,44 @@ def _apply_camera(src: _Planes, dst: _Planes, window: tuple[float, float, float]
         np.take(np.take(s, rows, axis=0), cols, axis=1, out=d, mode="clip")
 
 
+def _paste_planes(frame: _Planes, src: _Planes, x: int, y: int, fade: int) -> None:
+    """Paste an opaque picture (even size) at an even (x, y), mixed in by ``fade`` (0..256)."""
+    height, width = frame.y.shape
+    span_x = _clip_span(x, src.y.shape[1], width)
+    span_y = _clip_span(y, src.y.shape[0], height)
+    if fade <= 0 or span_x is None or span_y is None:
+        return
+    (dx0, dx1, sx0), (dy0, dy1, sy0) = span_x, span_y
+    for d, s, k in ((frame.y, src.y, 1), (frame.u, src.u, 2), (frame.v, src.v, 2)):
+        dst = d[dy0 // k : dy1 // k, dx0 // k : dx1 // k]
+        part = s[sy0 // k : (sy0 + dy1 - dy0) // k, sx0 // k : (sx0 + dx1 - dx0) // k]
+        if fade >= FULL:
+            dst[...] = part
+        else:
+            _mix_into(dst, dst, part, fade)
+
+
 def _paste_sprites(
-    frame: _Planes, plan: _Plan, seconds: float, window: tuple[float, float, float], fade: int
+    frame: _Planes, plan: _Plan, index: int, window: tuple[float, float, float], fade: int
 ) -> None:
+    """Paste shapes, image cards and video cards (each showing the clip frame for ``index``)."""
     height, width = frame.y.shape
     fx, fy, zoom = window
     x0, y0 = (width - width / zoom) * fx, (height - height / zoom) * fy
-    for sprite in (*plan.sprites, *plan.cards):
+    seconds = index / plan.spec.fps
+
+    def origin(sprite: _Sprite) -> tuple[int, int]:
         cx, cy = sprite.centre(seconds)
         sx, sy = (cx - x0) * zoom, (cy - y0) * zoom
-        layer = sprite.layer
-        _paste(frame, layer, round(sx - layer.width / 2), round(sy - layer.height / 2), fade)
+        return round(sx - sprite.layer.width / 2), round(sy - sprite.layer.height / 2)
+
+    for sprite in (*plan.sprites, *plan.cards):
+        _paste(frame, sprite.layer, *origin(sprite), fade)
+    for card in plan.video_cards:
+        x, y = origin(card.sprite)
+        _paste(frame, card.sprite.layer, x, y, fade)
+        picture = card.planes_at(index)
+        _paste_planes(frame, picture, (x & ~1) + card.inset, (y & ~1) + card.inset, fade)
 
 
 def _compose(plan: _Plan, world: _World, index: int, frame: _Planes) -> None:
@@ -835,7 +1065,7 @@ def _compose(plan: _Plan, world: _World, index: int, frame: _Planes) -> None:
     window = plan.camera.window(progress)
     _apply_camera(world.at(progress), frame, window)
     fade = _ramp(index / plan.fade_frames) if plan.fade_frames else FULL
-    _paste_sprites(frame, plan, index / spec.fps, window, fade)
+    _paste_sprites(frame, plan, index, window, fade)
     if plan.band is not None:
         _paste(frame, plan.band, plan.band_pos[0], plan.band_pos[1], fade)
     if plan.last is not None:
@@ -905,13 +1135,115 @@ def _audio_block(tune: _Tune, start: int, count: int) -> npt.NDArray[np.float32]
     return (np.stack([left, right]) * (envelope * AUDIO_GAIN)).astype(np.float32)
 
 
-def _audio_chunks(spec: RenderSpec) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
-    """Yields (first sample index, samples) once per video frame, following frame times."""
+def _resampled(resampler: av.AudioResampler, frame: av.AudioFrame | None) -> list[F32]:
+    """Resample one frame (None flushes) to float planar arrays of shape (channels, n)."""
+    channels = resampler.layout.nb_channels
+    return [
+        np.asarray(out.to_ndarray(), dtype=np.float32).reshape(channels, -1)
+        for out in resampler.resample(frame)
+    ]
+
+
+def _read_audio(data: bytes, limit: int) -> F32 | None:
+    """Decode and resample to float stereo at AUDIO_RATE, stopping after ``limit`` samples.
+
+    A mono source is played at full level on both channels (not downmixed by -3 dB)."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        layout = "mono" if stream.channels == 1 else "stereo"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=AUDIO_RATE)
+        parts = [np.zeros((resampler.layout.nb_channels, 0), dtype=np.float32)]
+        count = 0
+        for frame in container.decode(stream):
+            fresh = _resampled(resampler, frame)
+            parts += fresh
+            count += sum(part.shape[1] for part in fresh)
+            if count >= limit:
+                break
+        else:
+            parts += _resampled(resampler, None)
+    samples = np.concatenate(parts, axis=1)[:, :limit]
+    return np.repeat(samples, 2, axis=0) if samples.shape[0] == 1 else samples
+
+
+def _declick(samples: F32) -> F32:
+    """Finite copy with short fades at both edges, so the start and each loop point are soft."""
+    clean = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    fade = min(DECLICK_SAMPLES, clean.shape[1] // 2)
+    if fade > 0:
+        ramp = ((np.arange(fade, dtype=np.float32) + 0.5) / fade).astype(np.float32)
+        clean[:, :fade] *= ramp
+        clean[:, clean.shape[1] - fade :] *= ramp[::-1]
+    return clean
+
+
+def _decode_audio(data: bytes, name: str, limit: int) -> F32:
+    """Decode a reference audio file once, raising ValueError that names the field."""
+    try:
+        samples = _read_audio(data, limit)
+    except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
+        raise ValueError(f"{name} is not a decodable audio file: {exc}") from exc
+    if samples is None or samples.shape[1] == 0:
+        raise ValueError(f"{name} has no decodable audio")
+    return _declick(samples)
+
+
+@dataclass(frozen=True)
+class _Soundtrack:
+    """The audio track: the generated pad (``tone_gain`` 0 when off) plus the reference clips,
+    each from t=0 and looped, summed with ``clip_gain``."""
+
+    tune: _Tune
+    tone_gain: float
+    clips: tuple[F32, ...]
+    clip_gain: float
+
+
+def _soundtrack(spec: RenderSpec) -> _Soundtrack | None:
+    """Decode the reference audio and set gains so that the mix cannot clip.
+
+    The pad's peak is below TONE_PEAK (it is ducked to TONE_UNDER_REFS under references) and the
+    summed references' peak is at most the sum of their peaks, which is scaled down (never up)
+    to fit the rest of MIX_PEAK: references keep their own level unless the mix would clip."""
     tune = _tune(spec)
+    clips = tuple(
+        _decode_audio(bytes(data), f"reference_audios[{index}]", tune.total)
+        for index, data in enumerate(spec.reference_audios)
+    )
+    if not clips and not spec.generate_audio:
+        return None
+    tone_gain = (TONE_UNDER_REFS if clips else 1.0) if spec.generate_audio else 0.0
+    bound = sum(float(np.max(np.abs(clip))) for clip in clips)
+    headroom = MIX_PEAK - TONE_PEAK * tone_gain
+    clip_gain = min(1.0, headroom / bound) if bound > 0 else 0.0
+    return _Soundtrack(tune=tune, tone_gain=tone_gain, clips=clips, clip_gain=clip_gain)
+
+
+def _mix_block(track: _Soundtrack, start: int, count: int) -> F32:
+    """Samples [start, start+count) of the track (computed per block: memory stays O(block))."""
+    if not track.clips:
+        return _audio_block(track.tune, start, count)
+    index = start + np.arange(count)
+    out = np.zeros((2, count), dtype=np.float64)
+    for clip in track.clips:
+        out += clip[:, index % clip.shape[1]]
+    tail = np.minimum(1.0, (track.tune.total - index) / TAIL_FADE_SAMPLES)
+    out *= track.clip_gain * tail
+    if track.tone_gain:
+        out += _audio_block(track.tune, start, count) * track.tone_gain
+    return out.astype(np.float32)
+
+
+def _audio_chunks(
+    spec: RenderSpec, track: _Soundtrack
+) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+    """Yields (first sample index, samples) once per video frame, following frame times."""
     for index in range(spec.frames):
         start = round(index * AUDIO_RATE / spec.fps)
         end = round((index + 1) * AUDIO_RATE / spec.fps)
-        yield start, _audio_block(tune, start, end - start)
+        yield start, _mix_block(track, start, end - start)
 
 
 # --------------------------------------------------------------------------------------------
@@ -970,8 +1302,9 @@ def _encode_frames(
 ) -> None:
     spec = plan.spec
     video = _add_video_stream(container, spec)
-    audio = _add_audio_stream(container) if spec.generate_audio else None
-    chunks = _audio_chunks(spec) if audio is not None else None
+    track = plan.soundtrack
+    audio = _add_audio_stream(container) if track is not None else None
+    chunks = _audio_chunks(spec, track) if track is not None else None
     buffer, world, reported = _FrameBuffer(spec.width, spec.height), _World(plan), 0
     for index in range(spec.frames):
         _compose(plan, world, index, buffer.planes)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from seedance_gateway.store.accounts import AccountStore
 from seedance_gateway.store.database import Database
+from seedance_gateway.store.files import FileStore
 from seedance_gateway.store.jobs import JobStore
 from seedance_gateway.store.tasks import TaskStore
 
@@ -18,12 +19,14 @@ class Store:
     accounts: AccountStore
     tasks: TaskStore
     jobs: JobStore
+    files: FileStore
 
     @classmethod
     def open(cls, url: str, *, max_attempts: int = 3) -> Store:
         """Stores over the database at ``url`` (engines connect lazily)."""
         db = Database(url)
-        return cls(db, AccountStore(db), TaskStore(db, max_attempts=max_attempts), JobStore(db))
+        tasks = TaskStore(db, max_attempts=max_attempts)
+        return cls(db, AccountStore(db), tasks, JobStore(db), FileStore(db))
 
     async def close(self) -> None:
         """Closes the engines."""

@@ -7,7 +7,7 @@ Every write a worker makes after claiming is fenced: it applies only while the j
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, update
@@ -18,7 +18,7 @@ from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Database
 from seedance_gateway.store.rows import Job, job_from_row, task_from_row
-from seedance_gateway.store.tasks import IN_FLIGHT, finish
+from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs
 
 CLAIMABLE = ("available", "retryable")
 
@@ -146,57 +146,28 @@ class JobStore:
     async def reap(self) -> int:
         """Re-queues jobs whose lease expired, or fails their task when out of attempts."""
         stamp = now()
-        async with self.db.write() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        select(t.jobs).where(
-                            t.jobs.c.state == "running", t.jobs.c.lease_until < stamp
-                        )
-                    )
-                )
-                .mappings()
-                .all()
-            )
-            for row in rows:
-                await _reap_one(conn, job_from_row(row))
-        return len(rows)
+        async with self.db.read() as conn:
+            lapsed = select(t.jobs).where(t.jobs.c.state == "running", t.jobs.c.lease_until < stamp)
+            rows = (await conn.execute(lapsed)).mappings().all()
+        reaped = 0
+        for row in rows:  # one job per transaction (see ``tasks.lock_jobs``)
+            async with self.db.write() as conn:
+                reaped += await _reap_one(conn, job_from_row(row), stamp)
+        return reaped
 
     async def expire(self) -> int:
         """Expires unfinished tasks past their deadline, releasing their credits."""
         stamp = now()
-        async with self.db.write() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        select(t.tasks).where(
-                            t.tasks.c.status.in_(IN_FLIGHT), t.tasks.c.expires_at < stamp
-                        )
-                    )
-                )
-                .mappings()
-                .all()
+        async with self.db.read() as conn:
+            overdue = select(t.tasks.c.id).where(
+                t.tasks.c.status.in_(IN_FLIGHT), t.tasks.c.expires_at < stamp
             )
-            for row in rows:
-                task = task_from_row(row)
-                if await finish(
-                    conn,
-                    task,
-                    Status.EXPIRED,
-                    error={
-                        "code": "expired",
-                        "message": "the task did not finish before its deadline",
-                    },
-                    result=None,
-                ):
-                    await conn.execute(
-                        update(t.jobs)
-                        .where(t.jobs.c.task_id == task.id, t.jobs.c.state != "completed")
-                        .values(
-                            state="cancelled", lease_owner=None, lease_until=None, updated_at=stamp
-                        )
-                    )
-        return len(rows)
+            task_ids = (await conn.execute(overdue)).scalars().all()
+        expired = 0
+        for task_id in task_ids:  # one task per transaction (see ``tasks.lock_jobs``)
+            async with self.db.write() as conn:
+                expired += await _expire_one(conn, task_id, stamp)
+        return expired
 
     async def next_due_in(self) -> float | None:
         """Seconds until the next claimable job is due (0 if one is due now), None if none."""
@@ -236,34 +207,24 @@ async def _requeue_task(conn: AsyncConnection, task_id: str | None) -> None:
     )
 
 
-async def _reap_one(conn: AsyncConnection, job: Job) -> None:
-    stamp = now()
-    if job.attempt < job.max_attempts:
-        await conn.execute(
-            update(t.jobs)
-            .where(_fence(job))
-            .values(
-                state="retryable",
-                lease_owner=None,
-                lease_until=None,
-                run_at=stamp,
-                last_error="lease expired (worker lost)",
-                updated_at=stamp,
-            )
-        )
-        await _requeue_task(conn, job.task_id)
-        return
-    await conn.execute(
-        update(t.jobs)
-        .where(_fence(job))
-        .values(
-            state="discarded",
-            lease_owner=None,
-            lease_until=None,
-            last_error="lease expired on the last attempt",
-            updated_at=stamp,
-        )
+async def _reap_one(conn: AsyncConnection, job: Job, stamp: datetime) -> int:
+    """Re-queues or fails one job whose lease expired before ``stamp``; 0 if it moved on."""
+    last = job.attempt >= job.max_attempts
+    values: dict[str, Any] = (
+        {"state": "discarded", "last_error": "lease expired on the last attempt"}
+        if last
+        else {"state": "retryable", "run_at": stamp, "last_error": "lease expired (worker lost)"}
     )
+    fenced = await conn.execute(
+        update(t.jobs)
+        .where(_fence(job), t.jobs.c.lease_until < stamp)
+        .values(lease_owner=None, lease_until=None, updated_at=stamp, **values)
+    )
+    if fenced.rowcount != 1:
+        return 0
+    if not last:
+        await _requeue_task(conn, job.task_id)
+        return 1
     task = await _task(conn, job.task_id)
     if task is not None and not task.status.terminal:
         await finish(
@@ -273,3 +234,21 @@ async def _reap_one(conn: AsyncConnection, job: Job) -> None:
             error={"code": "worker_lost", "message": "the task was interrupted too many times"},
             result=None,
         )
+    return 1
+
+
+async def _expire_one(conn: AsyncConnection, task_id: str, stamp: datetime) -> int:
+    """Expires one task if it is still unfinished past its deadline; 1 if it did."""
+    await lock_jobs(conn, task_id)
+    task = await _task(conn, task_id)
+    if task is None or task.status.terminal or not task.expires_at or task.expires_at >= stamp:
+        return 0
+    error = {"code": "expired", "message": "the task did not finish before its deadline"}
+    if not await finish(conn, task, Status.EXPIRED, error=error, result=None):
+        return 0
+    await conn.execute(
+        update(t.jobs)
+        .where(t.jobs.c.task_id == task.id, t.jobs.c.state != "completed")
+        .values(state="cancelled", lease_owner=None, lease_until=None, updated_at=stamp)
+    )
+    return 1

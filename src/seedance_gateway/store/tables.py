@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -150,4 +151,23 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("task_id", String(40), ForeignKey("tasks.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("duration", Float, nullable=True),
+    Column("blob_key", String(255), nullable=False),
+    Column("client_request_id", String(128), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "account_id", "id"),
 )

@@ -161,6 +161,7 @@ class TaskStore:
     async def cancel(self, task_id: str, account_id: str) -> Task:
         """Cancels a queued task and releases its credits; anything else is ``invalid_state``."""
         async with self.db.write() as conn:
+            await lock_jobs(conn, task_id)
             task = await _task_for_update(conn, task_id, account_id)
             if task.status is not Status.QUEUED:
                 raise InvalidState(
@@ -228,6 +229,17 @@ async def finish(
         task_id=task.id,
     )
     return True
+
+
+async def lock_jobs(conn: AsyncConnection, task_id: str) -> None:
+    """Locks a task's job rows (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes).
+
+    Lock order: a transaction that writes a task's job and the task takes the job rows first,
+    then the task row, then the account row (as ``JobStore.complete`` does), and settles one
+    task per transaction; a different order deadlocks against a concurrent settlement.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(t.jobs.c.id).where(t.jobs.c.task_id == task_id).with_for_update())
 
 
 async def _lock_key(conn: AsyncConnection, api_key_id: str) -> None:

@@ -1,0 +1,160 @@
+"""Public API v1 Files: ``POST/GET /api/v1/files``, ``GET/DELETE /api/v1/files/{id}``.
+
+Uploads are ``multipart/form-data`` with ``file``, ``kind`` (image | video | audio), optional
+``model`` and ``client_request_id``. The returned ``url`` (and, for video and audio, the
+``durationToken``) go into a generation's ``params.referenceMediaItems``. Files are private: the
+``url`` downloads only with the owner's key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
+from seedance_gateway.errors import NotFound, ValidationFailed
+from seedance_gateway.files import KINDS, StoredFile
+from seedance_gateway.store.files import FileRecord
+from seedance_gateway.web import multipart
+
+router = APIRouter(prefix="/api/v1")
+MAX_CLIENT_REQUEST_ID = 128
+
+
+@router.post("/files")
+async def upload_file(request: Request, caller: Caller) -> JSONResponse:
+    """Streams the upload to disk under the kind's cap, inspects it and stores it."""
+    service = service_of(request)
+    files = service.files
+    path = files.temp_path()
+    try:
+        upload = await multipart.receive(
+            request,
+            path,
+            file_field="file",
+            max_bytes=files.cap_for(None),
+            cap_for=lambda fields: files.cap_for(fields.get("kind")),
+        )
+        kind = _form_kind(upload.fields)
+        _check_model(request, upload.fields.get("model"), kind)
+        client_request_id = upload.fields.get("client_request_id") or None
+        if client_request_id and len(client_request_id) > MAX_CLIENT_REQUEST_ID:
+            raise ValidationFailed(
+                "client_request_id is longer than 128 characters", field="client_request_id"
+            )
+        if upload.path is None:
+            raise ValidationFailed(
+                "file is required (a multipart file field named 'file')", field="file"
+            )
+        stored = await files.create(
+            caller.account_id,
+            path,
+            kind=kind,
+            name=upload.filename or "upload",
+            sha256=upload.sha256,
+            client_request_id=client_request_id,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return JSONResponse(file_json(request, stored), status_code=201)
+
+
+@router.get("/files")
+async def list_files(
+    request: Request,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: str | None = None,
+) -> dict[str, Any]:
+    """The caller's files, newest first."""
+    files = service_of(request).files
+    records = await files.store.list_files(caller.account_id, limit=limit + 1, after=after)
+    page = records[:limit]
+    data = [
+        file_json(request, StoredFile(record=r, duration_token=files.token_for(r))) for r in page
+    ]
+    more = len(records) > limit
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": more,
+        "next_cursor": page[-1].id if more else None,
+    }
+
+
+@router.get("/files/{file_id}")
+async def get_file(request: Request, file_id: str, caller: Caller) -> dict[str, Any]:
+    """One of the caller's files."""
+    files = service_of(request).files
+    record = await files.store.get(file_id, caller.account_id)
+    return file_json(request, StoredFile(record=record, duration_token=files.token_for(record)))
+
+
+@router.get("/files/{file_id}/content")
+async def file_content(request: Request, file_id: str, caller: Caller) -> FileResponse:
+    """The file's bytes, for its owner only (Range requests supported)."""
+    service = service_of(request)
+    record = await service.files.store.get(file_id, caller.account_id)
+    path = service.blobs.local_path(record.blob_key)
+    if path is None:
+        raise NotFound(f"the bytes of {file_id} are no longer stored")
+    return FileResponse(path, media_type=record.mime_type, filename=record.name)
+
+
+@router.delete("/files/{file_id}")
+async def delete_file(request: Request, file_id: str, caller: Caller) -> dict[str, Any]:
+    """Deletes one of the caller's files (tasks that used it keep their own copy or result)."""
+    record = await service_of(request).files.delete(caller.account_id, file_id)
+    return {"id": record.id, "object": "file", "deleted": True}
+
+
+def file_json(request: Request, stored: StoredFile) -> dict[str, Any]:
+    """The file object."""
+    record: FileRecord = stored.record
+    body: dict[str, Any] = {
+        "id": record.id,
+        "object": "file",
+        "url": f"{_base(request)}/api/v1/files/{record.id}/content",
+        "kind": record.kind,
+        "name": record.name,
+        "mimeType": record.mime_type,
+        "size": record.size,
+        "sha256": record.sha256,
+        "created_at": iso_time(record.created_at),
+    }
+    if record.kind == "image":
+        body.update(width=record.width, height=record.height)
+    else:
+        body.update(duration=record.duration, durationToken=stored.duration_token)
+    return body
+
+
+def _base(request: Request) -> str:
+    public = service_of(request).settings.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+def _form_kind(fields: dict[str, str]) -> str:
+    kind = (fields.get("kind") or "").strip().lower()
+    if kind not in KINDS:
+        got = f" (got {fields.get('kind')!r})" if fields.get("kind") else ""
+        raise ValidationFailed(f"kind is required: one of {', '.join(KINDS)}{got}", field="kind")
+    return kind
+
+
+def _check_model(request: Request, model: str | None, kind: str) -> None:
+    if not model:
+        return
+    spec = service_of(request).catalog.find(model)
+    if spec is None:
+        raise ValidationFailed(f"model {model!r} is not a known model", field="model")
+    media = spec.media
+    takes = {
+        "image": any(m != "t2v" for m in spec.modes),
+        "video": media.reference_videos[1] > 0,
+        "audio": media.reference_audios[1] > 0,
+    }
+    if not takes[kind]:
+        raise ValidationFailed(f"{spec.id} does not take {kind} references", field="kind")

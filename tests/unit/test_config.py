@@ -1,0 +1,103 @@
+"""Settings from the environment (config.from_env) and database URL normalization."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seedance_gateway.config import Settings, from_env, normalize_database_url
+
+
+def test_an_empty_environment_gives_the_documented_defaults() -> None:
+    """No SEEDANCE_* variables: the defaults of Settings."""
+    settings = from_env({})
+    assert settings == Settings()
+    assert settings.rate_limit == "120/minute"
+    assert (settings.max_in_flight, settings.lease_seconds, settings.port) == (20, 60.0, 8000)
+
+
+def test_every_kind_of_setting_is_parsed_to_its_type() -> None:
+    """Integers, floats, strings and paths arrive typed."""
+    settings = from_env(
+        {
+            "SEEDANCE_HOME": "/srv/seedance",
+            "SEEDANCE_DATABASE_URL": "postgresql://db/seedance",
+            "SEEDANCE_REDIS_URL": "redis://cache:6379/0",
+            "SEEDANCE_MAX_IN_FLIGHT": "5",
+            "SEEDANCE_LEASE_SECONDS": "2.5",
+            "SEEDANCE_POLL_SECONDS": "0.5",
+            "SEEDANCE_PORT": "9000",
+            "SEEDANCE_RATE_LIMIT": "5/second",
+            "SEEDANCE_CATALOG_PATH": "/etc/seedance/models.yaml",
+            "UNRELATED": "ignored",
+        }
+    )
+    assert settings.home == Path("/srv/seedance")
+    assert settings.database_url == "postgresql://db/seedance"
+    assert settings.redis_url == "redis://cache:6379/0"
+    assert settings.max_in_flight == 5 and isinstance(settings.max_in_flight, int)
+    assert settings.lease_seconds == 2.5 and settings.poll_seconds == 0.5
+    assert settings.port == 9000
+    assert settings.rate_limit == "5/second"
+    assert settings.catalog_path == Path("/etc/seedance/models.yaml")
+
+
+def test_empty_values_count_as_unset() -> None:
+    """``SEEDANCE_PORT=`` keeps the default rather than failing."""
+    assert from_env({"SEEDANCE_PORT": "", "SEEDANCE_SECRET": ""}) == Settings()
+
+
+def test_seedance_catalog_is_accepted_as_the_short_name_of_the_catalog_path() -> None:
+    """SEEDANCE_CATALOG works, and SEEDANCE_CATALOG_PATH wins when both are set."""
+    assert from_env({"SEEDANCE_CATALOG": "/a.yaml"}).catalog_path == Path("/a.yaml")
+    both = {"SEEDANCE_CATALOG": "/a.yaml", "SEEDANCE_CATALOG_PATH": "/b.yaml"}
+    assert from_env(both).catalog_path == Path("/b.yaml")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SEEDANCE_PORT", "eighty"),
+        ("SEEDANCE_MAX_IN_FLIGHT", "2.5"),
+        ("SEEDANCE_LEASE_SECONDS", "a minute"),
+        ("SEEDANCE_JOB_MAX_ATTEMPTS", "3x"),
+    ],
+)
+def test_a_malformed_number_names_the_variable_and_the_value(variable: str, value: str) -> None:
+    """The error says which variable is wrong and what it held."""
+    with pytest.raises(ValueError) as caught:
+        from_env({variable: value})
+    assert str(caught.value) == f"{variable} must be a number, got {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u:p@db:5432/x", "postgresql+asyncpg://u:p@db:5432/x"),
+        ("postgresql://u:p@db/x", "postgresql+asyncpg://u:p@db/x"),
+        ("postgresql+asyncpg://db/x", "postgresql+asyncpg://db/x"),
+        ("sqlite:///var/seedance.db", "sqlite+aiosqlite:///var/seedance.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgresql+psycopg://db/x", "postgresql+psycopg://db/x"),
+    ],
+)
+def test_plain_database_urls_get_the_async_driver(url: str, expected: str) -> None:
+    """postgres://, postgresql:// and sqlite:// gain asyncpg / aiosqlite; explicit drivers stay."""
+    assert normalize_database_url(url) == expected
+
+
+def test_the_effective_database_url_defaults_to_sqlite_under_home(tmp_path: Path) -> None:
+    """No database URL: an absolute SQLite file in home; a plain URL is normalized."""
+    settings = Settings(home=tmp_path)
+    assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path / 'seedance.db'}"
+    configured = settings.with_changes(database_url="postgres://db/x")
+    assert configured.effective_database_url == "postgresql+asyncpg://db/x"
+
+
+def test_the_effective_public_url_defaults_to_host_and_port_without_a_trailing_slash() -> None:
+    """Public URLs never end in a slash, so joined paths have exactly one."""
+    assert Settings(host="0.0.0.0", port=8080).effective_public_url == "http://0.0.0.0:8080"
+    assert Settings(public_url="https://api.example.com/").effective_public_url == (
+        "https://api.example.com"
+    )
