@@ -10,10 +10,11 @@ compare across machines where absolute requests/s would not. Scenarios:
 * ``GET /api/v1/generations/{id}`` over tasks created just before;
 * ``GET /api/v1/credits``.
 
-Each runs on SQLite and, when it is reachable (or ``--postgres`` is given), on PostgreSQL. The
-API runs with ``--no-worker``, so nothing renders. The load generator is a separate process
-(N concurrent keep-alive connections, warm-up first, bounded in time and requests) and shares
-the machine's cores with the server, which the report says. It speaks HTTP/1.1 over asyncio
+Each runs on SQLite and on PostgreSQL when it is reachable (``--postgres`` insists on it,
+``--no-postgres`` skips it, ``--quick`` skips it unless ``--postgres`` is given). The API runs
+with ``--no-worker``, so nothing renders. The load generator is a separate process (N
+concurrent keep-alive connections, warm-up first, bounded in time and requests) and shares the
+machine's cores with the server, which the report says. It speaks HTTP/1.1 over asyncio
 streams by default: httpx (``--client httpx``) spends so much CPU per request that it, not the
 bare Starlette server, would set the baseline's pace.
 
@@ -208,6 +209,7 @@ def build_request(spec: LoadSpec, path: str) -> bytes:
 
 
 async def _worker(send: Sender, tally: _Tally, first: int, step: int) -> None:
+    """One closed-loop client: the next request goes out as soon as the last is answered."""
     number = first
     while tally.claim():
         started = time.perf_counter()
@@ -228,6 +230,7 @@ async def _worker(send: Sender, tally: _Tally, first: int, step: int) -> None:
 async def _phase(
     senders: Sequence[Sender], spec: LoadSpec, seconds: float, keep_ids: int
 ) -> _Tally:
+    """Runs every sender's closed loop until ``seconds`` pass or the request budget is spent."""
     tally = _Tally(
         deadline=time.perf_counter() + seconds, budget=spec.max_requests, keep_ids=keep_ids
     )
@@ -464,6 +467,7 @@ class Plan:
     warmup_s: float
     duration_s: float
     max_requests: int
+    repeat: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -574,27 +578,19 @@ def scratch_postgres(admin_url: str) -> Iterator[str]:
         _psql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def gateway_command(*args: str) -> list[str]:
+    """``python -m seedance_gateway ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "seedance_gateway", *args]
+
+
 def create_key(env: Mapping[str, str]) -> str:
     """A new API key (on a new account with plenty of credits), via the CLI."""
+    args = ("keys", "create", "--name", "bench", "--credits", str(CREDITS), "--json")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "seedance_gateway",
-            "keys",
-            "create",
-            "--name",
-            "bench",
-            "--credits",
-            str(CREDITS),
-            "--json",
-        ],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+        gateway_command(*args), env=dict(env), capture_output=True, text=True, timeout=120
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"keys create failed ({done.returncode}):\n{done.stderr[-3000:]}")
     key: str = json.loads(done.stdout.strip().splitlines()[-1])["key"]
     return key
 
@@ -632,6 +628,7 @@ def load(spec: LoadSpec) -> LoadResult:
 
 
 def _spec(plan: Plan, server: Server, method: str, paths: list[str], **extra: Any) -> LoadSpec:
+    """A load spec for ``server`` with the plan's concurrency and durations."""
     return LoadSpec(
         base_url=server.base_url,
         method=method,
@@ -647,9 +644,15 @@ def _spec(plan: Plan, server: Server, method: str, paths: list[str], **extra: An
     )
 
 
-def _measure(label: str, backend: str, spec: LoadSpec, baseline: str | None = None) -> Row:
+def _measure(
+    plan: Plan, label: str, backend: str, spec: LoadSpec, baseline: str | None = None
+) -> Row:
+    """Runs a row ``plan.repeat`` times and keeps the fastest run (the least disturbed one)."""
     print(f"  measuring {label} ({backend}) ...", file=sys.stderr, flush=True)
-    return Row(label=label, backend=backend, result=load(spec), baseline=baseline)
+    runs = [load(spec) for _ in range(max(1, plan.repeat))]
+    best = max(runs, key=lambda r: r.rps)
+    best.ids = next((r.ids for r in runs if r.ids), [])
+    return Row(label=label, backend=backend, result=best, baseline=baseline)
 
 
 BASE_GET = "GET /ping (bare Starlette)"
@@ -662,8 +665,10 @@ def measure_baseline(plan: Plan, workdir: Path) -> list[Row]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "_baseline", "--port", str(port)]
     with running(cmd, clean_env({}), port, "/ping", workdir / "baseline.log") as server:
         return [
-            _measure(BASE_GET, "-", _spec(plan, server, "GET", ["/ping"])),
-            _measure(BASE_POST, "-", _spec(plan, server, "POST", ["/echo"], body=SEED_REQUEST)),
+            _measure(plan, BASE_GET, "-", _spec(plan, server, "GET", ["/ping"])),
+            _measure(
+                plan, BASE_POST, "-", _spec(plan, server, "POST", ["/echo"], body=SEED_REQUEST)
+            ),
         ]
 
 
@@ -673,22 +678,16 @@ def measure_gateway(plan: Plan, backend: str, workdir: Path, admin_url: str) -> 
     with backend_env(backend, home, admin_url) as env:
         auth = {"Authorization": f"Bearer {create_key(env)}"}
         port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "seedance_gateway",
-            "serve",
-            "--port",
-            str(port),
-            "--no-worker",
-        ]
+        cmd = gateway_command("serve", "--port", str(port), "--no-worker")
         db_name = env["SEEDANCE_DATABASE_URL"].rsplit("/", 1)[1] if backend != "sqlite" else None
         with running(cmd, env, port, "/readyz", workdir / f"api-{backend}.log") as server:
             return _gateway_rows(plan, backend, replace(server, db_name=db_name), auth)
 
 
 def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]) -> list[Row]:
+    """Create first (its task ids feed the status row), then status, then credits."""
     create = _measure(
+        plan,
         "POST /api/v1/generations",
         backend,
         _spec(
@@ -706,12 +705,14 @@ def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]
     if not ids:
         raise RuntimeError(f"no task was created on {backend}: {create.result.first_error}")
     status = _measure(
+        plan,
         "GET /api/v1/generations/{id}",
         backend,
         _spec(plan, server, "GET", [f"/api/v1/generations/{i}" for i in ids], headers=auth),
         baseline=BASE_GET,
     )
     credits = _measure(
+        plan,
         "GET /api/v1/credits",
         backend,
         _spec(plan, server, "GET", ["/api/v1/credits"], headers=auth),
@@ -732,10 +733,11 @@ COLUMNS = (
 )
 LEGEND = """\
 rps/base   req/s divided by the matching bare Starlette row (creates vs POST /echo, reads vs
-           GET /ping): the headline figure, about 1/slowdown when the server is CPU-bound.
-srv us/req server CPU microseconds per request; cpu/base = that divided by the baseline's
-           (robust when other processes steal CPU; rps/base much lower than 1/cpu/base means
-           the server waits: locks, fsync, a serialized writer).
+           GET /ping): the headline figure on a quiet machine.
+srv us/req server CPU microseconds per request; cpu/base = that divided by the baseline's. It
+           suffers less than req/s when other processes compete: read it when "other" is high.
+           With the server CPU-bound, rps/base is about 1 / cpu/base; much lower means the
+           server waits (a lock, a commit's fsync, the single SQLite writer).
 1st/2nd    req/s in the first and second half of the window (a drop: cost grows with data).
 srv/db/gen/other  CPU per wall second of the server process, the PostgreSQL backends serving
            its database, the load generator and everything else on the machine (100% = one
@@ -772,7 +774,8 @@ def machine_note(plan: Plan) -> str:
         f"{cores} CPU cores, shared by the server (1 uvicorn process, uvloop + httptools when "
         f"installed) and the load generator ({plan.client} client, 1 process, "
         f"{plan.concurrency} connections); {plan.warmup_s:g} s warm-up, "
-        f"{plan.duration_s:g} s measured per row."
+        f"{plan.duration_s:g} s measured per row"
+        + (f", best of {plan.repeat} runs." if plan.repeat > 1 else ".")
     )
 
 
@@ -836,13 +839,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="about 20 s in all: 0.5 s warm-up and 1.5 s measured per row",
+        help="about 20 s: 0.5 s warm-up and 1.5 s measured per row, SQLite only unless "
+        "--postgres is given",
     )
     parser.add_argument(
         "--postgres",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="also run on PostgreSQL (default: when it is reachable; "
+        help="also run on PostgreSQL (default: when it is reachable, except with --quick; "
         "--postgres fails if it is not)",
     )
     parser.add_argument(
@@ -850,7 +854,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=PG_ADMIN_URL,
         help="admin database for CREATE/DROP DATABASE (env SEEDANCE_BENCH_PG)",
     )
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="keep-alive connections (default 16)"
+    )
     parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
@@ -862,6 +868,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, help="warm-up seconds per row (default 2)")
     parser.add_argument(
         "--max-requests", type=int, default=1_000_000, help="cap on measured requests per row"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run every row N times, keep the fastest run"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
@@ -876,12 +885,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
         warmup_s=default_warmup if args.warmup is None else args.warmup,
         duration_s=default_duration if args.seconds is None else args.seconds,
         max_requests=args.max_requests,
+        repeat=args.repeat,
     )
 
 
 def choose_backends(args: argparse.Namespace) -> list[str]:
-    """SQLite always; PostgreSQL when asked for, or by default when it is reachable."""
-    if args.postgres is False:
+    """SQLite always; PostgreSQL when asked for, or (without --quick) when it is reachable."""
+    if args.postgres is False or (args.postgres is None and args.quick):
         return ["sqlite"]
     if postgres_reachable(args.pg_url):
         return ["sqlite", "postgres"]

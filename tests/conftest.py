@@ -27,7 +27,7 @@ from seedance_gateway.store import Store, migrate
 
 PG_ADMIN_URL = os.environ.get("SEEDANCE_TEST_PG", "postgresql://127.0.0.1:5432/test")
 BACKENDS = os.environ.get("SEEDANCE_TEST_BACKENDS", "sqlite,postgres").split(",")
-TEMPLATE = "sdg_test_template"
+TEMPLATE = f"sdg_test_template_{os.getpid()}"
 
 
 def _pg(sql: str) -> None:

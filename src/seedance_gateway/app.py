@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedance_gateway import catalog as catalog_module
 from seedance_gateway import config, media, netguard
@@ -42,7 +44,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(public_v1.router)
     app.include_router(public_v1_files.router)
     app.include_router(routes.router)
-    app.middleware("http")(_request_id)
+    app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
@@ -122,13 +124,29 @@ def _lifespan(
     return lifespan
 
 
-async def _request_id(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request.state.request_id = new_id("req")
-    response = await call_next(request)
-    response.headers["x-request-id"] = request.state.request_id
-    return response
+class RequestIdMiddleware:
+    """Gives every request an id (``request.state.request_id``) and every response ``x-request-id``.
+
+    Pure ASGI rather than ``BaseHTTPMiddleware``, which costs ~0.3 ms per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req")
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-request-id", request_id)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def _render(request: Request, error: GatewayError) -> Response:

@@ -1,7 +1,7 @@
-"""Module-scoped servers for the end-to-end tests, on every backend.
+"""Shared servers for the end-to-end tests, one of each kind per backend and session.
 
 Starting a ``seedance serve`` process costs a couple of seconds, so tests that do not interfere
-share one server per module and backend (each test that counts credits makes its own key).
+share servers (each test that counts credits or lists tasks makes its own key).
 They are built the way ``tests/conftest.py`` builds its per-test servers: a fresh migrated
 database (SQLite file, or a PostgreSQL clone of the migrated template) and a real process.
 """
@@ -20,13 +20,13 @@ from seedance_gateway.store import migrate
 
 from .support import BACKENDS, make_server, pg_admin, pg_url
 
-#: Shared servers must not rate-limit the many requests of a whole module.
+#: Shared servers must not rate-limit the many requests of a whole session.
 SHARED_SETTINGS = {"rate_limit": "100000/minute", "max_in_flight": "1000"}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def module_backend(request: pytest.FixtureRequest) -> str:
-    """The backend of this module's shared servers."""
+@pytest.fixture(scope="session", params=BACKENDS)
+def shared_backend(request: pytest.FixtureRequest) -> str:
+    """The backend of the shared servers."""
     backend: str = request.param
     return backend
 
@@ -68,17 +68,17 @@ def _shared(
         assert "unhandled error" not in server.logs(), server.logs()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_server(
-    module_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    shared_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    """One running server (API and worker) per module and backend, with a rich key."""
-    yield from _shared(module_backend, request, tmp_path_factory)
+    """One running server (API and worker) per backend, with a rich key."""
+    yield from _shared(shared_backend, request, tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def queue_server(
-    module_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    shared_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    """One ``serve --no-worker`` server per module and backend (own database): tasks stay queued."""
-    yield from _shared(module_backend, request, tmp_path_factory, "--no-worker")
+    """One ``serve --no-worker`` server per backend (own database): tasks stay queued."""
+    yield from _shared(shared_backend, request, tmp_path_factory, "--no-worker")

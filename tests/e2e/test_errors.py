@@ -88,14 +88,24 @@ INVALID_CREATES: list[tuple[str, Any, tuple[str, ...]]] = [
         ("params.referenceMediaItems", "seedance-1-0-lite-t2v", "first_frame", "t2v"),
     ),
     (
-        "reference-not-a-data-url",
-        _v10(referenceMediaItems=[{"url": "https://example.com/a.png", "kind": "image"}]),
-        ("params.referenceMediaItems[0].url",),
+        "reference-on-loopback",
+        _v10(referenceMediaItems=[{"url": "http://127.0.0.1:9/a.png", "kind": "image"}]),
+        ("params.referenceMediaItems[0].url", "127.0.0.1", "loopback"),
+    ),
+    (
+        "reference-on-a-private-network",
+        _v10(referenceMediaItems=[{"url": "https://10.1.2.3/a.png", "kind": "image"}]),
+        ("params.referenceMediaItems[0].url", "10.1.2.3", "private"),
+    ),
+    (
+        "reference-unsupported-scheme",
+        _v10(referenceMediaItems=[{"url": "file:///etc/passwd", "kind": "image"}]),
+        ("params.referenceMediaItems[0].url", "https", "data:"),
     ),
     (
         "reference-not-an-image",
         _v10(referenceMediaItems=[{"url": "data:image/png;base64,AAAA", "kind": "image"}]),
-        ("params.referenceMediaItems[0]", "image/png"),
+        ("params.referenceMediaItems[0]", "png"),
     ),
     (
         "reference-too-small",

@@ -4,6 +4,7 @@ idempotent creates (``Idempotency-Key`` and ``client_request_id``)."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from .support import (
     credits,
     error_message,
     listed,
+    make_server,
     post,
     small,
 )
@@ -27,36 +29,27 @@ def _retry_after(response: httpx.Response) -> int:
     return int(value)
 
 
-def test_the_sixth_request_in_a_minute_is_429_with_retry_after(server_factory: Any) -> None:
-    """With ``5/minute`` five requests pass and the sixth is ``429 rate_limited``."""
-    server = server_factory(rate_limit="5/minute")
+def test_the_sixth_request_in_a_minute_is_429_with_retry_after_and_charges_nothing(
+    server_factory: Any,
+) -> None:
+    """With ``5/minute`` five requests pass; then ``429 rate_limited``, and nothing is charged."""
+    server = server_factory(rate_limit="5/minute", credits=100)
     with server.client() as client:
-        passed = [client.get("/api/v1/credits") for _ in range(5)]
-        limited = client.get("/api/v1/credits")
-        also_limited = post(client, small())
-    assert [r.status_code for r in passed] == [200] * 5
-    for response in (limited, also_limited):
+        passed = [post(client, small())] + [client.get("/api/v1/credits") for _ in range(4)]
+        limited = [post(client, small()), client.get("/api/v1/credits")]
+    assert [r.status_code for r in passed] == [201] + [200] * 4
+    assert passed[-1].json()["current_credits"] == 100 - SMALL_1_0_PRO_CREDITS
+    for response in limited:
         message = error_message(response, 429, "rate_limited")
         assert "5" in message
         assert 1 <= _retry_after(response) <= 60
+    shown = server.cli("credits", "show", server.account_id)
+    assert int(shown.strip()) == 100 - SMALL_1_0_PRO_CREDITS  # the refused create held nothing
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        assert anonymous.get("/healthz").status_code == 200
     key, _ = server.create_key(100)
     with server.client(key) as other:
-        assert other.get("/api/v1/credits").status_code == 200  # limits are per key
-        assert credits(other) == 100
-    with server.client() as client:
-        assert client.get("/healthz").status_code == 200
-        assert client.get("/api/v1/generations").status_code == 429
-
-
-def test_a_rate_limited_create_stores_nothing_and_charges_nothing(server_factory: Any) -> None:
-    """A create refused with ``429`` leaves the balance untouched (checked with the CLI)."""
-    server = server_factory(rate_limit="2/minute", credits=100)
-    with server.client() as client:
-        create(client, small())
-        assert credits(client) == 100 - SMALL_1_0_PRO_CREDITS
-        error_message(post(client, small()), 429, "rate_limited")
-    shown = server.cli("credits", "show", server.account_id)
-    assert int(shown.strip()) == 100 - SMALL_1_0_PRO_CREDITS
+        assert credits(other) == 100  # limits are per key
     assert server.key not in server.logs()  # keys are never logged
 
 
@@ -147,17 +140,21 @@ def test_client_request_id_alone_deduplicates_creates(queue_server: Any) -> None
         assert len(listed(client)) == 1
 
 
-def test_rate_limits_in_redis_are_shared_by_every_server(server_factory: Any) -> None:
+def test_rate_limits_in_redis_are_shared_by_every_server(
+    server_factory: Any, database_url: str, tmp_path: Path
+) -> None:
     """Two servers on one Redis: requests spread over both are limited after 6 in total."""
     settings = {"rate_limit": "6/minute", "redis_url": REDIS_URL}
     one = server_factory(**settings)
-    two = server_factory(**settings)
-    with one.client() as via_one, two.client(one.key) as via_two:
-        answers = [(via_one if n % 2 else via_two).get("/api/v1/credits") for n in range(6)]
-        assert [r.status_code for r in answers] == [200] * 6
-        for client in (via_one, via_two):
-            response = client.get("/api/v1/credits")
-            error_message(response, 429, "rate_limited")
-            assert _retry_after(response) >= 1
-        with two.client() as second_key:
-            assert second_key.get("/api/v1/credits").status_code == 200
+    two = make_server(tmp_path / "second", database_url, **settings)
+    try:
+        two.start()
+        with one.client() as via_one, two.client(one.key) as via_two:
+            answers = [(via_one if n % 2 else via_two).get("/api/v1/credits") for n in range(6)]
+            assert [r.status_code for r in answers] == [200] * 6
+            for client in (via_one, via_two):
+                response = client.get("/api/v1/credits")
+                error_message(response, 429, "rate_limited")
+                assert _retry_after(response) >= 1
+    finally:
+        two.stop()

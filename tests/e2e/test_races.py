@@ -15,6 +15,7 @@ from .support import (
     create,
     credits,
     download,
+    error_message,
     finish,
     listed,
     post,
@@ -130,3 +131,23 @@ def test_a_queued_task_survives_a_server_restart(server_factory: Any) -> None:
         assert done["final_credits"] == done["reserved_credits"]
         assert credits(client) == 100 - done["reserved_credits"]
         assert probe(download(done["result"]["primary_url"])).frames == 120
+
+
+def test_a_task_past_its_deadline_expires_and_releases_its_credits(server_factory: Any) -> None:
+    """A task still queued after ``default_expires_after`` ends ``expired``, credits returned."""
+    server = server_factory(start=False, credits=100, default_expires_after="1")
+    server.start("--no-worker")
+    with server.client() as client:
+        task = create(client, small())
+        assert credits(client) == 100 - task["reserved_credits"]
+        time.sleep(1.5)
+        server.spawn("worker")
+        done = wait_for_status(client, task["id"], {"succeeded", "failed", "expired"}, 60)
+        assert done["status"] == "expired", done
+        assert done["error"]["code"] == "expired"
+        assert done["final_credits"] == 0
+        assert done["result"] is None
+        assert credits(client) == 100
+        refused = client.post(f"/api/v1/generations/{task['id']}/cancel")
+        error_message(refused, 409, "invalid_state")
+        assert credits(client) == 100

@@ -109,7 +109,9 @@ async def ledger_entries(store: Store, task_id: str) -> list[tuple[str, int]]:
 async def job_of(store: Store, task_id: str) -> dict[str, Any]:
     """The ``jobs`` row of a task (there is exactly one)."""
     async with store.db.read() as conn:
-        rows = (await conn.execute(select(t.jobs).where(t.jobs.c.task_id == task_id))).mappings().all()
+        rows = (
+            (await conn.execute(select(t.jobs).where(t.jobs.c.task_id == task_id))).mappings().all()
+        )
     assert len(rows) == 1
     return dict(rows[0])
 

@@ -128,9 +128,7 @@ async def test_one_key_with_twenty_different_bodies_at_once_accepts_exactly_one(
     assert await assert_ledger_balanced(store, owner) == 975
 
 
-async def test_concurrent_cancels_release_the_credits_once(
-    store: Store, database_url: str
-) -> None:
+async def test_concurrent_cancels_release_the_credits_once(store: Store, database_url: str) -> None:
     """Ten simultaneous cancels of one task: one wins, nine see invalid_state, one release."""
     owner = await open_account(store, 100)
     task = await submit(store, owner, 25)
@@ -153,7 +151,7 @@ async def test_a_completion_racing_expiry_settles_each_task_exactly_once(
 ) -> None:
     """Success and expiry of overdue running tasks race; each task gets one capture or release."""
     owner = await open_account(store, 1000)
-    tasks = [await submit(store, owner, 25, expires_in=-1) for _ in range(6)]
+    tasks = [await submit(store, owner, 25, expires_in=-1) for _ in range(10)]
     jobs = await store.jobs.claim("w1", 10, 30)
     for job in jobs:
         await store.jobs.start_task(job)
@@ -183,7 +181,7 @@ async def test_cancels_racing_expiry_settle_each_task_exactly_once(
 ) -> None:
     """Cancel and expiry of overdue queued tasks race; each task is released exactly once."""
     owner = await open_account(store, 1000)
-    tasks = [await submit(store, owner, 25, expires_in=-1) for _ in range(6)]
+    tasks = [await submit(store, owner, 25, expires_in=-1) for _ in range(10)]
     async with stores(database_url) as racers:
         cancels = [
             outcome(racers[i % STORES].tasks.cancel(task.id, owner.account_id))

@@ -101,3 +101,19 @@ def test_the_effective_public_url_defaults_to_host_and_port_without_a_trailing_s
     assert Settings(public_url="https://api.example.com/").effective_public_url == (
         "https://api.example.com"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", True), ("true", True), ("Yes", True), (" on ", True), ("0", False), ("FALSE", False)],
+)
+def test_boolean_settings_accept_the_usual_spellings(value: str, expected: bool) -> None:
+    """1/true/yes/on and 0/false/no/off, in any case, set a boolean."""
+    assert from_env({"SEEDANCE_ALLOW_PRIVATE_URLS": value}).allow_private_urls is expected
+
+
+def test_a_malformed_boolean_names_the_variable_and_the_value() -> None:
+    """``maybe`` is neither true nor false; the error says which variable held it."""
+    with pytest.raises(ValueError) as caught:
+        from_env({"SEEDANCE_ALLOW_PRIVATE_URLS": "maybe"})
+    assert str(caught.value) == "SEEDANCE_ALLOW_PRIVATE_URLS must be true or false, got 'maybe'"

@@ -48,7 +48,8 @@ def test_the_timestamp_is_encoded_in_the_leading_characters() -> None:
 
 
 def test_ids_without_a_given_time_use_the_clock() -> None:
-    """Two ids created one after another are ordered."""
-    first = new_id("task")
-    second = new_id("task", now_ms=int(time.time() * 1000) + 5)
-    assert first < second
+    """An id made now sorts between ids stamped a second before and a second after now."""
+    now_ms = int(time.time() * 1000)
+    assert (
+        new_id("task", now_ms=now_ms - 1000) < new_id("task") < new_id("task", now_ms=now_ms + 1000)
+    )

@@ -75,7 +75,12 @@ def test_the_1_5_pro_seed_request_parses_to_typed_canonical_fields(catalog: Cata
     [
         (
             "seedance-1-0-pro",
-            {"duration": "10", "camera_fixed": "true", "enable_safety_checker": "false", "seed": "7"},
+            {
+                "duration": "10",
+                "camera_fixed": "true",
+                "enable_safety_checker": "false",
+                "seed": "7",
+            },
             {"duration": 10, "camera_fixed": True, "enable_safety_checker": False, "seed": 7},
         ),
         (
@@ -103,7 +108,7 @@ def test_native_json_values_parse_the_same_as_the_seeds_strings(
 def test_select_values_match_case_insensitively_and_keep_the_catalog_spelling(
     catalog: Catalog,
 ) -> None:
-    """"720P" and "TRUE" are accepted and normalized to "720p" and True."""
+    """ "720P" and "TRUE" are accepted and normalized to "720p" and True."""
     fields = parse(
         spec_of(catalog, "seedance-1-0-pro"), {"resolution": " 720P ", "camera_fixed": "TRUE"}
     )

@@ -107,7 +107,9 @@ def test_1_5_pro_1080p_is_the_720p_price_scaled_by_its_pixel_ratio(
     assert spec.size("1080p", "16:9")[0] * spec.size("1080p", "16:9")[1] == 2.25 * 1280 * 720
     for audio, column in ((False, 0), (True, 1)):
         at_720 = SEED_003[("720p", seconds)][column]
-        price = quote(spec, request_for(spec, resolution="1080p", duration=seconds, generate_audio=audio))
+        price = quote(
+            spec, request_for(spec, resolution="1080p", duration=seconds, generate_audio=audio)
+        )
         assert price == math.ceil(at_720 * 2.25)
 
 
@@ -210,7 +212,10 @@ def test_price_is_monotonic_in_duration_and_resolution(catalog: Catalog, model_i
         for audio in _audio_options(spec):
             grid = {
                 (res, sec): quote(
-                    spec, request_for(spec, resolution=res, ratio=ratio, duration=sec, generate_audio=audio)
+                    spec,
+                    request_for(
+                        spec, resolution=res, ratio=ratio, duration=sec, generate_audio=audio
+                    ),
                 )
                 for res in spec.capabilities.resolutions
                 for sec in _durations(spec)
@@ -242,4 +247,3 @@ def test_1_0_frame_counts_are_priced_monotonically(
     assert quote(spec, request_for(spec, frames=short, **fields)) <= quote(
         spec, request_for(spec, frames=long, **fields)
     )
-

@@ -74,7 +74,9 @@ def test_an_empty_prompt_is_refused(catalog: Catalog, prompt: str) -> None:
     assert "prompt is required" in error.message
 
 
-@pytest.mark.parametrize(("model_id", "limit"), [("seedance-1-0-pro", 10000), ("seedance-1-5-pro", 2500)])
+@pytest.mark.parametrize(
+    ("model_id", "limit"), [("seedance-1-0-pro", 10000), ("seedance-1-5-pro", 2500)]
+)
 def test_a_prompt_over_the_models_limit_is_refused_naming_the_limit(
     catalog: Catalog, model_id: str, limit: int
 ) -> None:
@@ -164,6 +166,94 @@ def test_reference_mode_is_refused_on_models_without_it(catalog: Catalog) -> Non
     for model_id in ("seedance-1-0-pro", "seedance-1-5-pro"):
         assert "does not support reference generation" in refused(catalog, model_id, REFS).message
     assert build(catalog, "seedance-2-0", REFS, ratio="16:9").mode is Mode.REFERENCE
+
+
+# --- reference media ---------------------------------------------------------------------------
+
+
+def media(kind: str, seconds: float | None = None) -> Reference:
+    """A reference of ``kind`` (image, video, audio), with a duration for video and audio."""
+    return Reference(role=f"reference_{kind}", kind=kind, url="x", duration=seconds)
+
+
+def test_lite_i2v_takes_one_to_four_reference_images_and_nothing_else(catalog: Catalog) -> None:
+    """Four images are fine; a fifth, or any video, is refused naming the allowed count."""
+    four = tuple(media("image") for _ in range(4))
+    assert build(catalog, "seedance-1-0-lite-i2v", four, ratio="16:9").mode is Mode.REFERENCE
+    error = refused(catalog, "seedance-1-0-lite-i2v", (*four, media("image")), ratio="16:9")
+    assert error.field == "references"
+    assert "has 5 reference images; seedance-1-0-lite-i2v takes 1 to 4" in error.message
+    error = refused(catalog, "seedance-1-0-lite-i2v", (media("image"), media("video", 5.0)))
+    assert "has 1 reference videos; seedance-1-0-lite-i2v takes none" in error.message
+
+
+def test_2_0_takes_up_to_nine_images_three_videos_and_three_audios(catalog: Catalog) -> None:
+    """The documented maxima are accepted together; one more of any kind is refused."""
+    images = tuple(media("image") for _ in range(9))
+    videos = tuple(media("video", 4.0) for _ in range(3))
+    audios = tuple(media("audio", 4.0) for _ in range(3))
+    assert build(catalog, "seedance-2-0", images + videos + audios).mode is Mode.REFERENCE
+    for kind, extra in (("image", media("image")), ("video", media("video", 2.0))):
+        error = refused(catalog, "seedance-2-0", (*images, *videos, extra))
+        assert f"reference {kind}s; seedance-2-0 takes 0 to" in error.message
+    error = refused(catalog, "seedance-2-0", (media("image"), *audios, media("audio", 2.0)))
+    assert "has 4 reference audios; seedance-2-0 takes 0 to 3" in error.message
+
+
+def test_reference_audio_alone_is_refused(catalog: Catalog) -> None:
+    """Audio needs an image or a video beside it."""
+    error = refused(catalog, "seedance-2-0", (media("audio", 5.0),))
+    assert "cannot have reference audio alone" in error.message
+    assert build(catalog, "seedance-2-0", (media("video", 5.0), media("audio", 5.0))).references
+
+
+@pytest.mark.parametrize(
+    ("clips", "message"),
+    [
+        ((1.5,), "has a 1.5 s video; each must be 2-15 s"),
+        ((15.5,), "has a 15.5 s video; each must be 2-15 s"),
+        ((8.0, 8.0), "videos add up to 16.0 s; at most 15 s in all"),
+    ],
+)
+def test_reference_videos_must_be_2_to_15_seconds_and_15_in_all(
+    catalog: Catalog, clips: tuple[float, ...], message: str
+) -> None:
+    """Each clip lasts 2-15 s and all clips of a kind add up to at most 15 s."""
+    error = refused(catalog, "seedance-2-0", tuple(media("video", c) for c in clips))
+    assert message in error.message
+
+
+def test_reference_clips_at_the_duration_limits_are_accepted(catalog: Catalog) -> None:
+    """2 s, 15 s, and 7.5 + 7.5 s are all within the rules."""
+    for clips in ((2.0,), (15.0,), (7.5, 7.5)):
+        request = build(catalog, "seedance-2-0", tuple(media("video", c) for c in clips))
+        assert len(request.references) == len(clips)
+
+
+def test_reference_rule_errors_use_the_dialects_name(catalog: Catalog) -> None:
+    """With Public API v1 names a count error names params.referenceMediaItems."""
+    spec = spec_of(catalog, "seedance-2-0")
+    with pytest.raises(ValidationFailed) as caught:
+        normalize(
+            spec,
+            prompt="a boat",
+            fields={},
+            references=(media("audio", 3.0),),
+            names=wire_names(spec),
+        )
+    assert caught.value.field == "params.referenceMediaItems"
+
+
+def test_an_unset_ratio_in_lite_reference_mode_defaults_to_16_9(catalog: Catalog) -> None:
+    """The reference-image mode defaults to 16:9 (research §2.1) instead of refusing adaptive."""
+    request = build(catalog, "seedance-1-0-lite-i2v", REFS, resolution="720p")
+    assert (request.ratio, request.width, request.height) == ("16:9", 1248, 704)
+
+
+def test_2_0_reference_mode_keeps_its_adaptive_default(catalog: Catalog) -> None:
+    """2.0's multimodal reference mode accepts adaptive, rendered at 16:9 without a frame."""
+    request = build(catalog, "seedance-2-0", REFS, ratio="adaptive", resolution="480p")
+    assert (request.ratio, request.width, request.height) == ("adaptive", 864, 496)
 
 
 # --- resolution and ratio --------------------------------------------------------------------
@@ -446,12 +536,9 @@ def test_a_request_survives_a_json_round_trip(catalog: Catalog) -> None:
     assert (restored.callback_url, restored.expires_after) == ("https://example.com/hook", 3600)
 
 
-def test_a_random_seed_is_made_concrete_within_range() -> None:
-    """-1 becomes a seed in [0, 2^32 - 1], different across calls."""
-    request = GenerationRequest(
-        model="seedance-2-0", prompt="x", mode=Mode.T2V, resolution="720p", ratio="16:9",
-        width=1280, height=720, duration=5, frames=120, fps=24, seed=-1,
-    )  # fmt: skip
+def test_a_random_seed_is_made_concrete_within_range(catalog: Catalog) -> None:
+    """-1 becomes a seed in [0, 2^32 - 1], different across calls; nothing else changes."""
+    request = build(catalog, "seedance-2-0", seed=-1)
     seeds = {with_concrete_seed(request).seed for _ in range(50)}
     assert all(0 <= s <= MAX_SEED for s in seeds)
     assert len(seeds) > 40
@@ -461,10 +548,7 @@ def test_a_random_seed_is_made_concrete_within_range() -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 42, MAX_SEED])
-def test_a_given_seed_is_kept(seed: int) -> None:
+def test_a_given_seed_is_kept(catalog: Catalog, seed: int) -> None:
     """A concrete seed (0 included) is not replaced."""
-    request = GenerationRequest(
-        model="seedance-2-0", prompt="x", mode=Mode.T2V, resolution="720p", ratio="16:9",
-        width=1280, height=720, duration=5, frames=120, fps=24, seed=seed,
-    )  # fmt: skip
-    assert with_concrete_seed(request).seed == seed
+    request = build(catalog, "seedance-2-0", seed=seed)
+    assert with_concrete_seed(request) == request

@@ -30,7 +30,7 @@ def test_only_the_documented_transitions_are_legal(current: Status, target: Stat
 def test_the_terminal_states_are_the_four_final_ones() -> None:
     """Succeeded, failed, cancelled and expired are terminal; queued and running are not."""
     assert {s for s in Status if s.terminal} == TERMINAL
-    assert TERMINAL == {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED}
+    assert {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED} == TERMINAL
     assert not Status.QUEUED.terminal and not Status.RUNNING.terminal
 
 
@@ -54,20 +54,31 @@ def test_a_running_task_cannot_be_cancelled() -> None:
 
 def test_statuses_are_stored_as_their_lowercase_names() -> None:
     """The tasks table stores these strings."""
-    assert [str(s) for s in Status] == [
-        "queued", "running", "succeeded", "failed", "cancelled", "expired",
-    ]  # fmt: skip
+    names = ["queued", "running", "succeeded", "failed", "cancelled", "expired"]
+    assert [str(s) for s in Status] == names
 
 
 def test_evolve_returns_a_changed_copy_and_leaves_the_original() -> None:
     """Tasks are immutable values; evolve builds a new one."""
     stamp = datetime(2026, 1, 1, tzinfo=UTC)
     task = Task(
-        id="task_1", account_id="acct_1", api_key_id="key_1", dialect="public_v1",
-        model="seedance-2-0", model_alias="seedance-2", request={}, status=Status.QUEUED,
-        progress=0, quote=175, reserved_credits=175, final_credits=0, result=None, error=None,
-        created_at=stamp, updated_at=stamp,
-    )  # fmt: skip
+        id="task_1",
+        account_id="acct_1",
+        api_key_id="key_1",
+        dialect="public_v1",
+        model="seedance-2-0",
+        model_alias="seedance-2",
+        request={},
+        status=Status.QUEUED,
+        progress=0,
+        quote=175,
+        reserved_credits=175,
+        final_credits=0,
+        result=None,
+        error=None,
+        created_at=stamp,
+        updated_at=stamp,
+    )
     failed = task.evolve(status=Status.FAILED, error=TaskError(code="x", message="y"))
     assert (task.status, task.error) == (Status.QUEUED, None)
     assert failed.status is Status.FAILED and failed.error == TaskError(code="x", message="y")

@@ -205,9 +205,10 @@ class _Checker:
     def mode(self, mode: Mode) -> None:
         if mode not in self.spec.modes:
             allowed = ", ".join(str(m) for m in self.spec.modes)
+            name = self.name("references")
             raise ValidationFailed(
-                f"{self.spec.id} does not support {mode} generation; it supports: {allowed}",
-                field=self.name("references"),
+                f"{name}: {self.spec.id} does not support {mode} generation; it supports: {allowed}",
+                field=name,
             )
 
     def references(self, mode: Mode, references: tuple[Reference, ...]) -> None:

