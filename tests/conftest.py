@@ -106,13 +106,19 @@ class Server:
         """Runs ``seedance <args>`` against this server's home and database."""
         done = subprocess.run(
             [sys.executable, "-m", "seedance_gateway", *args],
-            env=self.env, capture_output=True, text=True, check=True, timeout=120,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         return done.stdout
 
     def create_key(self, credits: int, name: str = "test") -> tuple[str, str]:
         """A new key on a new account; returns (key, account id)."""
-        data = json.loads(self.cli("keys", "create", "--name", name, "--credits", str(credits), "--json"))
+        data = json.loads(
+            self.cli("keys", "create", "--name", name, "--credits", str(credits), "--json")
+        )
         return data["key"], data["account_id"]
 
     def start(self, *extra_args: str) -> None:
@@ -126,7 +132,10 @@ class Server:
         with open(self.home / f"{args[0]}-{len(self.extra)}.log", "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "seedance_gateway", *args],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.extra.append(process)
         return process
@@ -171,13 +180,15 @@ def make_server(tmp_path: Path, database_url: str, **settings: str) -> Server:
     home = tmp_path / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDANCE_")}
-    env.update({
-        "SEEDANCE_HOME": str(home),
-        "SEEDANCE_DATABASE_URL": database_url,
-        "SEEDANCE_RENDER_PROCESSES": "1",
-        "SEEDANCE_POLL_SECONDS": "0.5",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "SEEDANCE_HOME": str(home),
+            "SEEDANCE_DATABASE_URL": database_url,
+            "SEEDANCE_RENDER_PROCESSES": "1",
+            "SEEDANCE_POLL_SECONDS": "0.5",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update({f"SEEDANCE_{k.upper()}": v for k, v in settings.items()})
     return Server(home=home, env=env)
 
@@ -206,7 +217,9 @@ def server(server_factory: object) -> Server:
     return server_factory()  # type: ignore[operator, no-any-return]
 
 
-def wait_for_status(client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 120) -> dict[str, object]:
+def wait_for_status(
+    client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 120
+) -> dict[str, object]:
     """Polls ``GET /api/v1/generations/{id}`` until the status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
     body: dict[str, object] = {}

@@ -18,6 +18,7 @@ import select
 import socket
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -739,6 +740,38 @@ def test_a_declared_length_over_every_cap_is_refused_before_the_body_is_read(
     assert result.status == 413, result
     assert b"payload_too_large" in result.body
     assert result.sent < 16 * 1024 * 1024, result.sent
+
+
+def test_an_upload_abandoned_midway_leaves_no_partial_file(
+    shared_server: Any, refused_key: str
+) -> None:
+    """2 MB of a declared 20 MB video, then the client hangs up: the partial file, which was on
+    disk while it streamed, is removed and nothing is listed."""
+    host, port = shared_server.url.removeprefix("http://").split(":")
+    boundary = "sdg-abandoned"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nvideo\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="v.mp4"\r\n\r\n'
+    ).encode()
+    request = (
+        f"POST /api/v1/files HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Bearer {refused_key}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(head) + 20 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request + head + bytes(2 * 1024 * 1024))
+        _until(lambda: len(scratch(shared_server)) == 1, "the partial upload on disk")
+    _until(lambda: scratch(shared_server) == [], "the partial upload removed")
+    with shared_server.client(refused_key) as client:
+        assert files_of(client) == []
+
+
+def _until(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 # --- the storage quota -------------------------------------------------------------------------

@@ -479,11 +479,13 @@ def _private_urls(port: int) -> dict[str, tuple[str, tuple[str, ...]]]:
         "metadata": (METADATA, ("169.254.169.254 is a link-local address", *public_only)),
         "ipv6-loopback": ("http://[::1]/x.png", ("::1 is a loopback address", *public_only)),
         "localhost": ("http://localhost/x.png", ("localhost resolves to", "loopback")),
+        "file-scheme": ("file:///etc/passwd", ("your file URLs", "https URL", "data: URL")),
     }
 
 
 @pytest.mark.parametrize(
-    "case", ["loopback-with-port", "private-10", "metadata", "ipv6-loopback", "localhost"]
+    "case",
+    ["loopback-with-port", "private-10", "metadata", "ipv6-loopback", "localhost", "file-scheme"],
 )
 def test_the_default_policy_refuses_private_loopback_and_metadata_urls(
     shared_server: Any, shared_refusals: str, origin: Origin, case: str

@@ -30,6 +30,7 @@ class Database:
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
             self.reader = _sqlite_engine(url, begin="BEGIN")
         else:
+            self._write_lock = None
             self.writer = create_async_engine(
                 url, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
