@@ -114,7 +114,9 @@ class Service:
         """The catalog model for a name the client sent."""
         if not name:
             raise ValidationFailed(f"{field} is required", field=field)
-        mode = mode_of(tuple(_role_only(i) for i in refs.assign_roles(list(items))))
+        field_of_refs = items[0].field.split("[")[0] if items else "references"
+        roles = tuple(_role_only(i) for i in refs.assign_roles(list(items)))
+        mode = mode_of(roles, field=field_of_refs)
         spec = self.catalog.find(name, mode)
         if spec is None:
             known = ", ".join(m.id for m in self.catalog.models)

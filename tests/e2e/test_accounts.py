@@ -37,7 +37,10 @@ def test_another_account_can_neither_read_nor_cancel_nor_list_a_task(queue_serve
     key_b, _ = queue_server.create_key(100)
     with queue_server.client(key_a) as alice, queue_server.client(key_b) as bob:
         task = create(alice, small())
-        error_message(bob.get(f"/api/v1/generations/{task['id']}"), 404, "not_found")
+        theirs = error_message(bob.get(f"/api/v1/generations/{task['id']}"), 404, "not_found")
+        unknown = "task_" + "0" * 26
+        nobodys = error_message(bob.get(f"/api/v1/generations/{unknown}"), 404, "not_found")
+        assert theirs.replace(task["id"], unknown) == nobodys  # nothing tells them apart
         error_message(bob.post(f"/api/v1/generations/{task['id']}/cancel"), 404, "not_found")
         assert listed(bob) == []
         assert credits(bob) == 100

@@ -161,6 +161,36 @@ def test_refused_creates_store_nothing_and_charge_nothing(shared_server: Any) ->
         assert listed(client) == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"model": "seedance-1-0-pro", "prompt": "a red\\u0000kite"}',
+        '{"model": "seedance-1-0-pro", "prompt": "a red kite", "client_request_id": "a\\u0000b"}',
+        '{"model": "seedance-1-0-pro", "prompt": "a red \\ud800 kite"}',
+        '{"model": "seedance-1-0-pro", "prompt": "a red kite", "client_request_id": "\\udfff"}',
+    ],
+    ids=["nul-in-prompt", "nul-in-request-id", "surrogate-in-prompt", "surrogate-in-request-id"],
+)
+def test_text_no_database_can_store_is_refused_cleanly_not_with_a_500(
+    shared_server: Any, body: str
+) -> None:
+    """NUL characters and lone surrogates (valid JSON escapes) never cause a 500."""
+    with shared_server.client() as client:
+        response = post(client, body)
+        assert response.status_code < 500, response.text
+        if response.status_code != 201:
+            error_message(response, 400, "validation_failed")
+        assert client.get("/api/v1/credits").status_code == 200  # the server is still fine
+
+
+def test_a_client_request_id_over_255_characters_is_refused_naming_it(shared_server: Any) -> None:
+    """A 256-character ``client_request_id`` is a 400 that names ``client_request_id``."""
+    body = small() | {"client_request_id": "c" * 256}
+    with shared_server.client() as client:
+        message = error_message(post(client, body), 400, "validation_failed")
+    assert "client_request_id" in message, message
+
+
 def test_json_nulls_count_as_absent_and_take_the_models_defaults(shared_server: Any) -> None:
     """``null`` params (as official SDKs send) are accepted and replaced by the defaults."""
     body = {

@@ -623,6 +623,15 @@ BAD_UPLOADS: list[tuple[str, Callable[[], list[Part]], tuple[str, ...]]] = [
         ("seedance-1-0-pro does not take video references",),
     ),
     (
+        "model-without-image-references",
+        lambda: [
+            ("kind", None, None, b"image"),
+            ("model", None, None, b"seedance-1-0-lite-t2v"),
+            ("file", "a.png", None, _png()),
+        ],
+        ("seedance-1-0-lite-t2v does not take image references",),
+    ),
+    (
         "unknown-model",
         lambda: [
             ("kind", None, None, b"image"),

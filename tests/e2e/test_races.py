@@ -29,6 +29,26 @@ PRICE = 25
 BODY = {"model": "seedance-1-0-pro", "prompt": "a red kite", "params": {"resolution": "720p"}}
 
 
+#: A render long enough (1080p, 10 s) to be caught mid-way.
+LONG_RENDER = {
+    "model": "seedance-1-0-pro",
+    "prompt": "a long, slow aerial shot over a glacier",
+    "params": {"resolution": "1080p", "duration": "10", "seed": 5},
+}
+
+
+def _wait_until_rendering(client: httpx.Client, task_id: str) -> None:
+    """Polls until the task is ``processing`` with some progress recorded."""
+    deadline = time.monotonic() + 120
+    while True:
+        seen = client.get(f"/api/v1/generations/{task_id}").json()
+        if seen["status"] == "processing" and seen["progress"] > 0:
+            return
+        assert seen["status"] in ("queued", "processing"), seen
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
+
+
 def _parallel(server: Any, count: int, headers: dict[str, str] | None = None) -> list[Any]:
     """``count`` creates at once, each on its own connection; returns the responses."""
 
@@ -85,23 +105,11 @@ def test_a_task_survives_its_worker_being_killed_and_is_charged_once(server_fact
     server = server_factory(start=False, credits=1000, **settings)
     server.start("--no-worker")
     first_worker = server.spawn("worker")
-    body = {
-        "model": "seedance-1-0-pro",
-        "prompt": "a long, slow aerial shot over a glacier",
-        "params": {"resolution": "1080p", "duration": "10", "seed": 5},
-    }
     with server.client() as client:
-        task = create(client, body)
+        task = create(client, LONG_RENDER)
         reserved = task["reserved_credits"]
         assert credits(client) == 1000 - reserved
-        deadline = time.monotonic() + 120
-        while True:
-            seen = client.get(f"/api/v1/generations/{task['id']}").json()
-            if seen["status"] == "processing" and seen["progress"] > 0:
-                break
-            assert seen["status"] in ("queued", "processing"), seen
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.05)
+        _wait_until_rendering(client, task["id"])
         os.killpg(first_worker.pid, signal.SIGKILL)
         first_worker.wait(timeout=10)
         stalled = client.get(f"/api/v1/generations/{task['id']}").json()
@@ -116,6 +124,26 @@ def test_a_task_survives_its_worker_being_killed_and_is_charged_once(server_fact
     assert (info.codec, info.width, info.height, info.frames) == ("h264", 1920, 1088, 240)
     assert abs(info.duration - 10.0) <= 0.05
     assert int(server.cli("credits", "show", server.account_id).strip()) == 1000 - reserved
+
+
+def test_a_task_survives_the_whole_server_being_killed_mid_render(server_factory: Any) -> None:
+    """``kill -9`` on an embedded ``serve`` mid-render: after a restart the task still succeeds."""
+    settings = {"lease_seconds": "3", "heartbeat_seconds": "1", "poll_seconds": "0.2"}
+    server = server_factory(credits=1000, **settings)
+    with server.client() as client:
+        task = create(client, LONG_RENDER)
+        _wait_until_rendering(client, task["id"])
+    assert server.process is not None
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=10)
+    server.start()
+    with server.client() as client:
+        done = wait_for_status(client, task["id"], {"succeeded", "failed"}, 120)
+        assert done["status"] == "succeeded", done
+        assert done["final_credits"] == done["reserved_credits"] == task["reserved_credits"]
+        assert credits(client) == 1000 - task["reserved_credits"]
+        info = probe(download(done["result"]["primary_url"]))
+    assert (info.width, info.height, info.frames) == (1920, 1088, 240)
 
 
 def test_a_queued_task_survives_a_server_restart(server_factory: Any) -> None:

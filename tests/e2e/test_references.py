@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,6 +85,13 @@ def video_item(file: dict[str, Any], token: str | None = "file's") -> dict[str, 
 
 def image_item(url: str, **extra: str) -> dict[str, Any]:
     return {"url": url, "kind": "image", **extra}
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def inputs(server: Any) -> set[str]:
@@ -452,6 +460,7 @@ def test_a_redirect_to_a_forbidden_destination_is_refused_at_the_hop(
         ("not-found", ("answered HTTP 404 Not Found",)),
         ("html", ("not a recognized image/video/audio file", "HTML")),
         ("over-10-mb", ("larger than 10 MB",)),
+        ("connection-refused", ("could not fetch the URL",)),
     ],
 )
 def test_a_remote_url_that_is_not_a_usable_image_is_refused(
@@ -461,13 +470,18 @@ def test_a_remote_url_that_is_not_a_usable_image_is_refused(
     case: str,
     words: tuple[str, ...],
 ) -> None:
-    """404, an HTML page served as image/png, an 11 MB body: 400 naming the reason, no charge."""
+    """404, an HTML page served as image/png, an 11 MB body, a closed port: 400 naming the
+    reason, no charge."""
     origin.serve("/page.png", b"<!doctype html><html><body>hello</body></html>", "image/png")
     origin.serve("/huge.png", b"\x89PNG\r\n\x1a\n" + bytes(11 * 1024 * 1024), "image/png")
-    path = {"not-found": "/missing.png", "html": "/page.png", "over-10-mb": "/huge.png"}[case]
+    if case == "connection-refused":
+        url, expected_hits = f"http://127.0.0.1:{free_port()}/x.png", []
+    else:
+        path = {"not-found": "/missing.png", "html": "/page.png", "over-10-mb": "/huge.png"}[case]
+        url, expected_hits = origin.url(path), [path]
     with private_server.client(private_refusals) as client:
-        refused(private_server, client, v10(image_item(origin.url(path))), *words)
-    assert origin.hits == [path]
+        refused(private_server, client, v10(image_item(url)), f"{FIELD}[0]", *words)
+    assert origin.hits == expected_hits
 
 
 #: URL id -> (URL given the origin's port, words of the refusal), under the default policy.

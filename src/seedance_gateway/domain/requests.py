@@ -90,8 +90,8 @@ def mode_of(references: tuple[Reference, ...], *, field: str = "references") -> 
     frames = [r for r in roles if r in ("first_frame", "last_frame")]
     if frames and len(frames) != len(roles):
         raise ValidationFailed(
-            "first/last frame images cannot be mixed with reference media; send either frames "
-            "(first_frame, optional last_frame) or reference items",
+            f"{field}: first/last frame images cannot be mixed with reference media; send "
+            "either frames (first_frame, optional last_frame) or reference items",
             field=field,
         )
     if not roles:
@@ -100,7 +100,7 @@ def mode_of(references: tuple[Reference, ...], *, field: str = "references") -> 
         return Mode.REFERENCE
     if roles.count("first_frame") != 1 or roles.count("last_frame") > 1:
         raise ValidationFailed(
-            "frames mode takes exactly one first_frame and at most one last_frame image",
+            f"{field}: frames mode takes exactly one first_frame and at most one last_frame image",
             field=field,
         )
     return Mode.FIRST_LAST_FRAME if "last_frame" in roles else Mode.FIRST_FRAME
@@ -207,7 +207,8 @@ class _Checker:
             allowed = ", ".join(str(m) for m in self.spec.modes)
             name = self.name("references")
             raise ValidationFailed(
-                f"{name}: {self.spec.id} does not support {mode} generation; it supports: {allowed}",
+                f"{name}: {self.spec.id} does not support {mode} generation; "
+                f"it supports: {allowed}",
                 field=name,
             )
 
