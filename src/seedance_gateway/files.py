@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,7 +150,11 @@ class Files:
     ) -> Reference:
         own = _own_file_id(item.url)
         if own is not None:
-            return await self._own_file(account_id, own, item)
+            reference = await self._own_file(account_id, own, item)
+            extension = Path(reference.blob_key or "").suffix
+            key = f"inputs/{task_id}/{index}{extension}"
+            await self.blobs.copy(reference.blob_key or "", key)  # the task keeps its own copy
+            return dataclasses.replace(reference, blob_key=key)
         path = self.temp_path()
         try:
             if item.url.startswith("data:"):

@@ -162,11 +162,20 @@ class Worker:
                 await self.store.tasks.set_progress(task.id, min(99, max(0, percent)))
 
             output = await provider.generate(
-                request, workdir, read_blob=self.blobs.read, progress=progress
+                request, workdir, read_blob=self._read_input, progress=progress
             )
             return await self._store_output(task, request, output)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _read_input(self, key: str) -> bytes:
+        """A reference's bytes; a missing one fails the task with a clear message."""
+        try:
+            return await self.blobs.read(key)
+        except KeyError:
+            raise ProviderRejected(
+                "a reference media file of this task is no longer stored; submit the task again"
+            ) from None
 
     async def _store_output(
         self, task: Task, request: GenerationRequest, output: Output

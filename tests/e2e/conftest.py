@@ -65,7 +65,6 @@ def _shared(
             yield server
         finally:
             server.stop()
-        assert "unhandled error" not in server.logs(), server.logs()
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +81,16 @@ def queue_server(
 ) -> Iterator[Any]:
     """One ``serve --no-worker`` server per backend (own database): tasks stay queued."""
     yield from _shared(shared_backend, request, tmp_path_factory, "--no-worker")
+
+
+@pytest.fixture(autouse=True)
+def _no_unhandled_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test during which a shared server logged an unhandled error (a 500)."""
+    names = [n for n in ("shared_server", "queue_server") if n in request.fixturenames]
+    servers = [request.getfixturevalue(n) for n in names]
+    marks = [len(server.logs()) for server in servers]
+    yield
+    for server, mark in zip(servers, marks, strict=True):
+        new = server.logs()[mark:]
+        if "unhandled error" in new:
+            pytest.fail(f"the server answered a request with a 500:\n{new[-4000:]}")

@@ -678,12 +678,6 @@ def test_another_accounts_file_cannot_be_referenced(
         assert create(owner, v10(image_item(file["id"])))["status"] == "queued"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: own-file references reuse the file's blob (files.py Files._own_file); deleting "
-    "the file while the task is queued deletes the bytes and the task fails with internal_error",
-)
 def test_deleting_a_file_does_not_break_a_queued_task_that_references_it(
     server_factory: Any,
 ) -> None:

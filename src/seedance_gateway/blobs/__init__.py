@@ -25,6 +25,10 @@ class BlobStore(Protocol):
         """A filesystem path for ``key`` when the store is local and the blob exists."""
         ...
 
+    async def copy(self, source_key: str, target_key: str) -> None:
+        """Makes ``target_key`` hold the same bytes as ``source_key`` (``KeyError`` if missing)."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Removes ``key`` if present."""
         ...

@@ -43,6 +43,22 @@ class FilesystemBlobStore:
             return None
         return path if path.is_file() else None
 
+    async def copy(self, source_key: str, target_key: str) -> None:
+        source = self._path(source_key)
+        if not source.is_file():
+            raise KeyError(source_key)
+        await asyncio.to_thread(self._link_or_copy, source, target_key)
+
+    def _link_or_copy(self, source: Path, target_key: str) -> None:
+        target = self._prepare(target_key)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temp.unlink(missing_ok=True)
+        try:
+            os.link(source, temp)  # blobs are immutable, so a hard link is a copy
+        except OSError:
+            shutil.copyfile(source, temp)
+        os.replace(temp, target)
+
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
-from seedance_gateway.errors import NotFound, ValidationFailed
+from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
 from seedance_gateway.files import KINDS, StoredFile
 from seedance_gateway.store.files import FileRecord
 from seedance_gateway.web import multipart
@@ -38,6 +38,9 @@ async def upload_file(request: Request, caller: Caller) -> JSONResponse:
             cap_for=lambda fields: files.cap_for(fields.get("kind")),
         )
         kind = _form_kind(upload.fields)
+        if upload.size > files.cap_for(kind):
+            cap = files.cap_for(kind) // (1024 * 1024)
+            raise PayloadTooLarge(f"{kind} files may be at most {cap} MB")
         _check_model(request, upload.fields.get("model"), kind)
         client_request_id = upload.fields.get("client_request_id") or None
         if client_request_id and len(client_request_id) > MAX_CLIENT_REQUEST_ID:
