@@ -99,6 +99,29 @@ def test_twenty_parallel_creates_with_one_idempotency_key_make_one_task(
         assert [t["id"] for t in listed(client)] == list(ids)
 
 
+def test_cancels_racing_the_worker_settle_every_task_exactly_once(shared_server: Any) -> None:
+    """Tasks cancelled while workers pick them up end cancelled (free) or succeeded (charged)."""
+    key, _ = shared_server.create_key(1000)
+    with shared_server.client(key) as client:
+        tasks = [create(client, small(prompt=f"race {n}")) for n in range(10)]
+
+        def cancel(task: dict[str, Any]) -> int:
+            with shared_server.client(key) as own:
+                return own.post(f"/api/v1/generations/{task['id']}/cancel").status_code
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            answers = list(pool.map(cancel, tasks))
+        assert set(answers) <= {200, 409}, answers
+        ends = {"succeeded", "cancelled", "failed"}
+        final = [wait_for_status(client, t["id"], ends) for t in tasks]
+        for answer, task in zip(answers, final, strict=True):
+            assert task["status"] == ("cancelled" if answer == 200 else "succeeded"), task
+            expected = task["reserved_credits"] if task["status"] == "succeeded" else 0
+            assert task["final_credits"] == expected, task
+        charged = sum(t["final_credits"] for t in final)
+        assert credits(client) == 1000 - charged
+
+
 def test_a_task_survives_its_worker_being_killed_and_is_charged_once(server_factory: Any) -> None:
     """``kill -9`` on the worker mid-render: another worker finishes it; one charge, valid MP4."""
     settings = {"lease_seconds": "3", "heartbeat_seconds": "1", "poll_seconds": "0.2"}

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
+from seedance_gateway.dialects import textcheck
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import NotFound, ValidationFailed
@@ -47,7 +48,7 @@ class CreateGeneration(BaseModel):
     model: str
     prompt: str
     params: dict[str, Any] | None = None
-    client_request_id: str | None = None
+    client_request_id: str | None = Field(default=None, max_length=255)
 
 
 def service_of(request: Request) -> Service:
@@ -221,9 +222,11 @@ async def _json_body(request: Request) -> Any:
     if len(raw) > MAX_BODY:
         raise ValidationFailed("request body is larger than 32 MB", field="body")
     try:
-        return json.loads(raw or b"null")
+        body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("request body must be valid JSON", field="body") from None
+    textcheck.check(body)
+    return body
 
 
 def _parse(raw: Any) -> CreateGeneration:

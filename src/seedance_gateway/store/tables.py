@@ -97,7 +97,7 @@ tasks = Table(
     Column("final_credits", BigInteger, nullable=False, server_default="0"),
     Column("result", Json, nullable=True),
     Column("error", Json, nullable=True),
-    Column("client_request_id", String(200), nullable=True),
+    Column("client_request_id", String(255), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=True),
