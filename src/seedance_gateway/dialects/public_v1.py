@@ -20,7 +20,7 @@ from seedance_gateway.catalog import params as catalog_params
 from seedance_gateway.dialects import textcheck
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain.tasks import Status, Task
-from seedance_gateway.errors import NotFound, ValidationFailed
+from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Principal, Service, SubmitCommand
 
@@ -220,7 +220,7 @@ def model_json(spec: ModelSpec) -> dict[str, Any]:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise ValidationFailed("request body is larger than 32 MB", field="body")
+        raise PayloadTooLarge("request body is larger than 32 MB; upload media with /api/v1/files")
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
