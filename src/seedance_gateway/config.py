@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -39,7 +39,6 @@ class Settings:
     storage_quota_bytes: int = 1024**3  #: Files API bytes per account (an account may override)
     host: str = "127.0.0.1"
     port: int = 8000
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def effective_database_url(self) -> str:

@@ -34,21 +34,20 @@ def _reference_volume(spec: ModelSpec) -> Fraction:
     return Fraction(width * height * seconds)
 
 
-def _billed_seconds(spec: ModelSpec, request: GenerationRequest) -> Fraction:
-    if request.duration == -1 and request.frames == 0:
-        return Fraction(int(spec.capabilities.defaults["duration"]))
+def _billed_seconds(request: GenerationRequest) -> Fraction:
+    """Seconds of output (``normalize`` already turned ``duration: -1`` into a frame count)."""
     return Fraction(request.frames, request.fps)
 
 
 def _pixel_price(spec: ModelSpec, request: GenerationRequest) -> Fraction:
-    volume = request.width * request.height * _billed_seconds(spec, request)
+    volume = request.width * request.height * _billed_seconds(request)
     return spec.price.base_credits * volume / _reference_volume(spec)
 
 
 def _table_price(spec: ModelSpec, request: GenerationRequest) -> Fraction:
     row = spec.price.table[request.resolution]
     column = 1 if request.generate_audio else 0
-    seconds = _billed_seconds(spec, request)
+    seconds = _billed_seconds(request)
     points = sorted(row)
     if seconds in row:
         return Fraction(row[int(seconds)][column])

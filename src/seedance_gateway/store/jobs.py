@@ -169,22 +169,6 @@ class JobStore:
                 expired += await _expire_one(conn, task_id, stamp)
         return expired
 
-    async def next_due_in(self) -> float | None:
-        """Seconds until the next claimable job is due (0 if one is due now), None if none."""
-        async with self.db.read() as conn:
-            run_at = (
-                await conn.execute(
-                    select(t.jobs.c.run_at)
-                    .where(t.jobs.c.state.in_(CLAIMABLE))
-                    .order_by(t.jobs.c.run_at)
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
-        if run_at is None:
-            return None
-        wait: float = (run_at - now()).total_seconds()
-        return max(0.0, wait)
-
 
 async def _holds_lease(conn: AsyncConnection, job: Job) -> bool:
     row = (await conn.execute(select(t.jobs.c.id).where(_fence(job)))).first()
