@@ -19,7 +19,14 @@ from seedance_gateway import catalog as catalog_module
 from seedance_gateway import config, media, netguard
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
-from seedance_gateway.dialects import ErrorRoute, default_error, public_v1, public_v1_files
+from seedance_gateway.dialects import (
+    ErrorRoute,
+    default_error,
+    public_v1,
+    public_v1_files,
+    public_v1_webhooks,
+)
+from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import GatewayError, ValidationFailed
 from seedance_gateway.files import Files
@@ -30,6 +37,8 @@ from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.web import routes
+from seedance_gateway.webhooks.manage import Webhooks
+from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
 from seedance_gateway.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     )
     app.include_router(public_v1.router)
     app.include_router(public_v1_files.router)
+    app.include_router(public_v1_webhooks.router)
     app.include_router(routes.router)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
@@ -55,6 +65,33 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
 def build_providers(settings: config.Settings) -> dict[str, Provider]:
     """The providers this deployment offers, by name."""
     return {"preview": PreviewProvider(processes=settings.render_processes)}
+
+
+#: Webhook and callback bodies by renderer name: "webhook" for endpoints, else a task's dialect.
+RENDERERS: dict[str, Renderer] = {
+    wh.ENDPOINT_RENDERER: public_v1.event_json,
+    "public_v1": public_v1.event_json,
+}
+
+
+def build_worker(
+    settings: config.Settings, store: Store, wakeup: Wakeup, catalog: catalog_module.Catalog
+) -> Worker:
+    """A worker with this deployment's providers, blobs and webhook sender."""
+    secret = config.load_secret(settings)
+    return Worker(
+        settings=settings,
+        store=store,
+        blobs=FilesystemBlobStore(settings.home / "blobs"),
+        providers=build_providers(settings),
+        wakeup=wakeup,
+        model_providers={m.id: m.provider for m in catalog.models},
+        sender=Sender(
+            store=store.webhooks,
+            renderers=RENDERERS,
+            config=SenderConfig.from_settings(settings, secret),
+        ),
+    )
 
 
 def build_files(settings: config.Settings, store: Store, blobs: BlobStore, secret: str) -> Files:
@@ -94,30 +131,20 @@ def _lifespan(
             limiter=limiter,
             secret=secret,
             files=build_files(settings, store, blobs, secret),
+            webhooks=Webhooks(store=store.webhooks, settings=settings, secret=secret),
             wake=wakeup.notify,
         )
-        providers = build_providers(settings)
         stop = asyncio.Event()
-        runner = None
-        if run_worker:
-            worker = Worker(
-                settings=settings,
-                store=store,
-                blobs=blobs,
-                providers=providers,
-                wakeup=wakeup,
-                model_providers={m.id: m.provider for m in catalog.models},
-            )
-            runner = asyncio.create_task(worker.run(stop))
+        worker = build_worker(settings, store, wakeup, catalog) if run_worker else None
+        runner = asyncio.create_task(worker.run(stop)) if worker is not None else None
         try:
             yield
         finally:
             stop.set()
             wakeup.notify()
-            if runner is not None:
+            if runner is not None and worker is not None:
                 await runner
-            for provider in providers.values():
-                await provider.close()
+                await worker.close()
             await limiter.close()
             await store.close()
 

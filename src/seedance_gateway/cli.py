@@ -16,12 +16,10 @@ from rich.table import Table
 
 from seedance_gateway import bootstrap, config
 from seedance_gateway import catalog as catalog_module
-from seedance_gateway.app import build_providers, create_app
-from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.app import build_worker, create_app
 from seedance_gateway.errors import GatewayError
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store, migrate
-from seedance_gateway.worker import Worker
 
 app = typer.Typer(
     help="Seedance Gateway: a self-hostable API for Seedance video generation.",
@@ -106,24 +104,15 @@ def worker() -> None:
 async def _worker(settings: config.Settings) -> None:
     catalog = catalog_module.load(settings.catalog_path)
     store = await bootstrap.open_store(settings)
-    providers = build_providers(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = Worker(
-        settings=settings,
-        store=store,
-        blobs=FilesystemBlobStore(settings.home / "blobs"),
-        providers=providers,
-        wakeup=Wakeup(),
-        model_providers={m.id: m.provider for m in catalog.models},
-    )
+    runner = build_worker(settings, store, Wakeup(), catalog)
     try:
         await runner.run(stop)
     finally:
-        for provider in providers.values():
-            await provider.close()
+        await runner.close()
         await store.close()
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from seedance_gateway.webhooks import schedule
+
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -37,6 +39,11 @@ class Settings:
     allow_private_urls: bool = False  #: let reference URLs reach private addresses (tests)
     fetch_timeout_seconds: float = 20.0  #: total time to fetch one remote reference
     storage_quota_bytes: int = 1024**3  #: Files API bytes per account (an account may override)
+    webhook_schedule: str = "5,300,1800,7200,18000,36000,50400,72000,86400"  #: retry delays (s)
+    webhook_timeout_seconds: float = 15.0  #: one delivery attempt, connect to last byte
+    webhook_max_payload_bytes: int = 65536
+    webhook_allow_http: bool = False  #: accept http:// webhook and callback URLs (tests, LANs)
+    webhook_concurrency: int = 8  #: deliveries a worker makes at once
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -51,6 +58,11 @@ class Settings:
     def effective_public_url(self) -> str:
         """Where clients reach us, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def webhook_delays(self) -> tuple[float, ...]:
+        """The retry delays after a failed delivery attempt, in seconds."""
+        return schedule.parse(self.webhook_schedule)
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced."""
@@ -80,10 +92,26 @@ _INT_FIELDS = {
     "default_expires_after",
     "port",
     "storage_quota_bytes",
+    "webhook_max_payload_bytes",
+    "webhook_concurrency",
 }
-_FLOAT_FIELDS = {"lease_seconds", "heartbeat_seconds", "poll_seconds", "fetch_timeout_seconds"}
-_BOOL_FIELDS = {"allow_private_urls"}
-_STR_FIELDS = {"database_url", "redis_url", "public_url", "secret", "rate_limit", "host"}
+_FLOAT_FIELDS = {
+    "lease_seconds",
+    "heartbeat_seconds",
+    "poll_seconds",
+    "fetch_timeout_seconds",
+    "webhook_timeout_seconds",
+}
+_BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http"}
+_STR_FIELDS = {
+    "database_url",
+    "redis_url",
+    "public_url",
+    "secret",
+    "rate_limit",
+    "host",
+    "webhook_schedule",
+}
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +142,11 @@ def _parse(name: str, raw: str) -> object:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name in {"home", "catalog_path"}:
         return Path(raw)
+    if name == "webhook_schedule":
+        try:
+            schedule.parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"SEEDANCE_WEBHOOK_SCHEDULE: {exc}") from None
     return raw
 
 

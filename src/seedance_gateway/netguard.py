@@ -102,6 +102,10 @@ class URLRejected(ValidationFailed):
     """The URL may not be fetched; the message says which rule and why (400 validation_failed)."""
 
 
+class UnresolvableHost(URLRejected):
+    """The host did not resolve (may be temporary, unlike the other refusals)."""
+
+
 # --- addresses -----------------------------------------------------------------------------
 
 
@@ -199,7 +203,7 @@ async def _resolved(host: str, port: int, resolve: Resolve, field: str) -> list[
                 f"{field}: {host} resolves to {text!r}, which is not an IP address", field=field
             ) from None
     if not addresses:
-        raise URLRejected(f"{field}: could not resolve host {host}", field=field)
+        raise UnresolvableHost(f"{field}: could not resolve host {host}", field=field)
     return addresses
 
 

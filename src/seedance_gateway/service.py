@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from seedance_gateway import netguard
 from seedance_gateway import references as refs
 from seedance_gateway.blobs import BlobStore
-from seedance_gateway.blobs.signing import signed_url
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.config import Settings
 from seedance_gateway.domain import keys, pricing
@@ -22,9 +22,12 @@ from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
 from seedance_gateway.domain.tasks import Task
 from seedance_gateway.errors import Unauthorized, ValidationFailed
 from seedance_gateway.files import Files
+from seedance_gateway.links import ResultLinks, result_links
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.store import Store
 from seedance_gateway.store.tasks import Idempotency, NewTask, Page
+from seedance_gateway.webhooks.manage import Webhooks
+from seedance_gateway.webhooks.policy import outbound_policy
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -52,6 +55,7 @@ class SubmitCommand:
     fingerprint: str = ""
     client_request_id: str | None = None
     callback_url: str | None = None
+    callback_statuses: tuple[str, ...] = ()  #: which status changes the dialect calls back on
     expires_after: int | None = None
 
 
@@ -61,14 +65,6 @@ class Submission:
 
     task: Task
     replayed: bool
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResultLinks:
-    """Signed URLs for a task's results."""
-
-    video_url: str | None
-    last_frame_url: str | None
 
 
 class Service:
@@ -84,6 +80,7 @@ class Service:
         limiter: RateLimiter,
         secret: str,
         files: Files,
+        webhooks: Webhooks,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
@@ -93,6 +90,7 @@ class Service:
         self.limiter = limiter
         self.secret = secret
         self.files = files
+        self.webhooks = webhooks
         self.wake = wake
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -130,6 +128,7 @@ class Service:
         task_id = new_id("task")
         items = refs.assign_roles(list(command.references))
         self._normalize(command, tuple(_role_only(i) for i in items))  # cheap checks first
+        await self._check_callback(command)
         resolved = await self.files.resolve(principal.account_id, task_id, items)
         try:
             request = self._normalize(command, resolved)
@@ -196,14 +195,11 @@ class Service:
 
     def result_links(self, task: Task, base_url: str) -> ResultLinks:
         """Fresh signed URLs for a task's stored results."""
-        if task.result is None:
-            return ResultLinks(video_url=None, last_frame_url=None)
-        base = (self.settings.public_url or base_url).rstrip("/")
-        ttl = self.settings.url_ttl_seconds
-        frame = task.result.last_frame_key
-        return ResultLinks(
-            video_url=signed_url(base, self.secret, task.result.video_key, ttl),
-            last_frame_url=signed_url(base, self.secret, frame, ttl) if frame else None,
+        return result_links(
+            task,
+            base_url=self.settings.public_url or base_url,
+            secret=self.secret,
+            ttl_seconds=self.settings.url_ttl_seconds,
         )
 
     def _normalize(
@@ -216,8 +212,17 @@ class Service:
             references=references,
             names=command.names,
             callback_url=command.callback_url,
+            callback_statuses=command.callback_statuses,
             expires_after=command.expires_after or self.settings.default_expires_after,
         )
+
+    async def _check_callback(self, command: SubmitCommand) -> None:
+        if command.callback_url is None:
+            return
+        field = command.names.get("callback_url", "callback_url")
+        if not command.callback_url:
+            raise ValidationFailed(f"{field} must not be empty", field=field)
+        await netguard.check_url(command.callback_url, outbound_policy(self.settings), field=field)
 
     def _idempotency(self, command: SubmitCommand) -> Idempotency | None:
         key = command.idempotency_key or command.client_request_id

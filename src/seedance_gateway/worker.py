@@ -2,18 +2,21 @@
 
 Each job runs as its own asyncio task. A heartbeat renews the lease; if it is ever lost, the
 work is abandoned (another worker owns the job now) and nothing is written or charged.
+Webhook deliveries (``deliver`` jobs) share the queue but have their own concurrency, so a slow
+receiver never holds up a generation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 
 from seedance_gateway import queue
@@ -26,7 +29,9 @@ from seedance_gateway.errors import ProviderRejected, ProviderUnavailable
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store
+from seedance_gateway.store.outbox import DELIVER
 from seedance_gateway.store.rows import Job
+from seedance_gateway.webhooks.sender import Sender
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 5.0
@@ -48,6 +53,7 @@ class Worker:
         providers: Mapping[str, Provider],
         wakeup: Wakeup,
         model_providers: Mapping[str, str],
+        sender: Sender | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -56,14 +62,23 @@ class Worker:
         self.wakeup = wakeup
         self.model_providers = model_providers
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-8:]}"
+        self.sender = sender
         self.running: set[asyncio.Task[None]] = set()
+        self.delivering: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        """Closes the providers and the webhook sender (after ``run`` returned)."""
+        for provider in self.providers.values():
+            await provider.close()
+        if self.sender is not None:
+            await self.sender.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claims and runs jobs until ``stop`` is set; then waits for running jobs."""
         async with queue.listening(self.store.db, self.wakeup):
             await self._loop(stop)
-        if self.running:
-            await asyncio.gather(*self.running, return_exceptions=True)
+        if self.running or self.delivering:
+            await asyncio.gather(*self.running, *self.delivering, return_exceptions=True)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         next_housekeeping = 0.0
@@ -84,23 +99,52 @@ class Worker:
             log.exception("housekeeping failed")
 
     async def _claim(self) -> int:
-        free = self.settings.worker_concurrency - len(self.running)
+        claimed = await self._claim_into(
+            self.running, self.settings.worker_concurrency, ("generate",), self.process
+        )
+        if self.sender is not None:
+            claimed += await self._claim_into(
+                self.delivering, self.settings.webhook_concurrency, (DELIVER,), self.deliver
+            )
+        return claimed
+
+    async def _claim_into(
+        self,
+        running: set[asyncio.Task[None]],
+        slots: int,
+        kinds: tuple[str, ...],
+        run: Callable[[Job], Coroutine[None, None, None]],
+    ) -> int:
+        free = slots - len(running)
         if free <= 0:
             return 0
         try:
-            jobs = await self.store.jobs.claim(self.owner, free, self.settings.lease_seconds)
+            jobs = await self.store.jobs.claim(self.owner, free, self.settings.lease_seconds, kinds)
         except Exception:
             log.exception("claim failed")
             return 0
         for job in jobs:
-            runner = asyncio.create_task(self.process(job))
-            self.running.add(runner)
-            runner.add_done_callback(self._finished)
+            runner = asyncio.create_task(run(job))
+            running.add(runner)
+            runner.add_done_callback(functools.partial(self._finished, pool=running))
         return len(jobs)
 
-    def _finished(self, runner: asyncio.Task[None]) -> None:
-        self.running.discard(runner)
+    def _finished(self, runner: asyncio.Task[None], *, pool: set[asyncio.Task[None]]) -> None:
+        pool.discard(runner)
         self.wakeup.notify()
+
+    async def deliver(self, job: Job) -> None:
+        """Makes one delivery attempt under a heartbeat; a crash leaves the job to the reaper."""
+        assert self.sender is not None
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        try:
+            await self.sender.deliver(job)
+        except Exception:
+            log.exception("delivery job %s failed; it is retried when its lease expires", job.id)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+                await heartbeat
 
     async def process(self, job: Job) -> None:
         """Runs one job to a settled state (or abandons it if the lease is lost)."""

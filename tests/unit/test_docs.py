@@ -27,6 +27,8 @@ def test_every_documented_variable_is_read_from_the_environment(tmp_path: Path) 
         "CATALOG_PATH": str(tmp_path / "c.yaml"),
         "CATALOG": str(tmp_path / "c.yaml"),
         "ALLOW_PRIVATE_URLS": "true",
+        "WEBHOOK_ALLOW_HTTP": "true",
+        "WEBHOOK_SCHEDULE": "1,2",
         "RATE_LIMIT": "7/minute",
         "DATABASE_URL": "postgresql://h/db",
         "REDIS_URL": "redis://h",

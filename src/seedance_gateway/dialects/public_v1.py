@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -19,13 +19,18 @@ from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
 from seedance_gateway.dialects import textcheck
 from seedance_gateway.domain import fingerprint as fp
-from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.domain import webhooks as wh
+from seedance_gateway.domain.tasks import TERMINAL, Status, Task
 from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
+from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Principal, Service, SubmitCommand
 
 router = APIRouter(prefix="/api/v1")
+Body = TypeVar("Body", bound=BaseModel)
 STATUS_WORDS = {Status.RUNNING: "processing"}
+#: A ``callback_url`` (our extension) hears about the end of the task, whatever it is.
+CALLBACK_STATUSES = tuple(str(s) for s in TERMINAL)
 MAX_BODY = 32 * 1024 * 1024
 
 
@@ -49,6 +54,7 @@ class CreateGeneration(BaseModel):
     prompt: str
     params: dict[str, Any] | None = None
     client_request_id: str | None = Field(default=None, max_length=255)
+    callback_url: str | None = Field(default=None, max_length=2048)
 
 
 def service_of(request: Request) -> Service:
@@ -90,7 +96,7 @@ async def create_generation(
 ) -> JSONResponse:
     """Queues a generation; replays the original for a repeated idempotency key."""
     service = service_of(request)
-    raw = await _json_body(request)
+    raw = await json_body(request)
     body = _parse(raw)
     params = dict(body.params or {})
     items = tuple(_references(params.get("referenceMediaItems")))
@@ -106,10 +112,12 @@ async def create_generation(
         idempotency_key=idempotency_key,
         fingerprint=fp.fingerprint(raw),
         client_request_id=body.client_request_id,
+        callback_url=body.callback_url,
+        callback_statuses=CALLBACK_STATUSES,
     )
     submission = await service.submit(caller, command)
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
-    return JSONResponse(task_json(service, submission.task, request), 201, headers=headers)
+    return JSONResponse(task_view(service, submission.task, request), 201, headers=headers)
 
 
 @router.get("/generations")
@@ -126,7 +134,7 @@ async def list_generations(
     page = await service_of(request).list_tasks(
         caller, limit=limit, after=after, status=internal, model=model
     )
-    data = [task_json(service_of(request), t, request) for t in page.items]
+    data = [task_view(service_of(request), t, request) for t in page.items]
     return {
         "object": "list",
         "data": data,
@@ -139,14 +147,14 @@ async def list_generations(
 async def get_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
     """One generation's status and, once succeeded, its result URLs."""
     task = await service_of(request).get(caller, task_id)
-    return task_json(service_of(request), task, request)
+    return task_view(service_of(request), task, request)
 
 
 @router.post("/generations/{task_id}/cancel")
 async def cancel_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
     """Cancels a queued generation and releases its credits."""
     task = await service_of(request).cancel(caller, task_id)
-    return task_json(service_of(request), task, request)
+    return task_view(service_of(request), task, request)
 
 
 @router.get("/credits")
@@ -155,7 +163,7 @@ async def get_credits(request: Request, caller: Caller) -> dict[str, Any]:
     return {"current_credits": await service_of(request).credits(caller)}
 
 
-def task_json(service: Service, task: Task, request: Request) -> dict[str, Any]:
+def task_json(task: Task, links: ResultLinks) -> dict[str, Any]:
     """The seeds' task object (plus ``progress`` and, when sent, ``client_request_id``)."""
     body: dict[str, Any] = {
         "id": task.id,
@@ -172,12 +180,29 @@ def task_json(service: Service, task: Task, request: Request) -> dict[str, Any]:
     if task.client_request_id:
         body["client_request_id"] = task.client_request_id
     if task.status is Status.SUCCEEDED:
-        links = service.result_links(task, str(request.base_url))
         body["result"] = {
             "primary_url": links.video_url,
             "urls": [links.video_url],
             "last_frame_url": links.last_frame_url,
         }
+    return body
+
+
+def task_view(service: Service, task: Task, request: Request) -> dict[str, Any]:
+    """``task_json`` with result URLs signed for this request's host."""
+    return task_json(task, service.result_links(task, str(request.base_url)))
+
+
+def event_json(event: wh.Event, task: Task, links: ResultLinks) -> dict[str, Any]:
+    """A webhook (and v1 callback) body: Standard Webhooks' envelope around the generation."""
+    body: dict[str, Any] = {
+        "id": event.id,
+        "type": event.type,
+        "timestamp": iso_time(event.created_at),
+        "data": task_json(task, links),
+    }
+    if event.test:
+        body["test"] = True
     return body
 
 
@@ -217,7 +242,8 @@ def model_json(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
-async def _json_body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
+    """The decoded JSON body (size-capped, NUL and lone surrogates refused)."""
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise PayloadTooLarge("request body is larger than 32 MB; upload media with /api/v1/files")
@@ -230,10 +256,15 @@ async def _json_body(request: Request) -> Any:
 
 
 def _parse(raw: Any) -> CreateGeneration:
+    return parse_body(CreateGeneration, raw)
+
+
+def parse_body(model: type[Body], raw: Any) -> Body:
+    """``raw`` (a decoded JSON body) as ``model``, or ``validation_failed`` naming the field."""
     if not isinstance(raw, dict):
         raise ValidationFailed("request body must be a JSON object", field="body")
     try:
-        return CreateGeneration.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed(_describe(exc), field=_loc(exc)) from None
 

@@ -59,6 +59,7 @@ class GenerationRequest:
     web_search: bool = False
     references: tuple[Reference, ...] = ()
     callback_url: str | None = None
+    callback_statuses: tuple[str, ...] = ()  #: the task statuses the callback is told about
     expires_after: int = 172800
 
     @property
@@ -78,6 +79,7 @@ class GenerationRequest:
         values = dict(data)
         values["mode"] = Mode(values["mode"])
         values["references"] = tuple(Reference(**r) for r in values.get("references", ()))
+        values["callback_statuses"] = tuple(values.get("callback_statuses", ()))
         return cls(**values)
 
 
@@ -114,6 +116,7 @@ def normalize(
     references: tuple[Reference, ...] = (),
     names: Mapping[str, str] | None = None,
     callback_url: str | None = None,
+    callback_statuses: tuple[str, ...] = (),
     expires_after: int = 172800,
 ) -> GenerationRequest:
     """Checks ``fields`` (canonical names, already typed) against ``spec`` and fills defaults."""
@@ -151,6 +154,7 @@ def normalize(
         web_search=bool(merged.get("web_search", False)),
         references=references,
         callback_url=callback_url,
+        callback_statuses=callback_statuses if callback_url else (),
         expires_after=expires_after,
     )
 

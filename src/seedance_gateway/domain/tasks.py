@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -84,3 +84,27 @@ class Task:
     def evolve(self, **changes: Any) -> Task:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (webhook events keep the task as it was)."""
+        data = asdict(self)
+        data["status"] = str(self.status)
+        for name in _TIMES:
+            value = getattr(self, name)
+            data[name] = value.isoformat() if value is not None else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Task:
+        """The inverse of ``to_json``."""
+        values = dict(data)
+        values["status"] = Status(values["status"])
+        for name in _TIMES:
+            raw = values.get(name)
+            values[name] = datetime.fromisoformat(raw) if raw is not None else None
+        values["result"] = TaskResult(**values["result"]) if values.get("result") else None
+        values["error"] = TaskError(**values["error"]) if values.get("error") else None
+        return cls(**values)
+
+
+_TIMES = ("created_at", "updated_at", "started_at", "finished_at", "expires_at")

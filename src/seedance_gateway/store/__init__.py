@@ -1,4 +1,5 @@
-"""All SQL lives here: tables, migrations, and the stores for accounts, tasks and jobs."""
+"""All SQL lives here: tables, migrations, and the stores for accounts, tasks, jobs, files
+and webhooks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from seedance_gateway.store.database import Database
 from seedance_gateway.store.files import FileStore
 from seedance_gateway.store.jobs import JobStore
 from seedance_gateway.store.tasks import TaskStore
+from seedance_gateway.store.webhooks import WebhookStore
 
 
 @dataclass(frozen=True)
@@ -20,13 +22,14 @@ class Store:
     tasks: TaskStore
     jobs: JobStore
     files: FileStore
+    webhooks: WebhookStore
 
     @classmethod
     def open(cls, url: str, *, max_attempts: int = 3) -> Store:
         """Stores over the database at ``url`` (engines connect lazily)."""
         db = Database(url)
         tasks = TaskStore(db, max_attempts=max_attempts)
-        return cls(db, AccountStore(db), tasks, JobStore(db), FileStore(db))
+        return cls(db, AccountStore(db), tasks, JobStore(db), FileStore(db), WebhookStore(db))
 
     async def close(self) -> None:
         """Closes the engines."""

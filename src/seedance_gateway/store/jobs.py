@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.store import outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Database
@@ -23,7 +24,7 @@ from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs
 CLAIMABLE = ("available", "retryable")
 
 
-def _fence(job: Job) -> ColumnElement[bool]:
+def fence(job: Job) -> ColumnElement[bool]:
     return and_(
         t.jobs.c.id == job.id,
         t.jobs.c.lease_owner == job.lease_owner,
@@ -38,12 +39,16 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Job]:
-        """Leases up to ``limit`` due jobs to ``owner``."""
+    async def claim(
+        self, owner: str, limit: int, lease_seconds: float, kinds: tuple[str, ...] = ("generate",)
+    ) -> list[Job]:
+        """Leases up to ``limit`` due jobs of ``kinds`` to ``owner``."""
         stamp = now()
         due = (
             select(t.jobs.c.id)
-            .where(t.jobs.c.state.in_(CLAIMABLE), t.jobs.c.run_at <= stamp)
+            .where(
+                t.jobs.c.state.in_(CLAIMABLE), t.jobs.c.run_at <= stamp, t.jobs.c.kind.in_(kinds)
+            )
             .order_by(t.jobs.c.run_at, t.jobs.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -70,7 +75,7 @@ class JobStore:
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(t.jobs)
-                .where(_fence(job))
+                .where(fence(job))
                 .values(lease_until=stamp + timedelta(seconds=lease_seconds), updated_at=stamp)
             )
         return result.rowcount == 1
@@ -80,19 +85,30 @@ class JobStore:
         async with self.db.write() as conn:
             if not await _holds_lease(conn, job):
                 return None
+            before = await _task(conn, job.task_id)
+            if before is None or before.status.terminal:
+                return None
             stamp = now()
-            await conn.execute(
-                update(t.tasks)
-                .where(t.tasks.c.id == job.task_id, t.tasks.c.status.in_(IN_FLIGHT))
-                .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
-            )
             row = (
-                (await conn.execute(select(t.tasks).where(t.tasks.c.id == job.task_id)))
+                (
+                    await conn.execute(
+                        update(t.tasks)
+                        .where(t.tasks.c.id == job.task_id)
+                        .values(
+                            status=str(Status.RUNNING),
+                            started_at=before.started_at or stamp,
+                            updated_at=stamp,
+                        )
+                        .returning(*t.tasks.c)
+                    )
+                )
                 .mappings()
                 .one()
             )
-        task = task_from_row(row)
-        return None if task.status.terminal else task
+            task = task_from_row(row)
+            if before.started_at is None:  # the first start raises generation.processing
+                await outbox.record_status_change(conn, task)
+        return task
 
     async def complete(
         self,
@@ -106,7 +122,7 @@ class JobStore:
         async with self.db.write() as conn:
             fenced = await conn.execute(
                 update(t.jobs)
-                .where(_fence(job))
+                .where(fence(job))
                 .values(
                     state="completed" if status is Status.SUCCEEDED else "discarded",
                     lease_owner=None,
@@ -128,7 +144,7 @@ class JobStore:
         async with self.db.write() as conn:
             fenced = await conn.execute(
                 update(t.jobs)
-                .where(_fence(job))
+                .where(fence(job))
                 .values(
                     state="retryable",
                     lease_owner=None,
@@ -171,7 +187,7 @@ class JobStore:
 
 
 async def _holds_lease(conn: AsyncConnection, job: Job) -> bool:
-    row = (await conn.execute(select(t.jobs.c.id).where(_fence(job)))).first()
+    row = (await conn.execute(select(t.jobs.c.id).where(fence(job)))).first()
     return row is not None
 
 
@@ -201,11 +217,15 @@ async def _reap_one(conn: AsyncConnection, job: Job, stamp: datetime) -> int:
     )
     fenced = await conn.execute(
         update(t.jobs)
-        .where(_fence(job), t.jobs.c.lease_until < stamp)
+        .where(fence(job), t.jobs.c.lease_until < stamp)
         .values(lease_owner=None, lease_until=None, updated_at=stamp, **values)
     )
     if fenced.rowcount != 1:
         return 0
+    if job.kind == outbox.DELIVER:
+        if last:
+            await outbox.abandon_delivery(conn, job.payload)
+        return 1
     if not last:
         await _requeue_task(conn, job.task_id)
         return 1

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -170,4 +172,69 @@ files = Table(
     Column("client_request_id", String(128), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "account_id", "id"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("event_types", Json, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(500), nullable=True),
+    Column("secret", String(200), nullable=False),
+    Column("previous_secret", String(200), nullable=True),
+    Column("previous_secret_expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index(None, "account_id", "id"),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("task_id", String(40), ForeignKey("tasks.id"), nullable=True),
+    Column("data", Json, nullable=False),  #: the task as it was (a dialect-neutral snapshot)
+    Column("test", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "account_id", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("event_id", String(40), ForeignKey("webhook_events.id"), nullable=False),
+    Column("endpoint_id", String(40), ForeignKey("webhook_endpoints.id"), nullable=True),
+    Column("task_id", String(40), ForeignKey("tasks.id"), nullable=True),
+    Column("url", String(2048), nullable=False),
+    Column("renderer", String(40), nullable=False),  #: "webhook" or the dialect of a callback
+    Column("status", String(20), nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "endpoint_id", "id"),
+    Index(None, "task_id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", String(1000), nullable=True),
+    Column("response_excerpt", String(1000), nullable=True),
+    Index(None, "delivery_id", "attempt"),
 )

@@ -19,7 +19,7 @@ from seedance_gateway.errors import (
     NotFound,
     RateLimited,
 )
-from seedance_gateway.store import notify
+from seedance_gateway.store import notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
 from seedance_gateway.store.database import Database
@@ -102,6 +102,7 @@ class TaskStore:
                 f"this request costs {new.quote} credits; the balance is {available}"
             )
         task = await _insert_task(conn, new)
+        await outbox.record_status_change(conn, task)
         await record_entry(
             conn,
             account_id=new.account_id,
@@ -206,20 +207,27 @@ async def finish(
     kind = ledger.settlement_for(status)
     final = task.reserved_credits if kind is ledger.EntryKind.CAPTURE else 0
     stamp = now()
-    changed = await conn.execute(
-        update(t.tasks)
-        .where(t.tasks.c.id == task.id, t.tasks.c.status == str(task.status))
-        .values(
-            status=str(status),
-            final_credits=final,
-            error=error,
-            result=result,
-            progress=100 if status is Status.SUCCEEDED else task.progress,
-            updated_at=stamp,
-            finished_at=stamp,
+    changed = (
+        (
+            await conn.execute(
+                update(t.tasks)
+                .where(t.tasks.c.id == task.id, t.tasks.c.status == str(task.status))
+                .values(
+                    status=str(status),
+                    final_credits=final,
+                    error=error,
+                    result=result,
+                    progress=100 if status is Status.SUCCEEDED else task.progress,
+                    updated_at=stamp,
+                    finished_at=stamp,
+                )
+                .returning(*t.tasks.c)
+            )
         )
+        .mappings()
+        .first()
     )
-    if changed.rowcount != 1:
+    if changed is None:
         return False
     await append_entry(
         conn,
@@ -228,6 +236,7 @@ async def finish(
         amount=task.reserved_credits,
         task_id=task.id,
     )
+    await outbox.record_status_change(conn, task_from_row(changed))
     return True
 
 
