@@ -115,7 +115,7 @@ class Webhooks:
         kind = event_type or wh.SUCCEEDED
         check_event_types((kind,), field="event_type")
         endpoint = await self.store.get_endpoint(account_id, endpoint_id)
-        return await self.store.send_test(endpoint, kind, _sample_task(account_id, kind).to_json())
+        return await self.store.send_test(endpoint, kind, example_task(account_id, kind).to_json())
 
     async def replay(
         self, account_id: str, delivery_id: str, *, endpoint_id: str | None = None
@@ -197,7 +197,7 @@ def check_event_types(
     return tuple(dict.fromkeys(types))
 
 
-def _sample_task(account_id: str, kind: str) -> Task:
+def example_task(account_id: str, kind: str) -> Task:
     """An example generation for test events (its URLs do not resolve)."""
     stamp = datetime.now(UTC)
     status = _TEST_STATUS[kind]
