@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,8 +19,8 @@ def parse(text: str) -> tuple[float, ...]:
         delays = tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise ValueError(f"a retry schedule is comma-separated seconds, got {text!r}") from None
-    if any(delay < 0 for delay in delays):
-        raise ValueError(f"retry delays must be >= 0, got {text!r}")
+    if any(not math.isfinite(delay) or delay < 0 for delay in delays):
+        raise ValueError(f"retry delays must be finite numbers >= 0, got {text!r}")
     return delays
 
 
@@ -48,7 +49,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)

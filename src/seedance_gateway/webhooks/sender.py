@@ -110,6 +110,9 @@ class Sender:
         if endpoint is not None and not endpoint.enabled:
             return Outcome(attempt=None, status=wh.DeliveryStatus.CANCELLED)
         started = datetime.now(UTC)
+        if outgoing.delivery.renderer not in self.renderers:
+            error = f"no payload renderer {outgoing.delivery.renderer!r} in this deployment"
+            return _final(_record(started, 0, Response(None, None, error, None)))
         body = self._body(outgoing)
         if len(body.encode()) > self.config.max_payload_bytes:
             error = (

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
@@ -27,6 +27,7 @@ def callback_secret(server_secret: str, account_id: str) -> str:
 
 def headers(message_id: str, body: str, signing: Iterable[str], at: datetime) -> dict[str, str]:
     """``webhook-id``, ``webhook-timestamp`` and a ``webhook-signature`` entry per secret."""
+    at = at.astimezone(UTC)  # the library signs the clock time as if it were UTC
     signatures = " ".join(Webhook(secret).sign(message_id, at, body) for secret in signing)
     return {
         "webhook-id": message_id,
