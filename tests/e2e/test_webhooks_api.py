@@ -393,6 +393,16 @@ def test_create_takes_opt_in_event_types_a_description_and_enabled_false(
         assert only_processing["secret"] != made["secret"]  # one secret per endpoint
 
 
+def test_json_null_counts_as_absent_on_create(hook_server: Any, receiver: Receiver) -> None:
+    """``null`` for an optional field takes its default, as official SDKs send it."""
+    with hook_server.client() as client:
+        made = created_endpoint(
+            client, receiver.url(), event_types=None, description=None, enabled=None
+        )
+        assert sorted(made["event_types"]) == sorted([SUCCEEDED, FAILED])
+        assert (made["description"], made["enabled"]) == ("", True)
+
+
 RECEIVER = "<receiver>"  #: stands for a fresh receiver URL in the bodies below
 
 #: (id, body, accepted error codes, words the message must contain).

@@ -34,8 +34,8 @@ class CreateEndpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(max_length=2048)
     event_types: list[str] | None = None
-    description: str = Field(default="", max_length=500)
-    enabled: bool = True
+    description: str | None = Field(default=None, max_length=500)
+    enabled: bool | None = None
 
 
 class UpdateEndpoint(BaseModel):
@@ -75,8 +75,8 @@ async def create_endpoint(request: Request, caller: Caller) -> JSONResponse:
         caller.account_id,
         url=body.url,
         event_types=tuple(body.event_types) if body.event_types is not None else None,
-        description=body.description,
-        enabled=body.enabled,
+        description=body.description or "",
+        enabled=body.enabled is not False,
     )
     return JSONResponse(_with_secret(created), 201)
 
