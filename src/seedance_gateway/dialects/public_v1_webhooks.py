@@ -14,14 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seedance_gateway.dialects.public_v1 import (
     Caller,
-    event_json,
     iso_time,
     json_body,
     parse_body,
     service_of,
+    task_view,
 )
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import Task
+from seedance_gateway.service import Service
 from seedance_gateway.webhooks.manage import Created, Webhooks
 
 router = APIRouter(prefix="/api/v1")
@@ -107,14 +108,9 @@ async def get_endpoint(request: Request, endpoint_id: str, caller: Caller) -> di
 async def update_endpoint(request: Request, endpoint_id: str, caller: Caller) -> dict[str, Any]:
     """Changes url, event_types, description or enabled."""
     body = parse_body(UpdateEndpoint, await json_body(request))
-    changes = body.model_dump(exclude_unset=True)
-    for name in ("url", "description", "enabled"):
-        if name in changes and changes[name] is None:
-            changes.pop(name)
-    if "event_types" in changes and changes["event_types"] is not None:
+    changes = body.model_dump(exclude_none=True)  # JSON null counts as absent
+    if "event_types" in changes:
         changes["event_types"] = tuple(changes["event_types"])
-    elif "event_types" in changes:
-        changes.pop("event_types")
     endpoint = await webhooks_of(request).update(caller.account_id, endpoint_id, changes)
     return endpoint_json(endpoint)
 
@@ -191,21 +187,7 @@ async def list_events(
     """The account's events, newest first, each with the generation as it was then."""
     service = service_of(request)
     page = await service.webhooks.events(caller.account_id, limit=limit, after=after, kind=type)
-    data = []
-    for event in page.items:
-        task = Task.from_json(event.data)
-        body = event_json(event, task, service.result_links(task, str(request.base_url)))
-        data.append(
-            {
-                "id": event.id,
-                "object": "event",
-                "type": event.type,
-                "created_at": iso_time(event.created_at),
-                "task_id": event.task_id,
-                "test": event.test,
-                "data": body["data"],
-            }
-        )
+    data = [_event_view(service, event, request) for event in page.items]
     return _page(data, page.next_cursor)
 
 
@@ -224,6 +206,20 @@ async def task_deliveries(
         caller.account_id, task_id=task_id, limit=limit, after=after, status=None
     )
     return _page([delivery_json(d) for d in page.items], page.next_cursor)
+
+
+def _event_view(service: Service, event: wh.Event, request: Request) -> dict[str, Any]:
+    """An event with the generation as it was then (result URLs signed for this host)."""
+    task = Task.from_json(event.data)
+    return {
+        "id": event.id,
+        "object": "event",
+        "type": event.type,
+        "created_at": iso_time(event.created_at),
+        "task_id": event.task_id,
+        "test": event.test,
+        "data": task_view(service, task, request),
+    }
 
 
 def endpoint_json(endpoint: wh.Endpoint) -> dict[str, Any]:

@@ -114,9 +114,10 @@ class Sender:
             error = f"no payload renderer {outgoing.delivery.renderer!r} in this deployment"
             return _final(_record(started, 0, Response(None, None, error, None)))
         body = self._body(outgoing)
-        if len(body.encode()) > self.config.max_payload_bytes:
+        size = len(body.encode())
+        if size > self.config.max_payload_bytes:
             error = (
-                f"the payload is {len(body.encode())} bytes; the limit is "
+                f"the payload is {size} bytes; the limit is "
                 f"{self.config.max_payload_bytes} (SEEDANCE_WEBHOOK_MAX_PAYLOAD_BYTES)"
             )
             return _final(_record(started, 0, Response(None, None, error, None)))
