@@ -21,6 +21,7 @@ from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
 from seedance_gateway.dialects import (
     ErrorRoute,
+    ark_v3,
     default_error,
     public_v1,
     public_v1_files,
@@ -42,7 +43,10 @@ from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
 from seedance_gateway.worker import Worker
 
 log = logging.getLogger(__name__)
-ERROR_ROUTES = [ErrorRoute("/api/v1", default_error)]
+ERROR_ROUTES = [
+    ErrorRoute("/api/v1", default_error),
+    ErrorRoute(ark_v3.PREFIX, ark_v3.render_error),
+]
 
 
 def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI:
@@ -53,6 +57,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(public_v1.router)
     app.include_router(public_v1_files.router)
     app.include_router(public_v1_webhooks.router)
+    app.include_router(ark_v3.router)
     app.include_router(routes.router)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
@@ -71,6 +76,7 @@ def build_providers(settings: config.Settings) -> dict[str, Provider]:
 RENDERERS: dict[str, Renderer] = {
     wh.ENDPOINT_RENDERER: public_v1.event_json,
     "public_v1": public_v1.event_json,
+    "ark_v3": ark_v3.callback_json,
 }
 
 

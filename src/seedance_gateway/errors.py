@@ -40,8 +40,9 @@ class ValidationFailed(GatewayError):
     status = 400
     code = "validation_failed"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, reason: str = "invalid") -> None:
         self.field = field
+        self.reason = reason  #: ``invalid``, ``missing`` or ``unsupported`` (dialects map it)
         super().__init__(message)
 
 
@@ -93,8 +94,11 @@ class RateLimited(GatewayError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = 1, in_flight: bool = False
+    ) -> None:
         self.retry_after = max(1, retry_after)
+        self.in_flight = in_flight  #: the key's cap on queued + running tasks, not request rate
         super().__init__(message)
 
 

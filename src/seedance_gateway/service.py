@@ -5,6 +5,7 @@ Dialects parse their wire format, call these, and render the results; nothing he
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,17 +16,17 @@ from seedance_gateway import references as refs
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.config import Settings
-from seedance_gateway.domain import keys, pricing
+from seedance_gateway.domain import ids, keys, pricing
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_of, normalize
 from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
-from seedance_gateway.domain.tasks import Task
-from seedance_gateway.errors import Unauthorized, ValidationFailed
+from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
 from seedance_gateway.files import Files
 from seedance_gateway.links import ResultLinks, result_links
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.store import Store
-from seedance_gateway.store.tasks import Idempotency, NewTask, Page
+from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.policy import outbound_policy
 
@@ -57,6 +58,8 @@ class SubmitCommand:
     callback_url: str | None = None
     callback_statuses: tuple[str, ...] = ()  #: which status changes the dialect calls back on
     expires_after: int | None = None
+    request_id: str | None = None  #: the create request's ``x-request-id``
+    wire_request: dict[str, Any] | None = None  #: the body as sent, for dialects that echo it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,11 +164,35 @@ class Service:
             quote=pricing.quote(command.spec, request),
             expires_at=datetime.now(UTC) + timedelta(seconds=request.expires_after),
             client_request_id=command.client_request_id,
+            request_id=command.request_id,
+            wire_request=command.wire_request,
         )
 
     async def get(self, principal: Principal, task_id: str) -> Task:
-        """A task of the caller's account (``not_found`` for anyone else's)."""
-        return await self.store.tasks.get(task_id, principal.account_id)
+        """A task of the caller's account by any spelling of its id (``not_found`` otherwise)."""
+        return await self.store.tasks.get(ids.task_id_of(task_id), principal.account_id)
+
+    async def get_by_trace(self, principal: Principal, trace_id: str) -> Task:
+        """The task a create request made, by the UUID spelling of its request id."""
+        request_id = ids.from_uuid(trace_id, "req")
+        if request_id is None:
+            raise NotFound(f"no task for trace id {trace_id!r}")
+        return await self.store.tasks.by_request_id(request_id, principal.account_id)
+
+    async def tasks_page(
+        self, principal: Principal, *, page: int, size: int, where: TaskFilter
+    ) -> NumberedPage:
+        """A numbered page of the caller's tasks; ids and model names in any spelling."""
+        model = where.model
+        if model:
+            spec = self.catalog.find(model)
+            model = spec.id if spec else model
+        where = dataclasses.replace(
+            where, model=model, task_ids=tuple(ids.task_id_of(i) for i in where.task_ids)
+        )
+        return await self.store.tasks.numbered_page(
+            principal.account_id, page=page, size=size, where=where
+        )
 
     async def list_tasks(
         self,
@@ -187,7 +214,26 @@ class Service:
 
     async def cancel(self, principal: Principal, task_id: str) -> Task:
         """Cancels a queued task and releases its credits."""
-        return await self.store.tasks.cancel(task_id, principal.account_id)
+        return await self.store.tasks.cancel(ids.task_id_of(task_id), principal.account_id)
+
+    async def cancel_or_delete(self, principal: Principal, task_id: str) -> None:
+        """The upstream's ``DELETE``: cancels a queued task, deletes a finished one.
+
+        A running or cancelled task is refused (``invalid_state``).
+        """
+        task = await self.get(principal, task_id)
+        if task.status is Status.QUEUED:
+            try:
+                await self.store.tasks.cancel(task.id, principal.account_id)
+                return
+            except InvalidState:
+                task = await self.get(principal, task_id)  # it started meanwhile
+        if task.status in (Status.RUNNING, Status.QUEUED, Status.CANCELLED):
+            raise InvalidState(
+                f"task {task_id} is {task.status}; a running or cancelled task cannot be "
+                "cancelled or deleted"
+            )
+        await self.store.tasks.delete(task.id, principal.account_id)
 
     async def credits(self, principal: Principal) -> int:
         """The caller's balance."""

@@ -123,6 +123,8 @@ def _capabilities(raw: Mapping[str, Any]) -> Capabilities:
         camera_fixed=bool(raw["camera_fixed"]),
         audio=bool(raw["audio"]),
         service_tiers=tuple(raw["service_tiers"]),
+        draft=bool(raw.get("draft", False)),
+        priority=bool(raw.get("priority", False)),
         reference_resolutions=tuple(raw.get("reference_resolutions") or ()),
         defaults=dict(raw["defaults"]),
     )

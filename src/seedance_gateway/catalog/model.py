@@ -87,6 +87,8 @@ class Capabilities:
     service_tiers: tuple[str, ...]
     reference_resolutions: tuple[str, ...]  #: resolutions allowed in reference mode
     defaults: Mapping[str, str | int | bool]  #: the upstream's defaults, by canonical field
+    draft: bool = False  #: offers 480p draft videos (``draft``, then a ``draft_task`` item)
+    priority: bool = False  #: takes a queue ``priority`` 0-9
 
 
 @dataclass(frozen=True, kw_only=True)

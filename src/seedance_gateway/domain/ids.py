@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -11,9 +12,70 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     """``prefix_`` + 26 chars: 48 bits of milliseconds then 80 random bits, so ids sort by time."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | secrets.randbits(80)
+    return f"{prefix}_{_encode((ms << 80) | secrets.randbits(80))}"
+
+
+#: Each task id has three spellings: ours (``task_<body>``), the upstream's
+#: (``cgt-<UTC yyyymmddHHMMSS>-<body>``) and a UUID (the AceData dialect's ``task_id``). All three
+#: carry the same 128 bits, so every dialect reads every task without a lookup table.
+TASK_PREFIX = "task"
+
+
+def ark_task_id(task_id: str) -> str:
+    """The upstream spelling of a task id: ``cgt-20250331175019-<body>``."""
+    body = _body(task_id)
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime((_value(body) >> 80) / 1000))
+    return f"cgt-{stamp}-{body}"
+
+
+def uuid_form(task_id: str) -> str:
+    """The UUID spelling of a task (or request) id: its 128 bits as 8-4-4-4-12 hex."""
+    return str(uuid.UUID(int=_value(_body(task_id))))
+
+
+def from_uuid(value: str, prefix: str = TASK_PREFIX) -> str | None:
+    """The id a ``uuid_form`` came from, or ``None`` if ``value`` is not a UUID."""
+    try:
+        number = uuid.UUID(value.strip()).int
+    except ValueError:
+        return None
+    return f"{prefix}_{_encode(number)}"
+
+
+def task_id_of(value: str) -> str:
+    """Our task id for any of its spellings; anything unrecognised is returned unchanged."""
+    text = value.strip()
+    if text.startswith("cgt-"):
+        stamp, _, body = text[4:].partition("-")
+        if len(stamp) == 14 and stamp.isdigit() and _is_body(body):
+            return f"{TASK_PREFIX}_{body}"
+        return text
+    if text.count("-") == 4:
+        return from_uuid(text) or text
+    return text
+
+
+def _body(task_id: str) -> str:
+    body = task_id.partition("_")[2]
+    if not _is_body(body):
+        raise ValueError(f"not one of our ids: {task_id!r}")
+    return body
+
+
+def _is_body(body: str) -> bool:
+    return len(body) == 26 and all(c in _ALPHABET for c in body) and body[0] in "01234567"
+
+
+def _value(body: str) -> int:
+    number = 0
+    for char in body:
+        number = number * 32 + _ALPHABET.index(char)
+    return number
+
+
+def _encode(number: int) -> str:
     chars = []
     for _ in range(26):
-        value, index = divmod(value, 32)
+        number, index = divmod(number, 32)
         chars.append(_ALPHABET[index])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return "".join(reversed(chars))

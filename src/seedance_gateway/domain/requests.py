@@ -57,6 +57,10 @@ class GenerationRequest:
     safety_checker: bool = True
     service_tier: str = "default"
     web_search: bool = False
+    draft: bool = False  #: a cheap 480p draft (1.5 Pro); a later ``draft_task_id`` finishes it
+    draft_task_id: str | None = None  #: the draft this task turns into the final video
+    priority: int = 0  #: 0-9, where the model takes one
+    safety_identifier: str | None = None  #: the client's end-user id hash, echoed back
     references: tuple[Reference, ...] = ()
     callback_url: str | None = None
     callback_statuses: tuple[str, ...] = ()  #: the task statuses the callback is told about
@@ -126,11 +130,14 @@ def normalize(
     check.mode(mode)
     check.references(mode, references)
     merged = {**spec.capabilities.defaults, **{k: v for k, v in fields.items() if v is not None}}
+    if fields.get("draft") and fields.get("resolution") is None:
+        merged["resolution"] = "480p"  # a draft is always 480p
     resolution = check.resolution(str(merged["resolution"]), mode)
     ratio = check.ratio(str(merged["ratio"]), mode, explicit="ratio" in fields)
     duration = check.duration(int(merged["duration"]))
     frames = check.frames(fields.get("frames"), duration)
     check.supported(fields, mode)
+    check.draft(fields, resolution)
     concrete = _concrete_ratio(ratio, references)
     width, height = spec.size(resolution, concrete)
     return GenerationRequest(
@@ -152,6 +159,10 @@ def normalize(
         safety_checker=bool(merged.get("safety_checker", True)),
         service_tier=check.service_tier(str(merged.get("service_tier", "default"))),
         web_search=bool(merged.get("web_search", False)),
+        draft=bool(fields.get("draft") or False),
+        draft_task_id=fields.get("draft_task_id"),
+        priority=check.priority(fields.get("priority")),
+        safety_identifier=fields.get("safety_identifier"),
         references=references,
         callback_url=callback_url,
         callback_statuses=callback_statuses if callback_url else (),
@@ -192,13 +203,13 @@ class _Checker:
     def name(self, canonical: str) -> str:
         return self.names.get(canonical, canonical)
 
-    def fail(self, canonical: str, message: str) -> ValidationFailed:
+    def fail(self, canonical: str, message: str, reason: str = "invalid") -> ValidationFailed:
         name = self.name(canonical)
-        return ValidationFailed(f"{name} {message}", field=name)
+        return ValidationFailed(f"{name} {message}", field=name, reason=reason)
 
     def prompt(self, prompt: str) -> None:
         if not prompt.strip():
-            raise self.fail("prompt", "is required and must not be empty")
+            raise self.fail("prompt", "is required and must not be empty", "missing")
         if len(prompt) > self.spec.prompt_max:
             raise self.fail(
                 "prompt",
@@ -290,7 +301,9 @@ class _Checker:
             seconds = duration if duration > 0 else int(self.spec.capabilities.defaults["duration"])
             return seconds * fps
         if not self.spec.capabilities.frames:
-            raise self.fail("frames", f"is not supported by {self.spec.id}; use duration")
+            raise self.fail(
+                "frames", f"is not supported by {self.spec.id}; use duration", "unsupported"
+            )
         count = int(requested)
         if not 29 <= count <= 289 or (count - 25) % 4:
             raise self.fail("frames", f"must be 25 + 4n within [29, 289] (got {count})")
@@ -304,14 +317,40 @@ class _Checker:
     def service_tier(self, value: str) -> str:
         tiers = self.spec.capabilities.service_tiers
         if value not in tiers:
-            raise self.fail("service_tier", f"must be one of {', '.join(tiers)} for {self.spec.id}")
+            reason = "unsupported" if tiers == ("default",) else "invalid"
+            raise self.fail(
+                "service_tier", f"must be one of {', '.join(tiers)} for {self.spec.id}", reason
+            )
         return value
+
+    def draft(self, fields: Mapping[str, Any], resolution: str) -> None:
+        if not fields.get("draft"):
+            return
+        if not self.spec.capabilities.draft:
+            raise self.fail("draft", f"is not supported by {self.spec.id}", "unsupported")
+        if resolution != "480p":
+            raise self.fail("resolution", f"must be 480p for a draft (got {resolution!r})")
+        if fields.get("return_last_frame"):
+            raise self.fail("return_last_frame", "cannot be used with draft")
+        if fields.get("service_tier") == "flex":
+            raise self.fail("service_tier", "cannot be flex for a draft")
+
+    def priority(self, value: Any) -> int:
+        if value is None:
+            return 0
+        if not self.spec.capabilities.priority:
+            raise self.fail("priority", f"is not supported by {self.spec.id}", "unsupported")
+        if not 0 <= int(value) <= 9:
+            raise self.fail("priority", f"must be between 0 and 9 (got {value})")
+        return int(value)
 
     def supported(self, fields: Mapping[str, Any], mode: Mode) -> None:
         caps = self.spec.capabilities
         if fields.get("generate_audio") and not caps.audio:
-            raise self.fail("generate_audio", f"is not supported by {self.spec.id}")
+            raise self.fail("generate_audio", f"is not supported by {self.spec.id}", "unsupported")
         if fields.get("camera_fixed") and (not caps.camera_fixed or mode is Mode.REFERENCE):
-            raise self.fail("camera_fixed", f"is not supported by {self.spec.id} in {mode} mode")
+            raise self.fail(
+                "camera_fixed", f"is not supported by {self.spec.id} in {mode} mode", "unsupported"
+            )
         if fields.get("seed") not in (None, -1) and not caps.seed:
-            raise self.fail("seed", f"is not supported by {self.spec.id}")
+            raise self.fail("seed", f"is not supported by {self.spec.id}", "unsupported")

@@ -80,6 +80,13 @@ class Task:
     finished_at: datetime | None = None
     expires_at: datetime | None = None
     client_request_id: str | None = None
+    request_id: str | None = None  #: the ``x-request-id`` of the create request
+    wire_request: dict[str, Any] | None = None  #: the create body as the client sent it
+
+    @property
+    def service_tier(self) -> str:
+        """``default`` or ``flex``."""
+        return str(self.request.get("service_tier", "default"))
 
     def evolve(self, **changes: Any) -> Task:
         """A copy with some fields changed."""

@@ -61,6 +61,8 @@ def task_from_row(row: RowMapping) -> Task:
         finished_at=row["finished_at"],
         expires_at=row["expires_at"],
         client_request_id=row["client_request_id"],
+        request_id=row["request_id"],
+        wire_request=row["wire_request"],
     )
 
 

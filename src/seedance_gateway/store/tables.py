@@ -105,7 +105,12 @@ tasks = Table(
     Column("started_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
+    Column("request_id", String(40), nullable=True),  #: the create request's x-request-id
+    Column("wire_request", Json, nullable=True),  #: the create body as sent (data: URLs elided)
+    Column("service_tier", String(20), nullable=False, server_default="default"),
+    Column("deleted_at", UTCDateTime, nullable=True),  #: hidden by a v3 DELETE
     Index(None, "account_id", "id"),
+    Index(None, "request_id"),
     Index(None, "api_key_id", "status"),
     Index(None, "status", "expires_at"),
 )

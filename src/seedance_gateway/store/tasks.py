@@ -26,6 +26,7 @@ from seedance_gateway.store.database import Database
 from seedance_gateway.store.rows import task_from_row
 
 IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
+DELETABLE = frozenset({Status.SUCCEEDED, Status.FAILED, Status.EXPIRED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +43,8 @@ class NewTask:
     quote: int
     expires_at: datetime
     client_request_id: str | None = None
+    request_id: str | None = None
+    wire_request: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +62,24 @@ class Page:
 
     items: list[Task]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskFilter:
+    """What a numbered-page list selects (the upstream v3 list's filters)."""
+
+    statuses: tuple[str, ...] = ()
+    task_ids: tuple[str, ...] = ()
+    model: str | None = None
+    service_tier: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumberedPage:
+    """One numbered page of a task list and how many tasks match in all."""
+
+    items: list[Task]
+    total: int
 
 
 class TaskStore:
@@ -129,12 +150,64 @@ class TaskStore:
         """The task, if it exists and (when given) belongs to ``account_id``."""
         query = select(t.tasks).where(t.tasks.c.id == task_id)
         if account_id is not None:
-            query = query.where(t.tasks.c.account_id == account_id)
+            query = query.where(t.tasks.c.account_id == account_id, t.tasks.c.deleted_at.is_(None))
         async with self.db.read() as conn:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             raise NotFound(f"no task {task_id!r}")
         return task_from_row(row)
+
+    async def by_request_id(self, request_id: str, account_id: str) -> Task:
+        """The task a create request (by its ``x-request-id``) made."""
+        query = select(t.tasks).where(
+            t.tasks.c.request_id == request_id,
+            t.tasks.c.account_id == account_id,
+            t.tasks.c.deleted_at.is_(None),
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound(f"no task for request {request_id!r}")
+        return task_from_row(row)
+
+    async def numbered_page(
+        self, account_id: str, *, page: int, size: int, where: TaskFilter
+    ) -> NumberedPage:
+        """Page ``page`` (from 1) of ``size`` tasks, newest first, and the total that match."""
+        conditions = [t.tasks.c.account_id == account_id, t.tasks.c.deleted_at.is_(None)]
+        if where.statuses:
+            conditions.append(t.tasks.c.status.in_(where.statuses))
+        if where.task_ids:
+            conditions.append(t.tasks.c.id.in_(where.task_ids))
+        if where.model:
+            conditions.append(t.tasks.c.model == where.model)
+        if where.service_tier:
+            conditions.append(t.tasks.c.service_tier == where.service_tier)
+        rows_query = (
+            select(t.tasks)
+            .where(*conditions)
+            .order_by(t.tasks.c.id.desc())
+            .limit(size)
+            .offset((page - 1) * size)
+        )
+        count_query = select(func.count()).select_from(t.tasks).where(*conditions)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(rows_query)).mappings().all()
+            total = int((await conn.execute(count_query)).scalar_one())
+        return NumberedPage(items=[task_from_row(r) for r in rows], total=total)
+
+    async def delete(self, task_id: str, account_id: str) -> None:
+        """Hides a succeeded, failed or expired task from every read (the ledger keeps it)."""
+        async with self.db.write() as conn:
+            task = await _task_for_update(conn, task_id, account_id, visible_only=True)
+            if task.status not in DELETABLE:
+                raise InvalidState(
+                    f"task {task_id} is {task.status}; only a succeeded, failed or expired task "
+                    "can be deleted (cancel a queued one)"
+                )
+            await conn.execute(
+                update(t.tasks).where(t.tasks.c.id == task.id).values(deleted_at=now())
+            )
 
     async def list(
         self,
@@ -146,7 +219,9 @@ class TaskStore:
         model: str | None = None,
     ) -> Page:
         """Newest first; ``after`` is the cursor (the last id of the previous page)."""
-        query = select(t.tasks).where(t.tasks.c.account_id == account_id)
+        query = select(t.tasks).where(
+            t.tasks.c.account_id == account_id, t.tasks.c.deleted_at.is_(None)
+        )
         if after:
             query = query.where(t.tasks.c.id < after)
         if status:
@@ -163,7 +238,7 @@ class TaskStore:
         """Cancels a queued task and releases its credits; anything else is ``invalid_state``."""
         async with self.db.write() as conn:
             await lock_jobs(conn, task_id)
-            task = await _task_for_update(conn, task_id, account_id)
+            task = await _task_for_update(conn, task_id, account_id, visible_only=True)
             if task.status is not Status.QUEUED:
                 raise InvalidState(
                     f"task {task_id} is {task.status}; only a queued task can be cancelled"
@@ -305,6 +380,7 @@ async def _check_in_flight(conn: AsyncConnection, api_key_id: str, limit: int) -
             f"this API key has {count} tasks queued or running (the limit is {limit}); "
             "wait for one to finish",
             retry_after=5,
+            in_flight=True,
         )
 
 
@@ -333,6 +409,9 @@ async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
                     reserved_credits=new.quote,
                     final_credits=0,
                     client_request_id=new.client_request_id,
+                    request_id=new.request_id,
+                    wire_request=new.wire_request,
+                    service_tier=str(new.request.get("service_tier", "default")),
                     created_at=stamp,
                     updated_at=stamp,
                     expires_at=new.expires_at,
@@ -362,10 +441,14 @@ async def _enqueue(conn: AsyncConnection, task_id: str, max_attempts: int) -> No
     )
 
 
-async def _task_for_update(conn: AsyncConnection, task_id: str, account_id: str | None) -> Task:
+async def _task_for_update(
+    conn: AsyncConnection, task_id: str, account_id: str | None, *, visible_only: bool = False
+) -> Task:
     query = select(t.tasks).where(t.tasks.c.id == task_id)
     if account_id is not None:
         query = query.where(t.tasks.c.account_id == account_id)
+    if visible_only:
+        query = query.where(t.tasks.c.deleted_at.is_(None))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
