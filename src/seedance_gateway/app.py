@@ -21,6 +21,7 @@ from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
 from seedance_gateway.dialects import (
     ErrorRoute,
+    acedata,
     ark_v3,
     default_error,
     public_v1,
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 ERROR_ROUTES = [
     ErrorRoute("/api/v1", default_error),
     ErrorRoute(ark_v3.PREFIX, ark_v3.render_error),
+    ErrorRoute(acedata.PREFIX + "/", acedata.render_error),
 ]
 
 
@@ -58,6 +60,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(public_v1_files.router)
     app.include_router(public_v1_webhooks.router)
     app.include_router(ark_v3.router)
+    app.include_router(acedata.router)
     app.include_router(routes.router)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
@@ -77,6 +80,7 @@ RENDERERS: dict[str, Renderer] = {
     wh.ENDPOINT_RENDERER: public_v1.event_json,
     "public_v1": public_v1.event_json,
     "ark_v3": ark_v3.callback_json,
+    "acedata": acedata.callback_json,
 }
 
 

@@ -44,6 +44,7 @@ class Settings:
     webhook_max_payload_bytes: int = 65536
     webhook_allow_http: bool = False  #: accept http:// webhook and callback URLs (tests, LANs)
     webhook_concurrency: int = 8  #: deliveries a worker makes at once
+    sync_wait_seconds: float = 300.0  #: how long a synchronous create (``/seedance/videos``) waits
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -101,6 +102,7 @@ _FLOAT_FIELDS = {
     "poll_seconds",
     "fetch_timeout_seconds",
     "webhook_timeout_seconds",
+    "sync_wait_seconds",
 }
 _BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http"}
 _STR_FIELDS = {

@@ -150,8 +150,9 @@ def resolve(service: Service, model: str, items: tuple[IncomingReference, ...]) 
             404,
             "InvalidEndpointOrModel.NotFound",
             "NotFound",
-            f"The model or endpoint {model} does not exist or you do not have access to it. "
-            f"Known models: {', '.join(service.catalog.names())}",
+            f"The model or endpoint {model} does not exist or you do not have access to it; "
+            f"use one of {', '.join(m.id for m in service.catalog.models)} or one of their "
+            "upstream ids (GET /api/v1/models lists every alias)",
             param="model",
         ) from None
 
