@@ -8,7 +8,9 @@ compare across machines where absolute requests/s would not. Scenarios:
 * ``POST /api/v1/generations`` (the seed's minimal Seedance 1.0 Pro request: auth, validation,
   pricing and one transaction that holds credits, inserts the task and enqueues its job);
 * ``GET /api/v1/generations/{id}`` over tasks created just before;
-* ``GET /api/v1/credits``.
+* ``GET /api/v1/credits``;
+* ``POST /api/v3/contents/generations/tasks`` (the same request in the upstream's body, with
+  text commands) and ``GET /api/v3/contents/generations/tasks/{id}``.
 
 Each runs on SQLite and on PostgreSQL when it is reachable (``--postgres`` insists on it,
 ``--no-postgres`` skips it, ``--quick`` skips it unless ``--postgres`` is given). The API runs
@@ -65,6 +67,18 @@ SEED_REQUEST: dict[str, Any] = {
         "seed": -1,
         "enable_safety_checker": "true",
     },
+}
+
+V3_PATH = "/api/v3/contents/generations/tasks"
+#: The seed request in the upstream's body (text commands included, as clients send them).
+V3_REQUEST: dict[str, Any] = {
+    "model": "doubao-seedance-1-0-pro-250528",
+    "content": [
+        {"type": "text", "text": f"{SEED_REQUEST['prompt']} --rs 720p --rt 16:9 --dur 5 --cf false"}
+    ],
+    "seed": None,
+    "watermark": None,
+    "callback_url": None,
 }
 
 
@@ -718,7 +732,29 @@ def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]
         _spec(plan, server, "GET", ["/api/v1/credits"], headers=auth),
         baseline=BASE_GET,
     )
-    return [create, status, credits]
+    return [create, status, credits, *_v3_rows(plan, backend, server, auth)]
+
+
+def _v3_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]) -> list[Row]:
+    """The upstream dialect's create and get, on the same server."""
+    create = _measure(
+        plan,
+        f"POST {V3_PATH}",
+        backend,
+        _spec(plan, server, "POST", [V3_PATH], body=V3_REQUEST, headers=auth, keep_ids=IDS_TO_KEEP),
+        baseline=BASE_POST,
+    )
+    ids = create.result.ids
+    if not ids:
+        raise RuntimeError(f"no v3 task was created on {backend}: {create.result.first_error}")
+    status = _measure(
+        plan,
+        f"GET {V3_PATH}/{{id}}",
+        backend,
+        _spec(plan, server, "GET", [f"{V3_PATH}/{i}" for i in ids], headers=auth),
+        baseline=BASE_GET,
+    )
+    return [create, status]
 
 
 # --------------------------------------------------------------------------------------------
@@ -727,7 +763,7 @@ def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]
 
 NOISY_OTHER_CPU = 0.25  #: other processes using more than this per wall second: noisy row
 COLUMNS = (
-    f"{'endpoint':<29} {'backend':<8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>8} "
+    f"{'endpoint':<44} {'backend':<8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>8} "
     f"{'rps/base':>8} {'srv us/req':>10} {'cpu/base':>8} {'1st/2nd half':>12} "
     f"{'srv':>4} {'db':>4} {'gen':>4} {'other':>5} {'errors':>6}"
 )
@@ -759,7 +795,7 @@ def format_row(row: Row, baselines: Mapping[str, LoadResult]) -> str:
     us = "n/a" if r.server_us_per_request is None else f"{r.server_us_per_request:.0f}"
     halves = f"{r.rps_first_half:.0f}/{r.rps_second_half:.0f}"
     return (
-        f"{row.label:<29} {row.backend:<8} {r.rps:>7.0f} {r.p50_ms:>7.2f} {r.p99_ms:>8.2f} "
+        f"{row.label:<44} {row.backend:<8} {r.rps:>7.0f} {r.p50_ms:>7.2f} {r.p99_ms:>8.2f} "
         f"{_ratio(r.rps, base.rps):>8} {us:>10} "
         f"{_ratio(r.server_us_per_request, base.server_us_per_request):>8} {halves:>12} "
         f"{_pct(r.server_cpu):>4} {_pct(r.database_cpu, '-'):>4} {_pct(r.client_cpu):>4} "

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
-from seedance_gateway.dialects import textcheck
+from seedance_gateway.dialects import echo, textcheck
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task
@@ -114,6 +114,8 @@ async def create_generation(
         client_request_id=body.client_request_id,
         callback_url=body.callback_url,
         callback_statuses=CALLBACK_STATUSES,
+        request_id=request.state.request_id,
+        wire_request=echo.redacted(raw),
     )
     submission = await service.submit(caller, command)
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
