@@ -557,7 +557,7 @@ def _check_headers(response: httpx.Response, policy: FetchPolicy, field: str) ->
             field=field,
         )
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > policy.max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > policy.max_bytes:
         raise URLRejected(_too_large(policy, field), field=field)
 
 

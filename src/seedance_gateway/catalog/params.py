@@ -7,6 +7,7 @@ names the field and what is allowed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,7 +82,7 @@ def _as_int(raw: Any) -> int | None:
         return int(raw)
     if isinstance(raw, str):
         text = raw.strip()
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]{1,19}", text):
             return int(text)
     return None
 

@@ -82,6 +82,9 @@ _COMMAND = re.compile(
 )
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ArkCreate:
     """A parsed create body, ready for ``SubmitCommand``."""
@@ -369,7 +372,7 @@ def _int(text: str | None) -> int | None:
     if text is None:
         return None
     stripped = text.strip()
-    return int(stripped) if stripped.lstrip("-").isdigit() else None
+    return int(stripped) if _INTEGER.fullmatch(stripped) else None
 
 
 def _bool(text: str | None) -> bool | None:

@@ -276,7 +276,7 @@ def _page_number(raw: str | None, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
         raise ValidationFailed(
             f"the parameter `{name}` must be an integer between 1 and {MAX_PAGE} (got {raw!r})",
             field=name,
