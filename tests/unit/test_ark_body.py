@@ -500,7 +500,7 @@ PRO = "seedance-1-0-pro"  # takes every command, including frames and camera_fix
     ],
 )
 def test_each_command_sets_its_field(command: str, name: str, value: Any) -> None:
-    parsed, request = submit(body(PRO, [text(f"a cat {command} walks home")]))
+    parsed, request = submit(body(PRO, [text(f"a cat walks home {command}")]))
     assert parsed.prompt == request.prompt == "a cat walks home"
     assert parsed.fields == parsed.commands == {name: value}
     assert getattr(request, name) == value
@@ -603,14 +603,19 @@ def test_split_commands_keeps_text_that_is_not_a_command() -> None:
     assert ark_body.split_commands("--dur 5 a cat") == ("a cat", {"duration": "5"})
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    reason="ark_body._int crashes on '--5' and on non-decimal digits such as '²' (src bug)",
+@pytest.mark.parametrize(
+    "command", ["--seed --5", "--dur ²", "--frames ³", "--dur ٣", "--seed 1_0", "--dur +5"]
 )
-@pytest.mark.parametrize("command", ["--seed --5", "--dur ²"])
 def test_malformed_number_command_is_ignored(command: str) -> None:
+    """Only ASCII decimal integers count; anything else is ignored, never a crash."""
     parsed, _ = submit(body(PRO, [text(f"a cat {command}")]))
-    assert parsed.fields == {}
+    assert (parsed.prompt, parsed.fields) == ("a cat", {})
+
+
+def test_resolution_command_cannot_break_a_draft() -> None:
+    """docs/upstream-dialects.md: an unusable text command is ignored and never an error."""
+    _, request = submit(body("seedance-1-5-pro", [text("a cat --rs 720p")], draft=True))
+    assert (request.draft, request.resolution) == (True, "480p")
 
 
 # -- 5. ranges and draft rules ---------------------------------------------------------------
@@ -712,3 +717,20 @@ def test_draft_rules(fields: dict[str, Any], param: str) -> None:
 def test_draft_false_on_a_draft_model_is_a_normal_task() -> None:
     _, request = submit(body(DRAFT, draft=False, return_last_frame=True))
     assert (request.draft, request.resolution, request.return_last_frame) == (False, "720p", True)
+
+
+def test_a_body_length_beats_a_frames_command() -> None:
+    """Body ``duration`` and a ``--frames`` command: the body decides the length."""
+    spec = CATALOG.find("seedance-1-0-pro")
+    assert spec is not None
+    model, items, fields = ark_body.parse_shape(
+        {
+            "model": "seedance-1-0-pro",
+            "duration": 10,
+            "content": [{"type": "text", "text": "a cat --frames 121"}],
+        }
+    )
+    parsed = ark_body.build(spec, items, fields, model)
+    request = normalize(spec, prompt=parsed.prompt, fields=parsed.fields, names=ark_body.names())
+    assert request.frames == 240
+    assert parsed.prompt == "a cat"

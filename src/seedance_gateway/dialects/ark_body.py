@@ -152,7 +152,7 @@ def build(
         del fields["generate_audio"]  # the upstream accepts it and makes a silent video
     if "tools" in body:
         fields["web_search"] = any(t.get("type") == "web_search" for t in body["tools"])
-    applied = weak_fields(spec, commands, mode)
+    applied = _yielding_to_body(weak_fields(spec, commands, mode), fields)
     return ArkCreate(
         model=model,
         prompt=prompt,
@@ -180,6 +180,16 @@ _CANONICAL = (
     "priority",
     "safety_identifier",
 )
+
+
+def _yielding_to_body(commands: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """The commands the body leaves open: the length (duration or frames) is one choice, and a
+    draft's resolution is 480p whatever the text says."""
+    if "duration" in body or "frames" in body:
+        commands = {k: v for k, v in commands.items() if k not in ("duration", "frames")}
+    if body.get("draft") and commands.get("resolution") != "480p":
+        commands.pop("resolution", None)
+    return commands
 
 
 def split_commands(text: str) -> tuple[str, dict[str, str]]:
