@@ -165,7 +165,7 @@ def render_error(request: Request, error: GatewayError, request_id: str) -> JSON
 
 def _terms(error: GatewayError) -> tuple[int, str]:
     if isinstance(error, ValidationFailed):
-        unsupported = error.reason == "unsupported" or error.field == "model"
+        unsupported = error.reason == "unsupported"
         return 400, "api_not_implemented" if unsupported else "token_mismatched"
     if getattr(error, "param", None) == "model":
         return 400, "api_not_implemented"  # an unknown model, as the v3 parser reports it
