@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from seedance_gateway.store import tables
@@ -96,7 +96,11 @@ def body(text: str = PROMPT, model: str = MODEL, **fields: Any) -> dict[str, Any
     """A cheap create body: 480p, 2 s (override or drop with ``None``), plus ``fields``."""
     merged = {"resolution": "480p", "duration": 2, **fields}
     content = [{"type": "text", "text": text}]
-    return {"model": model, "content": content, **{k: v for k, v in merged.items() if v is not None}}
+    return {
+        "model": model,
+        "content": content,
+        **{k: v for k, v in merged.items() if v is not None},
+    }
 
 
 def submit(
@@ -203,6 +207,22 @@ def move_deadline(database_url: str, task_id: str, when: datetime) -> None:
     asyncio.run(run())
 
 
+def stored_request(database_url: str, task_id: str) -> dict[str, Any]:
+    """The canonical request a task was stored with (``tasks.request``)."""
+
+    async def run() -> dict[str, Any]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                query = select(tables.tasks.c.request).where(tables.tasks.c.id == task_id)
+                found: dict[str, Any] = (await conn.execute(query)).scalar_one()
+                return found
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def callbacks(receiver: Receiver, path: str, count: int) -> list[Record]:
     """Waits for exactly ``count`` callbacks at ``path`` (and a moment for any extra)."""
     receiver.wait_for_requests(count, path, timeout=60)
@@ -246,7 +266,7 @@ def test_callback_url_gets_the_task_object_on_every_status_change(
         assert {k: early[k] for k in same} == same
     video = probe(download(done["content"]["video_url"]))
     assert (video.width, video.height) == (864, 480)
-    assert video.frames in (48, 49) and video.codec == "h264", video
+    assert video.frames == 48 and video.codec == "h264", video
 
 
 def test_a_task_cancelled_while_queued_calls_back_cancelled(
@@ -297,14 +317,16 @@ def test_a_callback_url_that_is_not_public_is_refused_at_create(shared_server: A
 
 
 def test_execution_expires_after_is_enforced_by_the_worker(
-    server_factory: Any, database_url: str
+    server_factory: Any, database_url: str, receiver: Receiver
 ) -> None:
-    """Past its deadline a queued task expires: status ``expired``, error ``expired``, refund."""
-    server = server_factory(start=False)
+    """Past its deadline a queued task expires: status and error ``expired``, credits released,
+    an ``expired`` callback."""
+    server = server_factory(start=False, **HOOKS)
     server.start("--no-worker")
     with server.client() as client:
         before = credits(client)
-        task_id = submit(client, body(execution_expires_after=3600))
+        payload = body(execution_expires_after=3600, callback_url=receiver.url("/expiry"))
+        task_id = submit(client, payload)
         queued = get(client, task_id)
         assert queued["status"] == "queued" and queued["execution_expires_after"] == 3600
         assert credits(client) < before
@@ -313,12 +335,16 @@ def test_execution_expires_after_is_enforced_by_the_worker(
         expired = wait(client, task_id, TERMINAL, timeout=60)
         assert credits(client) == before
         v1 = client.get(f"/api/v1/generations/{task_id}").json()
+        records = callbacks(receiver, "/expiry", 2)
     assert expired["status"] == "expired", expired
     shape(expired)
     assert expired["error"]["code"] == "expired" and expired["error"]["message"], expired
     assert expired["execution_expires_after"] == 3600
     assert DONE_KEYS.isdisjoint(expired)
     assert v1["status"] == "expired" and v1["final_credits"] == 0, v1
+    sent = {r.json()["status"]: r.json() for r in records}
+    assert set(sent) == {"queued", "expired"}, sent
+    assert sent["expired"] == expired
 
 
 def test_execution_expires_after_bounds(queue_server: Any) -> None:
@@ -358,11 +384,19 @@ def test_one_key_reads_a_task_through_v3_and_v1(shared_server: Any) -> None:
         read = get(client, v1_id)
         cgt = read["id"]
         assert our_id(cgt) == v1_id
-        assert get(client, cgt) == read
+        again = get(client, cgt)
+        assert (again["id"], again["created_at"], again["seed"]) == (
+            cgt,
+            read["created_at"],
+            read["seed"],
+        )
         assert read["resolution"] == "480p" and read["duration"] == 5, read
         listed = client.get(TASKS).json()
         assert listed["total"] == 2, listed
         assert [t["id"] for t in listed["items"]] == [cgt, v3_id]
+        for spelling in (cgt, v1_id):
+            only = client.get(TASKS, params={"filter.task_ids": spelling}).json()
+            assert [t["id"] for t in only["items"]] == [cgt], (spelling, only)
 
         for path in (
             f"{TASKS}/{v3_id}",
@@ -382,20 +416,24 @@ def test_one_key_reads_a_task_through_v3_and_v1(shared_server: Any) -> None:
         assert deleted.status_code == 200 and deleted.json() == {}, deleted.text
         assert client.get(f"/api/v1/generations/{v1_id}").status_code == 404
         ark_error(client.get(f"{TASKS}/{v1_id}"), 404, "NotFound")
+        ark_error(client.delete(f"{TASKS}/{cgt}"), 404, "NotFound")
         remaining = client.get(TASKS).json()
+        v1_listed = client.get("/api/v1/generations").json()["data"]
         succeed(client, v3_id)
+    assert remaining["total"] == 1, remaining
     assert [t["id"] for t in remaining["items"]] == [v3_id], remaining
+    assert [t["id"] for t in v1_listed] == [our_id(v3_id)], v1_listed
 
 
 # --- the task object (§3) --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("model", "fields", "size", "frames"),
+    ("model", "fields", "size", "frames", "rendered"),
     [
-        (MODEL, {"frames": 29, "duration": None}, (864, 480), 29),
-        (MODEL, {}, (864, 480), 49),
-        ("seedance-1-5-pro", {"duration": 4}, (864, 496), 97),
+        (MODEL, {"frames": 29, "duration": None}, (864, 480), 29, 29),
+        (MODEL, {}, (864, 480), 49, 48),
+        ("seedance-1-5-pro", {"duration": 4}, (864, 496), 97, 96),
     ],
     ids=["1.0-frames-29", "1.0-duration-2", "1.5-duration-4"],
 )
@@ -405,12 +443,14 @@ def test_length_and_usage_of_a_succeeded_task(
     fields: dict[str, Any],
     size: tuple[int, int],
     frames: int,
+    rendered: int,
 ) -> None:
-    """``frames`` or ``duration`` is echoed (never both); usage = W x H x frames / 1024."""
+    """``frames`` or ``duration`` is echoed (never both); usage = W x H x frames / 1024, where
+    seconds count ``24 x d + 1`` frames (the preview renders ``24 x d``)."""
     with shared_server.client() as client:
         task = succeed(client, submit(client, body(model=model, **fields)))
     shape(task)
-    asked = {**{"duration": 2}, **fields}
+    asked = {"duration": 2, **fields}
     if asked.get("frames"):
         assert task["frames"] == asked["frames"] and "duration" not in task, task
     else:
@@ -420,12 +460,12 @@ def test_length_and_usage_of_a_succeeded_task(
     assert task["usage"] == {"completion_tokens": expected, "total_tokens": expected}, task
     assert task["service_tier"] == "default" and task["draft"] is False
     video = probe(download(task["content"]["video_url"]))
-    assert (video.width, video.height) == size, video
+    assert (video.width, video.height, video.frames) == (*size, rendered), video
 
 
 def test_adaptive_ratio_echoes_the_ratio_of_the_first_frame(shared_server: Any) -> None:
     """``ratio: adaptive`` with a 9:16 first frame echoes ``9:16`` and renders 480x864."""
-    image = png_data_url(Image.new("RGB", (270, 480), (200, 40, 40)))
+    image = png_data_url(Image.new("RGB", (360, 640), (200, 40, 40)))
     payload = body(ratio="adaptive")
     payload["content"].append(
         {"type": "image_url", "image_url": {"url": image}, "role": "first_frame"}
@@ -494,10 +534,13 @@ def test_text_commands_apply_and_a_body_field_wins(queue_server: Any) -> None:
     with queue_server.client() as client:
         commanded = get(client, submit(client, body(text, resolution=None, duration=None)))
         overridden = get(client, submit(client, body(text, resolution="720p", duration=None)))
-        v1 = client.get(f"/api/v1/generations/{commanded['id']}").json()
     assert (commanded["resolution"], commanded["duration"]) == ("480p", 2), commanded
     assert (overridden["resolution"], overridden["duration"]) == ("720p", 2), overridden
-    assert v1["params"]["watermark"] in (True, "true"), v1
+    database_url = queue_server.env["SEEDANCE_DATABASE_URL"]
+    for task in (commanded, overridden):
+        stored = stored_request(database_url, our_id(task["id"]))
+        assert stored["watermark"] is True, stored
+        assert stored["prompt"] == PROMPT, stored  # the commands are not part of the prompt
 
 
 # --- Idempotency-Key (our extension) ---------------------------------------------------------
@@ -544,7 +587,10 @@ def test_errors_use_the_upstream_envelope(shared_server: Any) -> None:
         malformed = client.post(
             TASKS, content=b'{"model": "seedance-1-0-pro", ', headers=_json_type()
         )
-        ark_error(malformed, 400, "InvalidParameter", malformed.json()["error"]["param"])
+        ark_error(malformed, 400, "InvalidParameter", "body")
+        not_object = client.post(TASKS, json=[body()])
+        ark_error(not_object, 400, "InvalidParameter", "body")
+        ark_error(client.put(TASKS, json=body()), 405, "MethodNotAllowed")
         for size in ("0", "501", "x"):
             bad_page = client.get(TASKS, params={"page_size": size})
             ark_error(bad_page, 400, "InvalidParameter", "page_size")
