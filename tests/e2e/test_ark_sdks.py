@@ -229,9 +229,7 @@ def test_a_first_frame_image_with_adaptive_ratio_opens_the_video(
     assert_resembles(first, image, poster(700, 520, flip=True))
 
 
-def test_first_and_last_frame_images_open_and_close_the_video(
-    sdk: Sdk, shared_server: Any
-) -> None:
+def test_first_and_last_frame_images_open_and_close_the_video(sdk: Sdk, shared_server: Any) -> None:
     """Two PNGs with roles ``first_frame`` and ``last_frame``: the video runs from one to the
     other."""
     opening, closing = poster(864, 480), poster(864, 480, flip=True)
@@ -442,6 +440,31 @@ def test_deleting_a_cancelled_task_is_refused(sdk: Sdk, queue_server: Any) -> No
         )
         assert exc.type == "Forbidden"
         assert tasks.get(task_id=task_id).status == "cancelled"
+
+
+def test_deleting_a_running_task_is_refused_and_it_still_finishes(
+    sdk: Sdk, shared_server: Any
+) -> None:
+    """A running task: 403 ``OperationDenied.InvalidState``; it renders on and succeeds.
+
+    12 s at 480p keeps the task running for a couple of seconds, so the delete lands while it
+    runs."""
+    with sdk.tasks(shared_server) as tasks:
+        task_id = tasks.create(model=sdk.v10, content=TEXT, resolution="480p", duration=12).id
+        deadline = time.monotonic() + 60
+        while (status := tasks.get(task_id=task_id).status) == "queued":
+            assert time.monotonic() < deadline, "the task never started"
+            time.sleep(0.02)
+        assert status == "running", status
+        refused(
+            sdk,
+            sdk.errors.ArkPermissionDeniedError,
+            lambda: tasks.delete(task_id=task_id),
+            403,
+            "OperationDenied.InvalidState",
+            "",
+        )
+        assert succeed(tasks, task_id).duration == 12
 
 
 def test_deleting_a_succeeded_task_removes_it(sdk: Sdk, shared_server: Any) -> None:
