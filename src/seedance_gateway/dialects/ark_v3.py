@@ -21,7 +21,7 @@ from seedance_gateway.dialects.public_v1 import json_body, principal_of, service
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import ids, usage
 from seedance_gateway.domain import webhooks as wh
-from seedance_gateway.domain.requests import CONCRETE_RATIOS, GenerationRequest
+from seedance_gateway.domain.requests import GenerationRequest, nearest_ratio
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import (
     GatewayError,
@@ -208,13 +208,7 @@ def concrete_ratio(request: GenerationRequest) -> str:
     """The ratio actually used: the requested one, or what ``adaptive`` chose."""
     if request.ratio != "adaptive":
         return request.ratio
-    aspect = request.width / request.height
-
-    def distance(candidate: str) -> float:
-        w, h = candidate.split(":")
-        return abs(int(w) / int(h) - aspect)
-
-    return min(CONCRETE_RATIOS, key=distance)
+    return nearest_ratio(request.width, request.height)
 
 
 def render_error(request: Request, error: GatewayError, request_id: str) -> JSONResponse:

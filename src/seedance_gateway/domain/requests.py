@@ -184,7 +184,12 @@ def _concrete_ratio(ratio: str, references: tuple[Reference, ...]) -> str:
     first = next((r for r in references if r.role == "first_frame" and r.width and r.height), None)
     if first is None or not first.width or not first.height:
         return "16:9"
-    aspect = first.width / first.height
+    return nearest_ratio(first.width, first.height)
+
+
+def nearest_ratio(width: int, height: int) -> str:
+    """The concrete ratio closest to a ``width`` x ``height`` shape."""
+    aspect = width / height
 
     def distance(candidate: str) -> float:
         w, h = candidate.split(":")
