@@ -24,9 +24,11 @@ from seedance_gateway.dialects import (
     acedata,
     ark_v3,
     default_error,
+    openai_videos,
     public_v1,
     public_v1_files,
     public_v1_webhooks,
+    seedanceapi,
 )
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
@@ -44,10 +46,13 @@ from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
 from seedance_gateway.worker import Worker
 
 log = logging.getLogger(__name__)
+#: The first route whose prefix matches renders the error: the more specific prefix first.
 ERROR_ROUTES = [
     ErrorRoute("/api/v1", default_error),
     ErrorRoute(ark_v3.PREFIX, ark_v3.render_error),
     ErrorRoute(acedata.PREFIX + "/", acedata.render_error),
+    ErrorRoute(openai_videos.PREFIX, openai_videos.render_error),
+    *(ErrorRoute(prefix, seedanceapi.render_error) for prefix in seedanceapi.PREFIXES),
 ]
 
 
@@ -61,6 +66,8 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(public_v1_webhooks.router)
     app.include_router(ark_v3.router)
     app.include_router(acedata.router)
+    app.include_router(seedanceapi.router)
+    app.include_router(openai_videos.router)
     app.include_router(routes.router)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
@@ -81,6 +88,7 @@ RENDERERS: dict[str, Renderer] = {
     "public_v1": public_v1.event_json,
     "ark_v3": ark_v3.callback_json,
     "acedata": acedata.callback_json,
+    "seedanceapi": seedanceapi.callback_json,
 }
 
 

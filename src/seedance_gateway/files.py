@@ -81,13 +81,15 @@ class Files:
         name: str,
         sha256: str,
         client_request_id: str | None = None,
+        field: str = "file",
     ) -> StoredFile:
-        """Inspects, stores and records an upload already on disk at ``path``."""
+        """Inspects, stores and records an upload already on disk at ``path``; errors name
+        ``field``."""
         if kind not in KINDS:
             raise ValidationFailed(
                 f"kind must be one of {', '.join(KINDS)} (got {kind!r})", field="kind"
             )
-        info = await asyncio.to_thread(media.inspect, path, kind, self.limits, field="file")
+        info = await asyncio.to_thread(media.inspect, path, kind, self.limits, field=field)
         file_id = new_id("file")
         safe_name = _safe_name(name, info.extension)
         blob_key = f"files/{file_id}/{safe_name}"

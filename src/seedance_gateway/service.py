@@ -5,10 +5,12 @@ Dialects parse their wire format, call these, and render the results; nothing he
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from seedance_gateway import netguard
@@ -24,6 +26,7 @@ from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
 from seedance_gateway.files import Files
 from seedance_gateway.links import ResultLinks, result_links
+from seedance_gateway.media import stills
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.store import Store
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
@@ -31,6 +34,11 @@ from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.policy import outbound_policy
 
 MAX_IDEMPOTENCY_KEY = 255
+#: Stills made from a finished video on first request, then kept: variant -> (name, media type).
+STILLS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
+    "thumbnail": ("thumbnail.webp", "image/webp", stills.thumbnail),
+    "spritesheet": ("spritesheet.jpg", "image/jpeg", stills.spritesheet),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,14 +210,20 @@ class Service:
         after: str | None,
         status: str | None,
         model: str | None,
+        oldest_first: bool = False,
     ) -> Page:
-        """The caller's tasks, newest first."""
+        """The caller's tasks, newest first unless ``oldest_first``; ``after`` in any spelling."""
         model_id = None
         if model:
             spec = self.catalog.find(model)
             model_id = spec.id if spec else model
         return await self.store.tasks.list(
-            principal.account_id, limit=limit, after=after, status=status, model=model_id
+            principal.account_id,
+            limit=limit,
+            after=ids.task_id_of(after) if after else None,
+            status=status,
+            model=model_id,
+            oldest_first=oldest_first,
         )
 
     async def cancel(self, principal: Principal, task_id: str) -> Task:
@@ -234,6 +248,48 @@ class Service:
                 "cancelled or deleted"
             )
         await self.store.tasks.delete(task.id, principal.account_id)
+
+    async def result_asset(
+        self, principal: Principal, task_id: str, variant: str
+    ) -> tuple[Path, str]:
+        """A finished task's video (``variant="video"``) or a still made from it, as a local
+        path and media type."""
+        task = await self.get(principal, task_id)
+        if task.result is None:
+            raise InvalidState(
+                f"task {task_id} is {task.status}; its content is ready once it has succeeded"
+            )
+        video = self.blobs.local_path(task.result.video_key)
+        if video is None:
+            raise NotFound(f"the video of task {task_id} is no longer stored")
+        if variant == "video":
+            return video, "video/mp4"
+        name, media_type, make = STILLS[variant]
+        key = f"results/{task.id}/{name}"
+        path = self.blobs.local_path(key)
+        if path is None:
+            await self.blobs.put_bytes(key, await asyncio.to_thread(make, video))
+            path = self.blobs.local_path(key)
+        assert path is not None
+        return path, media_type
+
+    async def delete(self, principal: Principal, task_id: str) -> Task:
+        """Deletes a finished task; a queued one is cancelled first (credits released).
+
+        A running task is refused (``invalid_state``): it can be deleted once it has ended.
+        """
+        task = await self.get(principal, task_id)
+        if task.status is Status.QUEUED:
+            try:
+                task = await self.store.tasks.cancel(task.id, principal.account_id)
+            except InvalidState:
+                task = await self.get(principal, task_id)  # it started meanwhile
+        if not task.status.terminal:
+            raise InvalidState(
+                f"task {task_id} is {task.status}; it can be deleted once it has ended"
+            )
+        await self.store.tasks.delete(task.id, principal.account_id)
+        return task
 
     async def credits(self, principal: Principal) -> int:
         """The caller's balance."""

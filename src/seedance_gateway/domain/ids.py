@@ -15,10 +15,12 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     return f"{prefix}_{_encode((ms << 80) | secrets.randbits(80))}"
 
 
-#: Each task id has three spellings: ours (``task_<body>``), the upstream's
-#: (``cgt-<UTC yyyymmddHHMMSS>-<body>``) and a UUID (the AceData dialect's ``task_id``). All three
-#: carry the same 128 bits, so every dialect reads every task without a lookup table.
+#: Each task id has four spellings: ours (``task_<body>``), the upstream's
+#: (``cgt-<UTC yyyymmddHHMMSS>-<body>``), a UUID (the AceData dialect's ``task_id``) and OpenAI's
+#: (``video_<body>``). All carry the same 128 bits, so every dialect reads every task without a
+#: lookup table.
 TASK_PREFIX = "task"
+VIDEO_PREFIX = "video"
 
 
 def ark_task_id(task_id: str) -> str:
@@ -26,6 +28,11 @@ def ark_task_id(task_id: str) -> str:
     body = _body(task_id)
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime((_value(body) >> 80) / 1000))
     return f"cgt-{stamp}-{body}"
+
+
+def video_id(task_id: str) -> str:
+    """The OpenAI Videos spelling of a task id: ``video_<body>``."""
+    return f"{VIDEO_PREFIX}_{_body(task_id)}"
 
 
 def uuid_form(task_id: str) -> str:
@@ -52,6 +59,9 @@ def task_id_of(value: str) -> str:
         return text
     if text.count("-") == 4:
         return from_uuid(text) or text
+    prefix, _, body = text.partition("_")
+    if prefix == VIDEO_PREFIX and _is_body(body):
+        return f"{TASK_PREFIX}_{body}"
     return text
 
 

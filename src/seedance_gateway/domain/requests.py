@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,15 +187,15 @@ def _concrete_ratio(ratio: str, references: tuple[Reference, ...]) -> str:
     return nearest_ratio(first.width, first.height)
 
 
-def nearest_ratio(width: int, height: int) -> str:
-    """The concrete ratio closest to a ``width`` x ``height`` shape."""
+def nearest_ratio(width: int, height: int, candidates: Sequence[str] = CONCRETE_RATIOS) -> str:
+    """The ratio among ``candidates`` closest to a ``width`` x ``height`` shape."""
     aspect = width / height
 
     def distance(candidate: str) -> float:
         w, h = candidate.split(":")
         return abs(int(w) / int(h) - aspect)
 
-    return min(CONCRETE_RATIOS, key=distance)
+    return min(candidates, key=distance)
 
 
 class _Checker:

@@ -217,18 +217,21 @@ class TaskStore:
         after: str | None = None,
         status: str | None = None,
         model: str | None = None,
+        oldest_first: bool = False,
     ) -> Page:
-        """Newest first; ``after`` is the cursor (the last id of the previous page)."""
+        """Newest first (or oldest first); ``after`` is the cursor (the last id of the previous
+        page)."""
         query = select(t.tasks).where(
             t.tasks.c.account_id == account_id, t.tasks.c.deleted_at.is_(None)
         )
         if after:
-            query = query.where(t.tasks.c.id < after)
+            query = query.where(t.tasks.c.id > after if oldest_first else t.tasks.c.id < after)
         if status:
             query = query.where(t.tasks.c.status == status)
         if model:
             query = query.where(t.tasks.c.model == model)
-        query = query.order_by(t.tasks.c.id.desc()).limit(limit + 1)
+        order = t.tasks.c.id.asc() if oldest_first else t.tasks.c.id.desc()
+        query = query.order_by(order).limit(limit + 1)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         items = [task_from_row(r) for r in rows[:limit]]

@@ -44,9 +44,14 @@ class _Collector:
     """Parser callbacks: routes part data to the file or to a field buffer."""
 
     def __init__(
-        self, dest: Path, file_field: str, cap_for: Callable[[dict[str, str]], int]
+        self,
+        dest: Path,
+        file_field: str,
+        cap_for: Callable[[dict[str, str]], int],
+        max_field_bytes: int = MAX_FIELD_BYTES,
     ) -> None:
         self.upload = Upload()
+        self.max_field_bytes = max_field_bytes
         self.dest = dest
         self.file_field = file_field
         self.cap_for = cap_for
@@ -94,9 +99,10 @@ class _Collector:
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
         if self.part.name != self.file_field:
-            if len(self.part.data) + len(chunk) > MAX_FIELD_BYTES:
+            if len(self.part.data) + len(chunk) > self.max_field_bytes:
                 raise ValidationFailed(
-                    f"form field {self.part.name!r} is too long", field=self.part.name
+                    f"form field {self.part.name!r} is longer than {self.max_field_bytes} bytes",
+                    field=self.part.name,
                 )
             self.part.data.extend(chunk)
             return
@@ -127,16 +133,20 @@ async def receive(
     file_field: str,
     max_bytes: int,
     cap_for: Callable[[dict[str, str]], int],
+    max_field_bytes: int = MAX_FIELD_BYTES,
 ) -> Upload:
-    """Parses the request body; the file goes to ``dest``; raises 413 past the cap."""
+    """Parses the request body; the file goes to ``dest``; raises 413 past the cap.
+
+    Text fields may hold at most ``max_field_bytes`` each.
+    """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise ValidationFailed("send the upload as multipart/form-data", field="body")
     declared = int(request.headers.get("content-length") or 0)
-    if declared > max_bytes + MAX_PARTS * MAX_FIELD_BYTES:
+    if declared > max_bytes + MAX_PARTS * max_field_bytes:
         raise PayloadTooLarge(f"upload is larger than the {max_bytes // (1024 * 1024)} MB allowed")
-    collector = _Collector(dest, file_field, cap_for)
+    collector = _Collector(dest, file_field, cap_for, max_field_bytes)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
