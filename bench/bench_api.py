@@ -10,7 +10,10 @@ compare across machines where absolute requests/s would not. Scenarios:
 * ``GET /api/v1/generations/{id}`` over tasks created just before;
 * ``GET /api/v1/credits``;
 * ``POST /api/v3/contents/generations/tasks`` (the same request in the upstream's body, with
-  text commands) and ``GET /api/v3/contents/generations/tasks/{id}``.
+  text commands) and ``GET /api/v3/contents/generations/tasks/{id}``;
+* ``POST /v1/videos`` (OpenAI's shape, JSON) and ``GET /v1/videos/{id}``;
+* ``POST /v1/generate`` (seed 003, Seedance 1.5 Pro) and ``GET /v1/status?task_id=`` (over the
+  OpenAI rows' tasks: every dialect reads every task).
 
 Each runs on SQLite and on PostgreSQL when it is reachable (``--postgres`` insists on it,
 ``--no-postgres`` skips it, ``--quick`` skips it unless ``--postgres`` is given). The API runs
@@ -79,6 +82,21 @@ V3_REQUEST: dict[str, Any] = {
     "seed": None,
     "watermark": None,
     "callback_url": None,
+}
+
+#: The seed request in OpenAI's shape (1.0 Pro, 720p 16:9, 5 s: the same task as above).
+OPENAI_REQUEST: dict[str, Any] = {
+    "model": "seedance-1-0-pro",
+    "prompt": SEED_REQUEST["prompt"],
+    "seconds": "5",
+    "size": "1280x720",
+}
+#: Seed 003's quick-start request.
+SEEDANCEAPI_REQUEST: dict[str, Any] = {
+    "prompt": "A cinematic shot of mountains at sunrise with flowing clouds",
+    "aspect_ratio": "16:9",
+    "resolution": "720p",
+    "duration": "8",
 }
 
 
@@ -732,7 +750,13 @@ def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]
         _spec(plan, server, "GET", ["/api/v1/credits"], headers=auth),
         baseline=BASE_GET,
     )
-    return [create, status, credits, *_v3_rows(plan, backend, server, auth)]
+    return [
+        create,
+        status,
+        credits,
+        *_v3_rows(plan, backend, server, auth),
+        *_newer_dialect_rows(plan, backend, server, auth),
+    ]
 
 
 def _v3_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]) -> list[Row]:
@@ -755,6 +779,52 @@ def _v3_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]) -> 
         baseline=BASE_GET,
     )
     return [create, status]
+
+
+def _newer_dialect_rows(
+    plan: Plan, backend: str, server: Server, auth: dict[str, str]
+) -> list[Row]:
+    """OpenAI's create and get, then seed 003's create and status (over OpenAI's tasks)."""
+    create = _measure(
+        plan,
+        "POST /v1/videos",
+        backend,
+        _spec(
+            plan,
+            server,
+            "POST",
+            ["/v1/videos"],
+            body=OPENAI_REQUEST,
+            headers=auth,
+            keep_ids=IDS_TO_KEEP,
+        ),
+        baseline=BASE_POST,
+    )
+    ids = create.result.ids
+    if not ids:
+        raise RuntimeError(f"no video was created on {backend}: {create.result.first_error}")
+    get = _measure(
+        plan,
+        "GET /v1/videos/{id}",
+        backend,
+        _spec(plan, server, "GET", [f"/v1/videos/{i}" for i in ids], headers=auth),
+        baseline=BASE_GET,
+    )
+    generate = _measure(
+        plan,
+        "POST /v1/generate",
+        backend,
+        _spec(plan, server, "POST", ["/v1/generate"], body=SEEDANCEAPI_REQUEST, headers=auth),
+        baseline=BASE_POST,
+    )
+    status = _measure(
+        plan,
+        "GET /v1/status?task_id={id}",
+        backend,
+        _spec(plan, server, "GET", [f"/v1/status?task_id={i}" for i in ids], headers=auth),
+        baseline=BASE_GET,
+    )
+    return [create, get, generate, status]
 
 
 # --------------------------------------------------------------------------------------------

@@ -192,6 +192,11 @@ def parse_create(service: Service, raw: dict[str, Any], *, has_upload: bool) -> 
         raise ValidationFailed(
             "prompt is required: a non-empty string", field="prompt", reason="missing"
         )
+    if has_upload and raw.get("input_reference") not in (None, ""):
+        raise ValidationFailed(
+            "send input_reference once: as a file or as a URL / file id, not both",
+            field="input_reference",
+        )
     reference = None if has_upload else _reference(raw.get("input_reference"))
     placeholder = IncomingReference(url="", role="first_frame", field="input_reference")
     items = (reference or placeholder,) if reference or has_upload else ()
