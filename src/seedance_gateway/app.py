@@ -184,14 +184,25 @@ class RequestIdMiddleware:
             return
         request_id = new_id("req")
         scope.setdefault("state", {})["request_id"] = request_id
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("x-request-id", request_id)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, the 500 keeps the connection usable; Starlette's outermost
+            # handler would re-raise and the server would drop the keep-alive connection.
+            if started:
+                raise
+            response = await _unexpected_error(Request(scope, receive), exc)
+            await response(scope, receive, send_with_id)
 
 
 def _render(request: Request, error: GatewayError) -> Response:

@@ -30,7 +30,7 @@ from seedance_gateway.dialects.public_v1 import json_body, principal_of, service
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import ids
 from seedance_gateway.domain.requests import nearest_ratio
-from seedance_gateway.domain.tasks import TERMINAL, Status, Task
+from seedance_gateway.domain.tasks import TERMINAL, Status, Task, end_error
 from seedance_gateway.errors import (
     GatewayError,
     IdempotencyConflict,
@@ -430,13 +430,8 @@ def _seconds_of(request: dict[str, Any]) -> str:
 
 
 def _error_json(task: Task) -> dict[str, str] | None:
-    if task.error is not None:
-        return {"code": task.error.code, "message": task.error.message}
-    if task.status is Status.CANCELLED:
-        return {"code": "cancelled", "message": "the video was cancelled before it started"}
-    if task.status is Status.EXPIRED:
-        return {"code": "expired", "message": "the video did not finish before its deadline"}
-    return None
+    error = end_error(task)
+    return {"code": error.code, "message": error.message} if error else None
 
 
 def _poll_headers(task: Task) -> dict[str, str]:

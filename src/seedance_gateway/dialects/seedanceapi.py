@@ -25,7 +25,7 @@ from seedance_gateway.dialects import echo, error_headers
 from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import webhooks as wh
-from seedance_gateway.domain.tasks import TERMINAL, Status, Task
+from seedance_gateway.domain.tasks import TERMINAL, Status, Task, end_error
 from seedance_gateway.errors import (
     GatewayError,
     IdempotencyConflict,
@@ -199,7 +199,7 @@ def parse_generate(service: Service, surface: Surface, raw: Any) -> SubmitComman
         fields=fields,
         names=NAMES,
         references=images,
-        fingerprint=fp.fingerprint(raw),
+        fingerprint=fp.fingerprint([surface.version, raw]),  # a key is per path too
         callback_url=callback_url,
         callback_statuses=CALLBACK_STATUSES,
         wire_request=echo.redacted(raw),
@@ -240,8 +240,8 @@ def _images(value: Any, surface: Surface) -> tuple[IncomingReference, ...]:
 def _model(
     service: Service, surface: Surface, name: Any, images: tuple[IncomingReference, ...]
 ) -> ModelSpec:
-    if name is not None and not isinstance(name, str):
-        raise ValidationFailed("model must be a string", field="model")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ValidationFailed("model must be a non-empty string", field="model")
     spec = service.catalog.find(name or surface.default_model)
     if spec is None or spec.family != surface.family:
         offered = [m.id for m in service.catalog.models if m.family == surface.family]
@@ -311,7 +311,7 @@ def status_json(task: Task, links: ResultLinks) -> dict[str, Any]:
         "created_at": _iso_seconds(task.created_at),
         "request": request_echo(task),
         "response": [links.video_url] if links.video_url else [],
-        "error_message": task.error.message if task.error else None,
+        "error_message": error.message if (error := end_error(task)) else None,
     }
 
 

@@ -17,11 +17,16 @@ def quote(spec: ModelSpec, request: GenerationRequest) -> int:
     else:
         amount = _pixel_price(spec, request)
         if request.generate_audio:
-            amount *= Fraction(price.audio_factor)
-        amount *= Fraction(price.resolution_factors.get(request.resolution, 1.0))
+            amount *= _exact(price.audio_factor)
+        amount *= _exact(price.resolution_factors.get(request.resolution, 1.0))
     if request.service_tier == "flex":
-        amount *= Fraction(price.flex_factor)
+        amount *= _exact(price.flex_factor)
     return max(1, math.ceil(amount))
+
+
+def _exact(factor: float) -> Fraction:
+    """The decimal the catalog wrote (``1.1``), not the binary float nearest to it."""
+    return Fraction(str(factor))
 
 
 def _reference_volume(spec: ModelSpec) -> Fraction:

@@ -115,3 +115,13 @@ class Task:
 
 
 _TIMES = ("created_at", "updated_at", "started_at", "finished_at", "expires_at")
+
+
+CANCELLED_ERROR = TaskError(code="cancelled", message="the task was cancelled before it started")
+
+
+def end_error(task: Task) -> TaskError | None:
+    """Why a task did not succeed: its error, or the cancellation (which records none)."""
+    if task.error is None and task.status is Status.CANCELLED:
+        return CANCELLED_ERROR
+    return task.error
