@@ -81,6 +81,7 @@ class CreateForm:
     fields: dict[str, Any]
     upload: Path | None = None
     upload_name: str | None = None
+    upload_sha256: str | None = None
 
 
 @router.post("")
@@ -91,7 +92,7 @@ async def create_video(
     service = service_of(request)
     form = await _read_form(request, service)
     try:
-        command = parse_create(service, form.fields, has_upload=form.upload is not None)
+        command = parse_create(service, form.fields, upload_sha256=form.upload_sha256)
         command = dataclasses.replace(
             command, idempotency_key=idempotency_key, request_id=request.state.request_id
         )
@@ -104,6 +105,8 @@ async def create_video(
             if uploaded:
                 await service.files.delete(caller.account_id, uploaded)
             raise
+        if uploaded and submission.replayed:
+            await service.files.delete(caller.account_id, uploaded)  # the first create kept one
     finally:
         if form.upload is not None:
             form.upload.unlink(missing_ok=True)
@@ -178,8 +181,12 @@ async def download_content(
     return FileResponse(path, media_type=media_type, filename=name)
 
 
-def parse_create(service: Service, raw: dict[str, Any], *, has_upload: bool) -> SubmitCommand:
-    """The create fields as a command; an uploaded ``input_reference`` is attached later."""
+def parse_create(
+    service: Service, raw: dict[str, Any], *, upload_sha256: str | None = None
+) -> SubmitCommand:
+    """The create fields as a command; an uploaded ``input_reference`` (its digest given here,
+    part of the idempotency fingerprint) is attached later."""
+    has_upload = upload_sha256 is not None
     unknown = [k for k in raw if k not in FIELDS]
     if unknown:
         raise ValidationFailed(
@@ -214,9 +221,14 @@ def parse_create(service: Service, raw: dict[str, Any], *, has_upload: bool) -> 
             "ratio": ratio,
             "resolution": resolution,
         },
-        names={"duration": "seconds", "ratio": "size", "resolution": "size"},
+        names={
+            "duration": "seconds",
+            "ratio": "size",
+            "resolution": "size",
+            "references": "input_reference",
+        },
         references=(reference,) if reference else (),
-        fingerprint=fp.fingerprint(raw),
+        fingerprint=fp.fingerprint([raw, upload_sha256]),
         wire_request=echo.redacted(raw),
     )
 
@@ -317,7 +329,10 @@ async def _read_form(request: Request, service: Service) -> CreateForm:
         path.unlink(missing_ok=True)
         raise
     return CreateForm(
-        fields=_form_fields(upload.fields), upload=upload.path, upload_name=upload.filename
+        fields=_form_fields(upload.fields),
+        upload=upload.path,
+        upload_name=upload.filename,
+        upload_sha256=upload.sha256 if upload.path else None,
     )
 
 
@@ -342,7 +357,7 @@ async def _store_upload(service: Service, caller: Principal, form: CreateForm) -
         form.upload,
         kind="image",
         name=form.upload_name or "input_reference",
-        sha256="",
+        sha256=form.upload_sha256 or "",
         field="input_reference",
     )
     return stored.record.id
@@ -423,10 +438,9 @@ def _not_found(video_id: str, exc: NotFound) -> OpenAIError:
 
 
 def _seconds_of(request: dict[str, Any]) -> str:
-    duration = int(request.get("duration") or -1)
-    if duration < 0:  # the model chose: count what it made
-        duration = round(int(request.get("frames", 0)) / max(1, int(request.get("fps", 24))))
-    return str(duration)
+    """The length made, in whole seconds as OpenAI spells it (a frame count is rounded)."""
+    frames, fps = int(request.get("frames", 0)), max(1, int(request.get("fps", 24)))
+    return str(round(frames / fps))
 
 
 def _error_json(task: Task) -> dict[str, str] | None:

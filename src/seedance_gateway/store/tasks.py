@@ -26,7 +26,6 @@ from seedance_gateway.store.database import Database
 from seedance_gateway.store.rows import task_from_row
 
 IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
-DELETABLE = frozenset({Status.SUCCEEDED, Status.FAILED, Status.EXPIRED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,13 +196,14 @@ class TaskStore:
         return NumberedPage(items=[task_from_row(r) for r in rows], total=total)
 
     async def delete(self, task_id: str, account_id: str) -> None:
-        """Hides a succeeded, failed or expired task from every read (the ledger keeps it)."""
+        """Hides a finished task from every read (the ledger keeps it). Which finished tasks a
+        dialect may delete is its rule (the upstream's ``DELETE`` keeps cancelled ones)."""
         async with self.db.write() as conn:
             task = await _task_for_update(conn, task_id, account_id, visible_only=True)
-            if task.status not in DELETABLE:
+            if not task.status.terminal:
                 raise InvalidState(
-                    f"task {task_id} is {task.status}; only a succeeded, failed or expired task "
-                    "can be deleted (cancel a queued one)"
+                    f"task {task_id} is {task.status}; only a finished task can be deleted "
+                    "(cancel a queued one)"
                 )
             await conn.execute(
                 update(t.tasks).where(t.tasks.c.id == task.id).values(deleted_at=now())
