@@ -634,13 +634,16 @@ def test_list_cursors_in_the_task_spelling_and_an_empty_list(queue_server: Any) 
         ({"limit": 101}, "limit"),
         ({"limit": "many"}, "limit"),
         ({"order": "sideways"}, "order"),
+        ({"after": "video_nope"}, "after"),
+        ({"after": "file_" + "0" * 26}, "after"),
     ],
-    ids=["limit-0", "limit-101", "limit-text", "order"],
+    ids=["limit-0", "limit-101", "limit-text", "order", "after-garbage", "after-not-a-video"],
 )
 def test_a_bad_list_query_is_400_naming_the_parameter(
     queue_server: Any, refusal_key: str, query: dict[str, Any], param: str
 ) -> None:
-    """``limit`` outside 1..100 or not a number, ``order`` not asc|desc: ``BadRequestError``."""
+    """``limit`` outside 1..100 or not a number, ``order`` not asc|desc, ``after`` not a video
+    id: ``BadRequestError``."""
     with sdk(queue_server, refusal_key) as client:
         refused(
             openai.BadRequestError,

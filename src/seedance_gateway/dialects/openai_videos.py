@@ -125,6 +125,11 @@ async def list_videos(
     order: Literal["asc", "desc"] = "desc",
 ) -> dict[str, Any]:
     """The caller's videos; the next page starts ``after`` the previous ``last_id``."""
+    if after is not None and not ids.task_id_of(after).startswith(f"{ids.TASK_PREFIX}_"):
+        raise ValidationFailed(
+            f"after must be a video id from an earlier page's last_id (got {after!r})",
+            field="after",
+        )
     page = await service_of(request).list_tasks(
         caller, limit=limit, after=after, status=None, model=None, oldest_first=order == "asc"
     )
