@@ -237,11 +237,9 @@ class Service:
         """
         task = await self.get(principal, task_id)
         if task.status is Status.QUEUED:
-            try:
-                await self.store.tasks.cancel(task.id, principal.account_id)
+            task = await self._cancel_if_queued(principal, task)
+            if task.status is Status.CANCELLED:
                 return
-            except InvalidState:
-                task = await self.get(principal, task_id)  # it started meanwhile
         if task.status in (Status.RUNNING, Status.QUEUED, Status.CANCELLED):
             raise InvalidState(
                 f"task {task_id} is {task.status}; a running or cancelled task cannot be "
@@ -278,18 +276,22 @@ class Service:
 
         A running task is refused (``invalid_state``): it can be deleted once it has ended.
         """
-        task = await self.get(principal, task_id)
-        if task.status is Status.QUEUED:
-            try:
-                task = await self.store.tasks.cancel(task.id, principal.account_id)
-            except InvalidState:
-                task = await self.get(principal, task_id)  # it started meanwhile
+        task = await self._cancel_if_queued(principal, await self.get(principal, task_id))
         if not task.status.terminal:
             raise InvalidState(
                 f"task {task_id} is {task.status}; it can be deleted once it has ended"
             )
         await self.store.tasks.delete(task.id, principal.account_id)
         return task
+
+    async def _cancel_if_queued(self, principal: Principal, task: Task) -> Task:
+        """The task after cancelling it if it is queued (as it stands if it started meanwhile)."""
+        if task.status is not Status.QUEUED:
+            return task
+        try:
+            return await self.store.tasks.cancel(task.id, principal.account_id)
+        except InvalidState:
+            return await self.get(principal, task.id)  # it started meanwhile
 
     async def credits(self, principal: Principal) -> int:
         """The caller's balance."""
