@@ -34,6 +34,7 @@ from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.policy import outbound_policy
 
 MAX_IDEMPOTENCY_KEY = 255
+RESULT_GONE = "result_gone"  #: the task exists but its stored video does not
 #: Stills made from a finished video on first request, then kept: variant -> (name, media type).
 STILLS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
     "thumbnail": ("thumbnail.webp", "image/webp", stills.thumbnail),
@@ -259,7 +260,7 @@ class Service:
             )
         video = self.blobs.local_path(task.result.video_key)
         if video is None:
-            raise NotFound(f"the video of task {task_id} is no longer stored")
+            raise NotFound(f"the video of task {task_id} is no longer stored", code=RESULT_GONE)
         if variant == "video":
             return video, "video/mp4"
         name, media_type, make = STILLS[variant]

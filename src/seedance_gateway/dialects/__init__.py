@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -36,3 +37,14 @@ def error_headers(error: GatewayError) -> dict[str, str]:
     """Headers an error carries (``Retry-After`` on rate limits)."""
     retry_after = getattr(error, "retry_after", None)
     return {"Retry-After": str(retry_after)} if retry_after else {}
+
+
+def whole_number(value: Any) -> int | None:
+    """An integer sent as a JSON integer or a string of ASCII digits (``"8"``); else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from seedance_gateway.catalog import ModelSpec
-from seedance_gateway.dialects import echo, error_headers
+from seedance_gateway.dialects import echo, error_headers, whole_number
 from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import ids
@@ -43,7 +43,7 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import Principal, Service, SubmitCommand
+from seedance_gateway.service import RESULT_GONE, Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
 
 PREFIX = "/v1/videos"
@@ -414,14 +414,14 @@ def _size(value: str) -> tuple[int, int]:
 
 
 def _seconds(value: Any, spec: ModelSpec) -> int:
-    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    seconds = whole_number(value)
     low, high = spec.capabilities.duration.minimum, spec.capabilities.duration.maximum
-    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+    if seconds is None or not low <= seconds <= high:
         raise ValidationFailed(
             f"seconds must be a whole number from {low} to {high} for {spec.id} (got {value!r})",
             field="seconds",
         )
-    return int(text)
+    return seconds
 
 
 async def _get(service: Service, caller: Principal, video_id: str) -> Task:
@@ -432,7 +432,7 @@ async def _get(service: Service, caller: Principal, video_id: str) -> Task:
 
 
 def _not_found(video_id: str, exc: NotFound) -> OpenAIError:
-    message = exc.message if "no longer stored" in exc.message else None
+    message = exc.message if exc.code == RESULT_GONE else None
     return OpenAIError(
         404,
         "invalid_request_error",

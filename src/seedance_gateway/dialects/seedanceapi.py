@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from seedance_gateway.catalog import ModelSpec
-from seedance_gateway.dialects import echo, error_headers
+from seedance_gateway.dialects import echo, error_headers, whole_number
 from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import webhooks as wh
@@ -263,7 +263,7 @@ def _choice(body: Mapping[str, Any], key: str, allowed: tuple[str, ...], spec: M
 
 
 def _duration(value: Any, surface: Surface, spec: ModelSpec) -> int:
-    seconds = _whole_number(value)
+    seconds = whole_number(value)
     low, high = spec.capabilities.duration.minimum, spec.capabilities.duration.maximum
     allowed = surface.durations or tuple(range(low, high + 1))
     if seconds is None or seconds not in allowed:
@@ -276,16 +276,6 @@ def _duration(value: Any, surface: Surface, spec: ModelSpec) -> int:
             f"duration must be {what} seconds for {spec.id} (got {value!r})", field="duration"
         )
     return seconds
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
 
 
 def _flag(body: Mapping[str, Any], key: str) -> bool:
