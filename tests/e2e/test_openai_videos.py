@@ -312,7 +312,7 @@ def test_size_maps_to_the_models_nearest_ratio_and_resolution(
 
 def test_model_aliases_and_integer_seconds_are_accepted(queue_server: Any) -> None:
     """A model alias is echoed as sent; ``seconds`` may be an integer in JSON or the SDK form;
-    the defaults are 1.5 Pro, 4 s, 720x1280."""
+    the defaults (also for fields sent as null) are 1.5 Pro, 4 s, 720x1280."""
     with sdk(queue_server) as client, queue_server.client() as http:
         alias = client.videos.create(
             prompt=PROMPT,
@@ -339,6 +339,13 @@ def test_model_aliases_and_integer_seconds_are_accepted(queue_server: Any) -> No
             "4",
             "720x1280",
         )
+        nulls = {"model": None, "seconds": None, "size": None, "input_reference": None}
+        absent = video_json(http.post("/v1/videos", json={"prompt": PROMPT, **nulls}))
+        assert (absent["model"], absent["seconds"], absent["size"]) == (
+            "seedance-1-5-pro",
+            "4",
+            "720x1280",
+        )  # JSON null is absent, as SDKs send it
 
 
 # --- input_reference ---------------------------------------------------------------------------
