@@ -122,8 +122,8 @@ class Server:
         return data["key"], data["account_id"]
 
     def start(self, *extra_args: str) -> None:
-        """Starts ``seedance serve`` and waits until it is ready."""
-        self.port = free_port()
+        """Starts ``seedance serve`` (on its port, if it has one) and waits until it is ready."""
+        self.port = self.port or free_port()
         self.process = self.spawn("serve", "--port", str(self.port), *extra_args)
         self.wait_ready()
 

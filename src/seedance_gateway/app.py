@@ -35,12 +35,15 @@ from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import GatewayError, ValidationFailed
 from seedance_gateway.files import Files
 from seedance_gateway.providers import Provider
+from seedance_gateway.providers.ark.channels import Channel, Channels, channel_name
+from seedance_gateway.providers.ark.client import ArkClient
+from seedance_gateway.providers.ark.runner import ArkConfig, ArkRunner
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
-from seedance_gateway.web import routes
+from seedance_gateway.web import routes, upstream_callback
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
 from seedance_gateway.worker import Worker
@@ -69,12 +72,80 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(seedanceapi.router)
     app.include_router(openai_videos.router)
     app.include_router(routes.router)
+    app.include_router(upstream_callback.router)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
     return app
+
+
+def build_catalog(settings: config.Settings) -> catalog_module.Catalog:
+    """The catalog, with ``SEEDANCE_ARK_MODELS`` moved to the upstream; refuses an upstream
+    model that cannot be sent (no API key, or no upstream id for the region)."""
+    catalog = catalog_module.load(settings.catalog_path)
+    if settings.ark_models:
+        catalog = catalog.routed("ark", settings.ark_models.split(","))
+    for model in catalog.models:
+        if model.provider != "ark":
+            continue
+        if not settings.ark_channel_keys:
+            raise config.ConfigError(
+                f"model {model.id} is served by the upstream (provider ark) but "
+                "SEEDANCE_ARK_API_KEYS is empty"
+            )
+        if settings.ark_region not in model.upstream_ids:
+            raise config.ConfigError(
+                f"model {model.id} has no {settings.ark_region} upstream id in the catalog"
+            )
+    return catalog
+
+
+def build_upstream(
+    settings: config.Settings,
+    store: Store,
+    catalog: catalog_module.Catalog,
+    wakeup: Wakeup,
+) -> ArkRunner | None:
+    """The upstream runner, when some model is served by provider ``ark``."""
+    if not any(m.provider == "ark" for m in catalog.models):
+        return None
+    channels = Channels(
+        [
+            Channel(
+                name=channel_name(key),
+                client=ArkClient(
+                    settings.effective_ark_base_url, key, timeout=settings.ark_timeout_seconds
+                ),
+                max_in_flight=settings.ark_max_in_flight,
+                list_interval=settings.ark_list_interval_seconds,
+            )
+            for key in settings.ark_channel_keys
+        ],
+        rpm=settings.ark_rpm,
+        redis_url=settings.redis_url,
+    )
+    callbacks = settings.ark_callbacks and bool(settings.public_url)
+    return ArkRunner(
+        config=ArkConfig(
+            region=settings.ark_region,
+            callback_base=settings.effective_public_url if callbacks else None,
+            poll_min_seconds=settings.ark_poll_min_seconds,
+            poll_max_seconds=settings.ark_poll_max_seconds,
+            batch=settings.ark_batch,
+            reconcile_after_seconds=settings.ark_reconcile_after_seconds,
+            max_video_bytes=settings.ark_max_video_bytes,
+            url_ttl_seconds=settings.url_ttl_seconds,
+        ),
+        store=store,
+        blobs=FilesystemBlobStore(settings.home / "blobs"),
+        channels=channels,
+        catalog=catalog,
+        secret=config.load_secret(settings),
+        public_url=settings.effective_public_url,
+        wakeup=wakeup,
+    )
 
 
 def build_providers(settings: config.Settings) -> dict[str, Provider]:
@@ -93,7 +164,11 @@ RENDERERS: dict[str, Renderer] = {
 
 
 def build_worker(
-    settings: config.Settings, store: Store, wakeup: Wakeup, catalog: catalog_module.Catalog
+    settings: config.Settings,
+    store: Store,
+    wakeup: Wakeup,
+    catalog: catalog_module.Catalog,
+    upstream: ArkRunner | None = None,
 ) -> Worker:
     """A worker with this deployment's providers, blobs and webhook sender."""
     secret = config.load_secret(settings)
@@ -109,6 +184,7 @@ def build_worker(
             renderers=RENDERERS,
             config=SenderConfig.from_settings(settings, secret),
         ),
+        upstream=upstream,
     )
 
 
@@ -133,7 +209,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalog = catalog_module.load(settings.catalog_path)
+        catalog = build_catalog(settings)
         url = settings.effective_database_url
         await migrate.upgrade(url)
         store = Store.open(url, max_attempts=settings.job_max_attempts)
@@ -141,6 +217,7 @@ def _lifespan(
         limiter = RateLimiter(settings.rate_limit, settings.redis_url)
         wakeup = Wakeup()
         secret = config.load_secret(settings)
+        upstream = build_upstream(settings, store, catalog, wakeup)
         app.state.service = Service(
             settings=settings,
             catalog=catalog,
@@ -151,9 +228,10 @@ def _lifespan(
             files=build_files(settings, store, blobs, secret),
             webhooks=Webhooks(store=store.webhooks, settings=settings, secret=secret),
             wake=wakeup.notify,
+            upstream=upstream,
         )
         stop = asyncio.Event()
-        worker = build_worker(settings, store, wakeup, catalog) if run_worker else None
+        worker = build_worker(settings, store, wakeup, catalog, upstream) if run_worker else None
         runner = asyncio.create_task(worker.run(stop)) if worker is not None else None
         try:
             yield
@@ -163,6 +241,8 @@ def _lifespan(
             if runner is not None and worker is not None:
                 await runner
                 await worker.close()
+            if upstream is not None:
+                await upstream.close()
             await limiter.close()
             await store.close()
 

@@ -15,8 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from seedance_gateway import bootstrap, config
-from seedance_gateway import catalog as catalog_module
-from seedance_gateway.app import build_worker, create_app
+from seedance_gateway.app import build_catalog, build_upstream, build_worker, create_app
 from seedance_gateway.errors import GatewayError
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store, migrate
@@ -102,17 +101,21 @@ def worker() -> None:
 
 
 async def _worker(settings: config.Settings) -> None:
-    catalog = catalog_module.load(settings.catalog_path)
+    catalog = build_catalog(settings)
     store = await bootstrap.open_store(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = build_worker(settings, store, Wakeup(), catalog)
+    wakeup = Wakeup()
+    upstream = build_upstream(settings, store, catalog, wakeup)
+    runner = build_worker(settings, store, wakeup, catalog, upstream)
     try:
         await runner.run(stop)
     finally:
         await runner.close()
+        if upstream is not None:
+            await upstream.close()
         await store.close()
 
 
@@ -216,7 +219,7 @@ def credits_show(account: Annotated[str, typer.Argument(help="Account id.")]) ->
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Lists the model catalog."""
-    catalog = catalog_module.load(_settings().catalog_path)
+    catalog = build_catalog(_settings())
     if as_json:
         rows: list[dict[str, Any]] = [
             {

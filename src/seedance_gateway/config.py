@@ -14,6 +14,10 @@ from pathlib import Path
 from seedance_gateway.webhooks import schedule
 
 
+class ConfigError(ValueError):
+    """The settings (or the catalog with them) cannot work; the message says what to change."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the composition roots (``app.create_app``, ``worker``) need."""
@@ -45,8 +49,33 @@ class Settings:
     webhook_allow_http: bool = False  #: accept http:// webhook and callback URLs (tests, LANs)
     webhook_concurrency: int = 8  #: deliveries a worker makes at once
     sync_wait_seconds: float = 300.0  #: how long a synchronous create (``/seedance/videos``) waits
+    ark_api_keys: str = ""  #: upstream API keys, comma-separated: one channel each
+    ark_region: str = "volcengine"  #: volcengine (doubao-... ids) or byteplus (seedance-/dreamina-)
+    ark_base_url: str = ""  #: empty means the region's official host
+    ark_models: str = ""  #: catalog models sent upstream besides those the catalog marks ``ark``
+    ark_rpm: int = 600  #: creates per minute per channel
+    ark_max_in_flight: int = 10  #: tasks per channel handed over and not yet finished
+    ark_concurrency: int = 16  #: upstream steps (submit, fetch) a worker runs at once
+    ark_list_interval_seconds: float = 1.0  #: least time between list calls per channel
+    ark_poll_min_seconds: float = 2.0  #: first status check after a submit
+    ark_poll_max_seconds: float = 30.0  #: longest gap between status checks
+    ark_batch: int = 100  #: task ids per list call
+    ark_reconcile_after_seconds: float = 30.0  #: an ambiguous create is resent only after this
+    ark_timeout_seconds: float = 30.0  #: one upstream HTTP call
+    ark_max_video_bytes: int = 512 * 1024**2  #: largest result video copied home
+    ark_callbacks: bool = True  #: ask the upstream to call back (only when ``public_url`` is set)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def ark_channel_keys(self) -> tuple[str, ...]:
+        """The upstream API keys, one per channel."""
+        return tuple(k.strip() for k in self.ark_api_keys.split(",") if k.strip())
+
+    @property
+    def effective_ark_base_url(self) -> str:
+        """The configured upstream base URL, or the region's official one."""
+        return (self.ark_base_url or ARK_HOSTS[self.ark_region]).rstrip("/")
 
     @property
     def effective_database_url(self) -> str:
@@ -68,6 +97,12 @@ class Settings:
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+ARK_HOSTS = {
+    "volcengine": "https://ark.cn-beijing.volces.com/api/v3",
+    "byteplus": "https://ark.ap-southeast.bytepluses.com/api/v3",
+}
 
 
 def normalize_database_url(url: str) -> str:
@@ -95,6 +130,11 @@ _INT_FIELDS = {
     "storage_quota_bytes",
     "webhook_max_payload_bytes",
     "webhook_concurrency",
+    "ark_rpm",
+    "ark_max_in_flight",
+    "ark_concurrency",
+    "ark_batch",
+    "ark_max_video_bytes",
 }
 _FLOAT_FIELDS = {
     "lease_seconds",
@@ -103,8 +143,13 @@ _FLOAT_FIELDS = {
     "fetch_timeout_seconds",
     "webhook_timeout_seconds",
     "sync_wait_seconds",
+    "ark_list_interval_seconds",
+    "ark_poll_min_seconds",
+    "ark_poll_max_seconds",
+    "ark_reconcile_after_seconds",
+    "ark_timeout_seconds",
 }
-_BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http"}
+_BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http", "ark_callbacks"}
 _STR_FIELDS = {
     "database_url",
     "redis_url",
@@ -113,6 +158,10 @@ _STR_FIELDS = {
     "rate_limit",
     "host",
     "webhook_schedule",
+    "ark_api_keys",
+    "ark_region",
+    "ark_base_url",
+    "ark_models",
 }
 
 
@@ -144,6 +193,8 @@ def _parse(name: str, raw: str) -> object:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name in {"home", "catalog_path"}:
         return Path(raw)
+    if name == "ark_region" and raw not in ARK_HOSTS:
+        raise ValueError(f"SEEDANCE_ARK_REGION must be one of {', '.join(ARK_HOSTS)}, got {raw!r}")
     if name == "webhook_schedule":
         try:
             schedule.parse(raw)

@@ -118,3 +118,10 @@ class ProviderRejected(ProviderError):
     """The provider rejected the task."""
 
     code = "provider_rejected"
+
+
+class UpstreamUnavailable(GatewayError):
+    """The upstream could not be reached; try again shortly."""
+
+    status = 503
+    code = "upstream_unavailable"

@@ -24,10 +24,19 @@ class Wakeup:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._forks: list[Wakeup] = []
 
     def notify(self) -> None:
-        """Wakes waiting workers (call from the event loop's thread)."""
+        """Wakes waiting workers, and every fork (call from the event loop's thread)."""
         self._event.set()
+        for fork in self._forks:
+            fork.notify()
+
+    def fork(self) -> Wakeup:
+        """A wake-up of its own for another waiter, nudged whenever this one is."""
+        child = Wakeup()
+        self._forks.append(child)
+        return child
 
     async def wait(self, timeout: float) -> None:
         """Returns after a notify or ``timeout`` seconds, whichever is first."""

@@ -18,7 +18,7 @@ class RateLimiter:
 
     def __init__(self, limit: str, redis_url: str = "") -> None:
         self.item = parse(limit)
-        self.storage: Storage = _storage(redis_url)
+        self.storage: Storage = storage_for(redis_url)
         self.strategy = MovingWindowRateLimiter(self.storage)
 
     async def hit(self, key_id: str) -> None:
@@ -42,7 +42,8 @@ class RateLimiter:
             await client.aclose()
 
 
-def _storage(redis_url: str) -> Storage:
+def storage_for(redis_url: str) -> Storage:
+    """In-memory counters, or Redis ones shared by every process when ``redis_url`` is set."""
     if not redis_url:
         storage = storage_from_string("async+memory://")
     else:

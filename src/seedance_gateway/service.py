@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from seedance_gateway import netguard
 from seedance_gateway import references as refs
@@ -30,6 +30,7 @@ from seedance_gateway.media import stills
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.store import Store
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
+from seedance_gateway.store.upstream import SUBMIT as UPSTREAM_SUBMIT
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.policy import outbound_policy
 
@@ -40,6 +41,18 @@ STILLS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
     "thumbnail": ("thumbnail.webp", "image/webp", stills.thumbnail),
     "spritesheet": ("spritesheet.jpg", "image/jpeg", stills.spritesheet),
 }
+
+
+#: Providers that carry a task on a remote service (a durable state machine, not one call).
+UPSTREAM_PROVIDERS = ("ark",)
+
+
+class UpstreamCancel(Protocol):
+    """Cancels a task on the upstream before it is cancelled here."""
+
+    async def cancel(self, task_id: str) -> None:
+        """Returns once the upstream will not run it; raises when it cannot be cancelled now."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +107,7 @@ class Service:
         files: Files,
         webhooks: Webhooks,
         wake: Callable[[], None] = lambda: None,
+        upstream: UpstreamCancel | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -104,6 +118,7 @@ class Service:
         self.files = files
         self.webhooks = webhooks
         self.wake = wake
+        self.upstream = upstream
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``Authorization: Bearer`` header; counts the request."""
@@ -175,6 +190,7 @@ class Service:
             client_request_id=command.client_request_id,
             request_id=command.request_id,
             wire_request=command.wire_request,
+            job_kind=UPSTREAM_SUBMIT if command.spec.provider in UPSTREAM_PROVIDERS else "generate",
         )
 
     async def get(self, principal: Principal, task_id: str) -> Task:
@@ -228,8 +244,18 @@ class Service:
         )
 
     async def cancel(self, principal: Principal, task_id: str) -> Task:
-        """Cancels a queued task and releases its credits."""
-        return await self.store.tasks.cancel(ids.task_id_of(task_id), principal.account_id)
+        """Cancels a queued task and releases its credits (upstream first, if it is there)."""
+        task = await self.get(principal, task_id)
+        if task.status is Status.QUEUED:
+            await self._cancel_upstream(task)
+        return await self.store.tasks.cancel(task.id, principal.account_id)
+
+    async def upstream_callback(self, task_id: str, secret: str) -> bool:
+        """An upstream callback for one of our tasks: check it now (False: not a valid one)."""
+        if not await self.store.upstream.nudge(task_id, secret):
+            return False
+        self.wake()
+        return True
 
     async def cancel_or_delete(self, principal: Principal, task_id: str) -> None:
         """The upstream's ``DELETE``: cancels a queued task, deletes a finished one.
@@ -289,10 +315,17 @@ class Service:
         """The task after cancelling it if it is queued (as it stands if it started meanwhile)."""
         if task.status is not Status.QUEUED:
             return task
+        await self._cancel_upstream(task)
         try:
             return await self.store.tasks.cancel(task.id, principal.account_id)
         except InvalidState:
             return await self.get(principal, task.id)  # it started meanwhile
+
+    async def _cancel_upstream(self, task: Task) -> None:
+        """A queued task the upstream carries is cancelled there first (or not at all)."""
+        spec = self.catalog.find(task.model)
+        if self.upstream is not None and spec is not None and spec.provider in UPSTREAM_PROVIDERS:
+            await self.upstream.cancel(task.id)
 
     async def credits(self, principal: Principal) -> int:
         """The caller's balance."""

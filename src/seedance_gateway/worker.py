@@ -17,6 +17,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from seedance_gateway import queue
@@ -27,10 +28,12 @@ from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import ProviderRejected, ProviderUnavailable
 from seedance_gateway.providers import Output, Provider
+from seedance_gateway.providers.ark.runner import ArkRunner
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store
 from seedance_gateway.store.outbox import DELIVER
 from seedance_gateway.store.rows import Job
+from seedance_gateway.store.upstream import FETCH, SUBMIT
 from seedance_gateway.webhooks.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class Worker:
         wakeup: Wakeup,
         model_providers: Mapping[str, str],
         sender: Sender | None = None,
+        upstream: ArkRunner | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -63,11 +67,14 @@ class Worker:
         self.model_providers = model_providers
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-8:]}"
         self.sender = sender
+        self.upstream = upstream
         self.running: set[asyncio.Task[None]] = set()
         self.delivering: set[asyncio.Task[None]] = set()
+        self.upstreaming: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
-        """Closes the providers and the webhook sender (after ``run`` returned)."""
+        """Closes the providers and the webhook sender (after ``run`` returned); the upstream
+        runner belongs to whoever built it (it may serve the API's cancels too)."""
         for provider in self.providers.values():
             await provider.close()
         if self.sender is not None:
@@ -75,10 +82,14 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claims and runs jobs until ``stop`` is set; then waits for running jobs."""
+        checks = asyncio.create_task(self._check_loop(stop)) if self.upstream else None
         async with queue.listening(self.store.db, self.wakeup):
             await self._loop(stop)
-        if self.running or self.delivering:
-            await asyncio.gather(*self.running, *self.delivering, return_exceptions=True)
+        pending = [*self.running, *self.delivering, *self.upstreaming]
+        if checks is not None:
+            pending.append(checks)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         next_housekeeping = 0.0
@@ -105,6 +116,10 @@ class Worker:
         if self.sender is not None:
             claimed += await self._claim_into(
                 self.delivering, self.settings.webhook_concurrency, (DELIVER,), self.deliver
+            )
+        if self.upstream is not None:
+            claimed += await self._claim_into(
+                self.upstreaming, self.settings.ark_concurrency, (SUBMIT, FETCH), self.step
             )
         return claimed
 
@@ -154,21 +169,63 @@ class Worker:
                 job, Status.FAILED, error=_error("gone", "task finished")
             )
             return
+        work = await self._leased(job, self._produce(job, task))
+        if work is not None:
+            await self._settle(job, work)
+
+    async def step(self, job: Job) -> None:
+        """Runs one upstream step (submit or fetch) under a heartbeat, then settles it."""
+        work = await self._leased(job, self._upstream_step(job))
+        if work is not None:
+            await self._settle(job, work)
+
+    async def _upstream_step(self, job: Job) -> dict[str, object] | None:
+        assert self.upstream is not None
+        if job.kind == SUBMIT:
+            await self.upstream.submit(job)  # it moves its job on itself
+            return None
+        result = await self.upstream.fetch(job)
+        if result is None:
+            await self.store.jobs.hand_off(job)
+        return result
+
+    async def _check_loop(self, stop: asyncio.Event) -> None:
+        """Checks upstream tasks as they fall due; a callback or a new task wakes it early."""
+        assert self.upstream is not None
+        waiter = self.wakeup.fork()
+        while not stop.is_set():
+            try:
+                if await self.upstream.check_due():
+                    continue
+                next_due = await self.store.upstream.next_due()
+            except Exception:
+                log.exception("upstream checks failed")
+                next_due = None
+            timeout = self.settings.poll_seconds
+            if next_due is not None:
+                until = (next_due - datetime.now(UTC)).total_seconds()
+                timeout = min(max(until, 0.05), timeout)
+            await waiter.wait(timeout)
+
+    async def _leased(
+        self, job: Job, work: Coroutine[None, None, dict[str, object] | None]
+    ) -> asyncio.Task[dict[str, object] | None] | None:
+        """Runs ``work`` while a heartbeat holds the lease; None if the lease was lost."""
         heartbeat = asyncio.create_task(self._heartbeat(job))
-        work = asyncio.create_task(self._produce(job, task))
-        done, _ = await asyncio.wait({heartbeat, work}, return_when=asyncio.FIRST_COMPLETED)
+        runner = asyncio.create_task(work)
+        done, _ = await asyncio.wait({heartbeat, runner}, return_when=asyncio.FIRST_COMPLETED)
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError, LeaseLost):
             await heartbeat
-        if work not in done:
-            work.cancel()
-            log.warning("lease lost for job %s; abandoning task %s", job.id, task.id)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await work
-            return
-        await self._settle(job, task, work)
+        if runner in done:
+            return runner
+        runner.cancel()
+        log.warning("lease lost for job %s; abandoning task %s", job.id, job.task_id)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await runner
+        return None
 
-    async def _settle(self, job: Job, task: Task, work: asyncio.Task[dict[str, object]]) -> None:
+    async def _settle(self, job: Job, work: asyncio.Task[dict[str, object] | None]) -> None:
         try:
             result = work.result()
         except ProviderUnavailable as exc:
@@ -178,11 +235,15 @@ class Worker:
             await self.store.jobs.complete(job, Status.FAILED, error=_error(exc.code, exc.message))
             return
         except Exception as exc:
-            log.exception("task %s failed", task.id)
+            log.exception("task %s failed", job.task_id)
             await self._retry_or_fail(job, "internal_error", f"generation failed: {exc}")
             return
+        if result is None:
+            return  # the step has moved its job on itself
         if not await self.store.jobs.complete(job, Status.SUCCEEDED, result=result):
             log.warning("job %s lost its lease before settling; result dropped", job.id)
+        if job.kind == FETCH:
+            await self.store.upstream.done(job.task_id or "")
 
     async def _retry_or_fail(self, job: Job, code: str, message: str) -> None:
         if job.attempt < job.max_attempts:
@@ -196,7 +257,7 @@ class Worker:
             if not await self.store.jobs.heartbeat(job, self.settings.lease_seconds):
                 raise LeaseLost(job.id)
 
-    async def _produce(self, job: Job, task: Task) -> dict[str, object]:
+    async def _produce(self, job: Job, task: Task) -> dict[str, object] | None:
         request = GenerationRequest.from_json(task.request)
         provider = self.providers[self.model_providers.get(task.model, "preview")]
         workdir = Path(tempfile.mkdtemp(prefix=f"seedance-{task.id}-"))

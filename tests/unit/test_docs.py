@@ -35,6 +35,11 @@ def test_every_documented_variable_is_read_from_the_environment(tmp_path: Path) 
         "PUBLIC_URL": "https://x",
         "SECRET": "s",
         "HOST": "0.0.0.0",
+        "ARK_API_KEYS": "k1,k2",
+        "ARK_REGION": "byteplus",
+        "ARK_BASE_URL": "http://b/api/v3",
+        "ARK_MODELS": "*",
+        "ARK_CALLBACKS": "false",
     }
     for name in names:
         value = samples.get(name, "7")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -164,6 +165,45 @@ class Catalog:
             return self.by_name.get(target)
         return self.by_name.get(key)
 
+    def routed(self, provider: str, names: Iterable[str]) -> Catalog:
+        """This catalog with the models ``names`` (ids or aliases; ``*`` for all) on ``provider``.
+
+        A model on the upstream (``ark``) keeps only the upstream's ratios: ours (``9:21``) is
+        then refused at create time with the allowed list, rather than failing upstream.
+        """
+        wanted = {n.strip().lower() for n in names if n.strip()}
+        chosen = {
+            m.id
+            for m in self.models
+            if "*" in wanted or wanted & {m.id.lower(), *(a.lower() for a in m.aliases)}
+        }
+        unknown = wanted - {"*"} - set(self.by_name)
+        if unknown:
+            raise ValueError(
+                f"unknown models {sorted(unknown)}; the catalog has {[m.id for m in self.models]}"
+            )
+        models = tuple(
+            _on_provider(m, provider) if m.id in chosen or m.provider == provider else m
+            for m in self.models
+        )
+        by_id = {m.id: m for m in models}
+        by_name = {name: by_id[spec.id] for name, spec in self.by_name.items()}
+        return Catalog(models=models, by_name=by_name, mode_routes=self.mode_routes)
+
     def names(self) -> list[str]:
         """Every id and alias a client may send."""
         return sorted({*self.by_name, *self.mode_routes})
+
+
+#: The ratios the real upstream takes (research/ark-official-api.md §2.1).
+UPSTREAM_RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
+
+
+def _on_provider(spec: ModelSpec, provider: str) -> ModelSpec:
+    if provider != "ark":
+        return dataclasses.replace(spec, provider=provider)
+    caps = spec.capabilities
+    ratios = tuple(r for r in caps.ratios if r in UPSTREAM_RATIOS)
+    return dataclasses.replace(
+        spec, provider=provider, capabilities=dataclasses.replace(caps, ratios=ratios)
+    )

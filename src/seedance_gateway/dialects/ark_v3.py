@@ -88,7 +88,7 @@ async def list_tasks(request: Request, caller: Caller) -> dict[str, Any]:
     where = TaskFilter(
         statuses=_one_of(query.get("filter.status"), "filter.status", LIST_STATUSES),
         task_ids=tuple(query.getlist("filter.task_ids")),
-        model=query.get("filter.model") or None,
+        model=_model_filter(service_of(request), query.get("filter.model")),
         service_tier=tier[0] if tier else "default",
     )
     service = service_of(request)
@@ -264,6 +264,14 @@ def _validation_code(error: ValidationFailed) -> str:
     if error.reason == "empty_url":
         return "InvalidImageURL.EmptyURL" if "image_url" in field else "InvalidParameter"
     return "InvalidParameter"
+
+
+def _model_filter(service: Service, raw: str | None) -> str | None:
+    """``filter.model`` by any name of the model (the upstream's ids included)."""
+    if not raw:
+        return None
+    spec = service.catalog.find(raw)
+    return spec.id if spec is not None else raw
 
 
 def _page_number(raw: str | None, name: str, default: int) -> int:

@@ -1,5 +1,5 @@
-"""All SQL lives here: tables, migrations, and the stores for accounts, tasks, jobs, files
-and webhooks."""
+"""All SQL lives here: tables, migrations, and the stores for accounts, tasks, jobs, files,
+webhooks and upstream tasks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from seedance_gateway.store.database import Database
 from seedance_gateway.store.files import FileStore
 from seedance_gateway.store.jobs import JobStore
 from seedance_gateway.store.tasks import TaskStore
+from seedance_gateway.store.upstream import UpstreamStore
 from seedance_gateway.store.webhooks import WebhookStore
 
 
@@ -23,13 +24,22 @@ class Store:
     jobs: JobStore
     files: FileStore
     webhooks: WebhookStore
+    upstream: UpstreamStore
 
     @classmethod
     def open(cls, url: str, *, max_attempts: int = 3) -> Store:
         """Stores over the database at ``url`` (engines connect lazily)."""
         db = Database(url)
         tasks = TaskStore(db, max_attempts=max_attempts)
-        return cls(db, AccountStore(db), tasks, JobStore(db), FileStore(db), WebhookStore(db))
+        return cls(
+            db,
+            AccountStore(db),
+            tasks,
+            JobStore(db),
+            FileStore(db),
+            WebhookStore(db),
+            UpstreamStore(db),
+        )
 
     async def close(self) -> None:
         """Closes the engines."""

@@ -159,6 +159,35 @@ class JobStore:
             await _requeue_task(conn, job.task_id)
         return True
 
+    async def hand_off(self, job: Job) -> bool:
+        """Ends the job without ending its task: a later step (the upstream's) carries it on."""
+        async with self.db.write() as conn:
+            fenced = await conn.execute(
+                update(t.jobs)
+                .where(fence(job))
+                .values(state="completed", lease_owner=None, lease_until=None, updated_at=now())
+            )
+        return fenced.rowcount == 1
+
+    async def defer(self, job: Job, delay_seconds: float, reason: str) -> bool:
+        """Puts the job back for later, not counting this attempt (it waited, it did not fail)."""
+        stamp = now()
+        async with self.db.write() as conn:
+            fenced = await conn.execute(
+                update(t.jobs)
+                .where(fence(job))
+                .values(
+                    state="available",
+                    attempt=t.jobs.c.attempt - 1,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=reason,
+                    run_at=stamp + timedelta(seconds=delay_seconds),
+                    updated_at=stamp,
+                )
+            )
+        return fenced.rowcount == 1
+
     async def reap(self) -> int:
         """Re-queues jobs whose lease expired, or fails their task when out of attempts."""
         stamp = now()

@@ -243,3 +243,28 @@ webhook_attempts = Table(
     Column("response_excerpt", String(1000), nullable=True),
     Index(None, "delivery_id", "attempt"),
 )
+
+upstream_tasks = Table(
+    "upstream_tasks",
+    metadata,
+    Column("task_id", String(40), ForeignKey("tasks.id"), primary_key=True),
+    Column("channel", String(40), nullable=False),  #: which upstream account carries it
+    Column("upstream_model", String(100), nullable=False),
+    Column("upstream_id", String(100), nullable=True),  #: known once the upstream accepted it
+    #: submitting | ambiguous | active | fetching | done (see ``store.upstream``)
+    Column("state", String(20), nullable=False),
+    Column("service_tier", String(20), nullable=False, server_default="default"),
+    Column("seed", BigInteger, nullable=True),  #: the seed we sent: how reconciliation finds it
+    Column("callback_secret", String(64), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),  #: when the create request was sent
+    Column("submits", Integer, nullable=False, server_default="1"),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    Column("checks", Integer, nullable=False, server_default="0"),
+    Column("upstream_status", String(40), nullable=True),  #: the last status it reported
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state", "next_check_at"),
+    Index(None, "channel", "state"),
+    Index(None, "upstream_id"),
+)

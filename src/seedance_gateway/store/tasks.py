@@ -44,6 +44,7 @@ class NewTask:
     client_request_id: str | None = None
     request_id: str | None = None
     wire_request: dict[str, Any] | None = None
+    job_kind: str = "generate"  #: the first step: render here, or hand to the upstream
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +132,7 @@ class TaskStore:
             balance_after=balance,
             task_id=new.id,
         )
-        await _enqueue(conn, new.id, self.max_attempts)
+        await _enqueue(conn, new.id, new.job_kind, self.max_attempts)
         await notify.announce(conn)
         if idempotency is not None:
             await conn.execute(
@@ -428,11 +429,11 @@ async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
     return task_from_row(row)
 
 
-async def _enqueue(conn: AsyncConnection, task_id: str, max_attempts: int) -> None:
+async def _enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
     stamp = now()
     await conn.execute(
         insert(t.jobs).values(
-            kind="generate",
+            kind=kind,
             task_id=task_id,
             state="available",
             attempt=0,

@@ -1,0 +1,416 @@
+"""The SQL of tasks carried by the real upstream: a durable state machine per task.
+
+One ``upstream_tasks`` row per task handed to an upstream channel::
+
+    (no row) --claim--> submitting --accepted--> active --succeeded--> fetching --> done
+                            |                      |  \\--failed/expired/cancelled--> done
+                            |                      \\-- (checked in batches until it ends)
+                            \\--timeout after sending--> ambiguous --found--> active
+                                                                  \\--surely absent--> (no row)
+
+``submitting`` and ``ambiguous`` rows and ``active`` ones hold one of the channel's in-flight
+slots. A row is written *before* the create request is sent, so a crash mid-request leaves a
+``submitting`` row that the next attempt treats as ambiguous: it is reconciled through the
+upstream's list, never blindly sent again (a second send could be a second paid task).
+"""
+
+from __future__ import annotations
+
+import hmac
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.store import notify, outbox
+from seedance_gateway.store import tables as t
+from seedance_gateway.store.accounts import now
+from seedance_gateway.store.database import Database
+from seedance_gateway.store.jobs import fence
+from seedance_gateway.store.rows import Job, task_from_row
+from seedance_gateway.store.tasks import finish, lock_jobs
+
+SUBMIT = "upstream_submit"  #: job kind: hand a task to the upstream
+FETCH = "upstream_fetch"  #: job kind: copy a finished task's video into our blobs
+HOLDS_SLOT = ("submitting", "ambiguous", "active")
+CHECKED = ("active", "ambiguous")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamTask:
+    """Where one task stands with the upstream."""
+
+    task_id: str
+    channel: str
+    upstream_model: str
+    upstream_id: str | None
+    state: str
+    service_tier: str
+    seed: int | None
+    callback_secret: str
+    submitted_at: datetime
+    submits: int
+    next_check_at: datetime
+    checks: int
+    upstream_status: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Slot:
+    """The row a submit step works on; ``fresh`` when this step just took the slot."""
+
+    row: UpstreamTask
+    fresh: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Handoff:
+    """What the submit step needs to send a task: the channel it holds a slot on."""
+
+    channel: str
+    upstream_model: str
+    seed: int | None
+    service_tier: str
+    callback_secret: str
+
+
+class TaskGone(Exception):
+    """The step's job lost its lease, or its task has ended: there is nothing to send."""
+
+
+class UpstreamStore:
+    """Every write of the upstream state machine, each one transaction."""
+
+    def __init__(self, db: Database, *, fetch_attempts: int = 5) -> None:
+        self.db = db
+        self.fetch_attempts = fetch_attempts
+
+    async def get(self, task_id: str) -> UpstreamTask | None:
+        """The task's upstream row, if it has one."""
+        async with self.db.read() as conn:
+            row = (
+                (await conn.execute(select(t.upstream_tasks).where(_is(task_id))))
+                .mappings()
+                .first()
+            )
+        return _row(row) if row else None
+
+    async def claim_slot(
+        self, job: Job, channels: list[tuple[str, int]], handoff: Handoff
+    ) -> Slot | None:
+        """Takes an in-flight slot on the first of ``channels`` (name, limit) with one free.
+
+        Returns the new ``submitting`` row (fresh); the existing row if the task already has one
+        (an earlier attempt may have sent it); None when every channel is full. Raises
+        ``TaskGone`` when the job's lease is lost or the task has ended.
+        """
+        async with self.db.write() as conn:
+            await lock_jobs(conn, job.task_id or "")
+            held = (await conn.execute(select(t.jobs.c.id).where(fence(job)))).first()
+            task = await _task(conn, job.task_id or "")
+            if held is None or task is None or task.status.terminal:
+                raise TaskGone(job.task_id or "")
+            existing = await _row_for_update(conn, task.id)
+            if existing is not None:
+                return Slot(row=existing, fresh=False)
+            for channel, limit in channels:
+                await _lock_channel(conn, channel)
+                if await _slots_taken(conn, channel) >= limit:
+                    continue
+                stamp = now()
+                values = {
+                    "task_id": task.id,
+                    "channel": channel,
+                    "upstream_model": handoff.upstream_model,
+                    "state": "submitting",
+                    "service_tier": handoff.service_tier,
+                    "seed": handoff.seed,
+                    "callback_secret": handoff.callback_secret,
+                    "submitted_at": stamp,
+                    "next_check_at": stamp,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                row = (
+                    (
+                        await conn.execute(
+                            insert(t.upstream_tasks).values(**values).returning(*t.upstream_tasks.c)
+                        )
+                    )
+                    .mappings()
+                    .one()
+                )
+                return Slot(row=_row(row), fresh=True)
+            return None
+
+    async def accepted(self, task_id: str, upstream_id: str, next_check_at: datetime) -> None:
+        """Records the upstream's id (whatever became of the job's lease: it must never be lost)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), t.upstream_tasks.c.state.in_(("submitting", "ambiguous")))
+                .values(
+                    state="active",
+                    upstream_id=upstream_id,
+                    upstream_status="queued",
+                    next_check_at=next_check_at,
+                    last_error=None,
+                    updated_at=now(),
+                )
+            )
+
+    async def ambiguous(self, task_id: str, error: str, next_check_at: datetime) -> None:
+        """The create request may have reached the upstream: reconcile before any resend."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), t.upstream_tasks.c.state == "submitting")
+                .values(
+                    state="ambiguous",
+                    last_error=error[:1000],
+                    next_check_at=next_check_at,
+                    updated_at=now(),
+                )
+            )
+
+    async def release(self, task_id: str) -> None:
+        """The create request surely did not arrive: the slot is free, the task may be resent."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                delete(t.upstream_tasks).where(
+                    _is(task_id), t.upstream_tasks.c.state.in_(("submitting", "ambiguous"))
+                )
+            )
+
+    async def resubmit(self, task_id: str, max_attempts: int) -> bool:
+        """An ambiguous send that never arrived: frees the slot and queues a fresh submit."""
+        async with self.db.write() as conn:
+            await lock_jobs(conn, task_id)
+            task = await _task(conn, task_id)
+            gone = await conn.execute(
+                delete(t.upstream_tasks).where(
+                    _is(task_id), t.upstream_tasks.c.state == "ambiguous"
+                )
+            )
+            if gone.rowcount != 1 or task is None or task.status.terminal:
+                return False
+            await _enqueue(conn, task_id, SUBMIT, max_attempts)
+        return True
+
+    async def adopt(self, task_id: str, upstream_id: str) -> bool:
+        """An ambiguous send was found upstream: it is the task's, checked from now on."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), t.upstream_tasks.c.state == "ambiguous")
+                .values(
+                    state="active", upstream_id=upstream_id, next_check_at=now(), updated_at=now()
+                )
+            )
+        return result.rowcount == 1
+
+    async def known_ids(self, upstream_ids: list[str]) -> set[str]:
+        """Which of these upstream ids already belong to one of our tasks."""
+        if not upstream_ids:
+            return set()
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(t.upstream_tasks.c.upstream_id).where(
+                    t.upstream_tasks.c.upstream_id.in_(upstream_ids)
+                )
+            )
+            return {r[0] for r in rows}
+
+    async def claim_due(self, channel: str, limit: int, lease_seconds: float) -> list[UpstreamTask]:
+        """Up to ``limit`` rows of ``channel`` due for a check, leased by pushing their time on."""
+        stamp = now()
+        due = (
+            select(t.upstream_tasks.c.task_id)
+            .where(
+                t.upstream_tasks.c.channel == channel,
+                t.upstream_tasks.c.state.in_(CHECKED),
+                t.upstream_tasks.c.next_check_at <= stamp,
+            )
+            .order_by(t.upstream_tasks.c.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(t.upstream_tasks)
+            .where(t.upstream_tasks.c.task_id.in_(due.scalar_subquery()))
+            .values(
+                next_check_at=stamp + timedelta(seconds=lease_seconds),
+                checks=t.upstream_tasks.c.checks + 1,
+                updated_at=stamp,
+            )
+            .returning(*t.upstream_tasks.c)
+        )
+        async with self.db.write() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_row(r) for r in rows]
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest check falls due (None when nothing is checked)."""
+        query = select(func.min(t.upstream_tasks.c.next_check_at)).where(
+            t.upstream_tasks.c.state.in_(CHECKED)
+        )
+        async with self.db.read() as conn:
+            earliest: datetime | None = (await conn.execute(query)).scalar()
+        return earliest
+
+    async def reschedule(
+        self,
+        task_id: str,
+        next_check_at: datetime,
+        *,
+        status: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Sets the next check (and what the upstream last said)."""
+        values: dict[str, Any] = {"next_check_at": next_check_at, "updated_at": now()}
+        if status is not None:
+            values["upstream_status"] = status
+        if error is not None:
+            values["last_error"] = error[:1000]
+        async with self.db.write() as conn:
+            await conn.execute(update(t.upstream_tasks).where(_is(task_id)).values(**values))
+
+    async def mark_running(self, task_id: str) -> bool:
+        """The upstream started the task: ours is ``running`` too (its first start is an event)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id))
+                .values(upstream_status="running", updated_at=now())
+            )
+            stamp = now()
+            row = (
+                (
+                    await conn.execute(
+                        update(t.tasks)
+                        .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.QUEUED))
+                        .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
+                        .returning(*t.tasks.c)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return False
+            await outbox.record_status_change(conn, task_from_row(row))
+        return True
+
+    async def to_fetch(self, task_id: str) -> bool:
+        """The upstream finished the task: queue the copy of its video (once)."""
+        async with self.db.write() as conn:
+            moved = await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), t.upstream_tasks.c.state == "active")
+                .values(state="fetching", upstream_status="succeeded", updated_at=now())
+            )
+            if moved.rowcount != 1:
+                return False
+            await _enqueue(conn, task_id, FETCH, self.fetch_attempts)
+        return True
+
+    async def end(self, task_id: str, status: Status, error: dict[str, str] | None) -> bool:
+        """Ends the task as the upstream reported (credits released), and the row with it."""
+        async with self.db.write() as conn:
+            await lock_jobs(conn, task_id)
+            task = await _task(conn, task_id)
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id))
+                .values(state="done", upstream_status=str(status), updated_at=now())
+            )
+            if task is None or task.status.terminal:
+                return False
+            return await finish(conn, task, status, error=error, result=None)
+
+    async def done(self, task_id: str) -> None:
+        """Nothing more to do upstream for this task."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.upstream_tasks).where(_is(task_id)).values(state="done", updated_at=now())
+            )
+
+    async def nudge(self, task_id: str, secret: str) -> bool:
+        """An upstream callback: makes the task due for a check now, if ``secret`` is its own."""
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(select(t.upstream_tasks.c.callback_secret).where(_is(task_id)))
+            ).first()
+            if row is None or not hmac.compare_digest(row[0].encode(), secret.encode()):
+                return False
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), t.upstream_tasks.c.state.in_(CHECKED))
+                .values(next_check_at=now(), updated_at=now())
+            )
+            await notify.announce(conn)
+        return True
+
+    async def slots_taken(self, channel: str) -> int:
+        """Tasks holding one of ``channel``'s in-flight slots."""
+        async with self.db.read() as conn:
+            return await _slots_taken(conn, channel)
+
+
+def _is(task_id: str) -> Any:
+    return t.upstream_tasks.c.task_id == task_id
+
+
+def _row(row: Any) -> UpstreamTask:
+    return UpstreamTask(**{f: row[f] for f in UpstreamTask.__dataclass_fields__})
+
+
+async def _task(conn: AsyncConnection, task_id: str) -> Task | None:
+    query = select(t.tasks).where(t.tasks.c.id == task_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return task_from_row(row) if row else None
+
+
+async def _row_for_update(conn: AsyncConnection, task_id: str) -> UpstreamTask | None:
+    query = select(t.upstream_tasks).where(_is(task_id))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return _row(row) if row else None
+
+
+async def _lock_channel(conn: AsyncConnection, channel: str) -> None:
+    """Serializes slot counting per channel (SQLite's BEGIN IMMEDIATE already does)."""
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"upstream-channel:{channel}".encode())
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def _slots_taken(conn: AsyncConnection, channel: str) -> int:
+    query = select(func.count()).where(
+        t.upstream_tasks.c.channel == channel, t.upstream_tasks.c.state.in_(HOLDS_SLOT)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def _enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
+    stamp = now()
+    await conn.execute(
+        insert(t.jobs).values(
+            kind=kind,
+            task_id=task_id,
+            state="available",
+            attempt=0,
+            max_attempts=max_attempts,
+            run_at=stamp,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+    )
+    await notify.announce(conn)

@@ -1,0 +1,143 @@
+"""A chain of two real gateways for the upstream provider's tests.
+
+Gateway B renders with the preview provider and speaks the upstream's ``/api/v3`` contract (its
+own SQLite database). Gateway A serves every model through provider ``ark`` whose base URL is
+B's ``/api/v3`` (A's database is the backend under test). Nothing is mocked: A talks HTTP to B,
+B calls A back, A copies B's MP4 into its own blobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from seedance_gateway.domain import ids
+from seedance_gateway.store import migrate, tables
+
+from .support import _ROOT, make_server
+
+TASKS = "/api/v3/contents/generations/tasks"
+TERMINAL = {"succeeded", "failed", "cancelled", "expired"}
+#: Loopback callbacks over plain HTTP, quick checks, quick reconciliation.
+B_SETTINGS = {
+    "allow_private_urls": "true",
+    "webhook_allow_http": "true",
+    "webhook_schedule": "0.3,0.3",
+    "webhook_timeout_seconds": "2",
+    "rate_limit": "100000/minute",
+    "max_in_flight": "5000",
+}
+A_SETTINGS = {
+    "ark_models": "*",
+    "ark_poll_min_seconds": "0.3",
+    "ark_poll_max_seconds": "1.5",
+    "ark_list_interval_seconds": "0.02",
+    "ark_reconcile_after_seconds": "2",
+    "ark_timeout_seconds": "3",
+    "rate_limit": "100000/minute",
+    "max_in_flight": "5000",
+    "heartbeat_seconds": "1",
+    "lease_seconds": "5",
+}
+
+
+@contextmanager
+def upstream_b(root: Path, *args: str, **settings: str) -> Iterator[Any]:
+    """Gateway B on its own SQLite database; ``args`` go to ``serve``."""
+    url = f"sqlite+aiosqlite:///{root / 'b.db'}"
+    asyncio.run(migrate.upgrade(url))
+    server = make_server(root / "b", url, **{**B_SETTINGS, **settings})
+    server.key, server.account_id = server.create_key(10_000_000, name="gateway-a")
+    server.start(*args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def gateway_a(
+    root: Path, database_url: str, base_url: str, key: str, **settings: str
+) -> Iterator[Any]:
+    """Gateway A, sending every model to ``base_url`` with ``key``."""
+    server = make_server(
+        root / "a",
+        database_url,
+        **{**A_SETTINGS, "ark_base_url": base_url, "ark_api_keys": key, **settings},
+    )
+    server.key, server.account_id = server.create_key(1_000_000)
+    server.port = free_port()
+    if settings.get("ark_callbacks", "true") == "true":
+        server.env["SEEDANCE_PUBLIC_URL"] = server.url
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    port: int = _ROOT.free_port()
+    return port
+
+
+def v3_task(client: httpx.Client, task_id: str) -> dict[str, Any]:
+    """``GET /api/v3/.../tasks/{id}`` (asserting 200)."""
+    response = client.get(f"{TASKS}/{task_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_v3(
+    client: httpx.Client, task_id: str, statuses: set[str] = TERMINAL, timeout: float = 90
+) -> dict[str, Any]:
+    """Polls the v3 task until its status is one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    task: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        task = v3_task(client, task_id)
+        if task["status"] in statuses:
+            return task
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} stuck: {task}")
+
+
+def upstream_tasks(b: Any) -> list[dict[str, Any]]:
+    """Every task on B (A's channel key), newest first."""
+    with b.client() as client:
+        response = client.get(TASKS, params={"page_size": 500})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def with_seed(b: Any, seed: int) -> list[dict[str, Any]]:
+    """B's tasks made for the A task whose seed is ``seed`` (A sends its concrete seed)."""
+    return [t for t in upstream_tasks(b) if t["seed"] == seed]
+
+
+def expire_on_b(b: Any, upstream_id: str) -> None:
+    """Moves a B task's deadline into the past (B's own housekeeping then expires it)."""
+
+    async def run() -> None:
+        engine = create_async_engine(b.env["SEEDANCE_DATABASE_URL"])
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(tables.tasks)
+                .where(tables.tasks.c.id == ids.task_id_of(upstream_id))
+                .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+            )
+        await engine.dispose()
+
+    asyncio.run(run())
