@@ -250,9 +250,14 @@ class Service:
             await self._cancel_upstream(task)
         return await self.store.tasks.cancel(task.id, principal.account_id)
 
-    async def upstream_callback(self, task_id: str, secret: str) -> bool:
-        """An upstream callback for one of our tasks: check it now (False: not a valid one)."""
-        if not await self.store.upstream.nudge(task_id, secret):
+    async def upstream_callback(
+        self, task_id: str, secret: str, *, finished_as: str | None = None
+    ) -> bool:
+        """An upstream callback for one of our tasks: check it now (False: not a valid one).
+
+        ``finished_as``: the upstream id the callback says has succeeded (its copy starts now).
+        """
+        if not await self.store.upstream.nudge(task_id, secret, finished_as=finished_as):
             return False
         self.wake()
         return True

@@ -26,7 +26,7 @@ from seedance_gateway.config import Settings
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.domain.tasks import Status, Task
-from seedance_gateway.errors import ProviderRejected, ProviderUnavailable
+from seedance_gateway.errors import NotFound, ProviderRejected, ProviderUnavailable
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.providers.ark.runner import ArkRunner
 from seedance_gateway.queue import Wakeup
@@ -178,6 +178,17 @@ class Worker:
         work = await self._leased(job, self._upstream_step(job))
         if work is not None:
             await self._settle(job, work)
+        if job.kind == FETCH:
+            await self._close_fetched(job.task_id or "")
+
+    async def _close_fetched(self, task_id: str) -> None:
+        """Once its task has ended (copied, failed or deleted), no upstream row stays open."""
+        try:
+            ended = (await self.store.tasks.get(task_id)).status.terminal
+        except NotFound:
+            ended = True
+        if ended:
+            await self.store.upstream.done(task_id)
 
     async def _upstream_step(self, job: Job) -> dict[str, object] | None:
         assert self.upstream is not None
@@ -242,8 +253,6 @@ class Worker:
             return  # the step has moved its job on itself
         if not await self.store.jobs.complete(job, Status.SUCCEEDED, result=result):
             log.warning("job %s lost its lease before settling; result dropped", job.id)
-        if job.kind == FETCH:
-            await self.store.upstream.done(job.task_id or "")
 
     async def _retry_or_fail(self, job: Job, code: str, message: str) -> None:
         if job.attempt < job.max_attempts:

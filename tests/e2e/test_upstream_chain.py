@@ -26,6 +26,8 @@ from .upstream_chain import (
     expire_on_b,
     gateway_a,
     upstream_b,
+    upstream_row,
+    upstream_state,
     v3_task,
     wait_v3,
     with_seed,
@@ -134,6 +136,7 @@ def test_text_to_video_is_made_on_b_and_served_from_a(a_server: Any, b_server: A
         generation = client.get(f"/api/v1/generations/{task['id']}").json()
     assert spent == generation["final_credits"] == generation["reserved_credits"]
     assert spent > 0
+    assert upstream_state(a_server, task["id"], "done") == "done"  # nothing left to check
     no_errors(a_server, b_server)
 
 
@@ -184,6 +187,35 @@ def test_a_task_expiring_upstream_expires_in_a(a_queue: Any, b_queue: Any) -> No
         assert done["status"] == "expired", done
         assert done["error"]["code"] == "expired"
         assert credits(client) == 1000
+
+
+def test_a_callback_claiming_success_is_believed_only_when_the_upstream_confirms(
+    a_queue: Any, b_queue: Any
+) -> None:
+    """A callback starts the copy at once, but the copy asks B first: B says queued, so the
+    task goes back to being checked; a wrong secret is 404; nothing is charged or lost."""
+    key, _ = a_queue.create_key(1000)
+    task = create(a_queue, key, text("called back too early"))
+    remote = wait_on_b(b_queue, task["seed"])
+    row = upstream_row(a_queue, task["id"])
+    path = f"/upstream/ark/{row['task_id']}"
+    claim = {"id": remote["id"], "status": "succeeded", "content": {"video_url": "http://x/v.mp4"}}
+    with httpx.Client(base_url=a_queue.url, timeout=30) as anonymous:
+        wrong = anonymous.post(f"{path}/not-the-secret", json=claim)
+        assert wrong.status_code == 404, wrong.text
+        assert wrong.json()["error"]["code"] == "not_found"
+        right = anonymous.post(f"{path}/{row['callback_secret']}", json=claim)
+        assert right.status_code == 200, right.text
+    deadline = time.monotonic() + 20
+    while "says queued, not succeeded" not in a_queue.logs() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert f"task {row['task_id']}: the upstream says queued, not succeeded" in a_queue.logs()
+    assert upstream_state(a_queue, task["id"], "active") == "active"
+    with a_queue.client(key) as client:
+        assert v3_task(client, task["id"])["status"] == "queued"
+        assert client.delete(f"{TASKS}/{task['id']}").status_code == 200
+        assert credits(client) == 1000
+    assert len(with_seed(b_queue, task["seed"])) == 1
 
 
 def test_without_callbacks_polling_finishes_the_task(

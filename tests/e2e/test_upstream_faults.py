@@ -28,8 +28,13 @@ from .upstream_chain import TASKS, gateway_a, upstream_b, v3_task, wait_v3, with
 
 MODEL = "seedance-1-0-pro"
 BALANCE = 1000
-#: A gives up on an upstream call after 1.5 s and resends an unfound create after 2 s.
-A_FAULT_SETTINGS = {"ark_timeout_seconds": "1.5", "ark_reconcile_after_seconds": "2"}
+#: A gives up on an upstream call after 1.5 s and resends an unfound create after 2 s. It asks
+#: for no callbacks: B's callbacks bypass the proxy, and every check here must cross it.
+A_FAULT_SETTINGS = {
+    "ark_timeout_seconds": "1.5",
+    "ark_reconcile_after_seconds": "2",
+    "ark_callbacks": "false",
+}
 
 
 @pytest.fixture(scope="module")

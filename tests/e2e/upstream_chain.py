@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from seedance_gateway.domain import ids
@@ -125,6 +125,33 @@ def upstream_tasks(b: Any) -> list[dict[str, Any]]:
 def with_seed(b: Any, seed: int) -> list[dict[str, Any]]:
     """B's tasks made for the A task whose seed is ``seed`` (A sends its concrete seed)."""
     return [t for t in upstream_tasks(b) if t["seed"] == seed]
+
+
+def upstream_row(a: Any, public_id: str) -> dict[str, Any]:
+    """A's ``upstream_tasks`` row for a task, read from A's database."""
+
+    async def read() -> dict[str, Any]:
+        engine = create_async_engine(a.env["SEEDANCE_DATABASE_URL"])
+        try:
+            async with engine.connect() as conn:
+                query = select(tables.upstream_tasks).where(
+                    tables.upstream_tasks.c.task_id == ids.task_id_of(public_id)
+                )
+                return dict((await conn.execute(query)).mappings().one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def upstream_state(a: Any, public_id: str, want: str, timeout: float = 10) -> str:
+    """The state of A's upstream row for a task, once it is ``want`` (or the last one seen)."""
+    deadline = time.monotonic() + timeout
+    state = str(upstream_row(a, public_id)["state"])
+    while state != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = str(upstream_row(a, public_id)["state"])
+    return state
 
 
 def expire_on_b(b: Any, upstream_id: str) -> None:

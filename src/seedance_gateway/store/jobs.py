@@ -19,7 +19,7 @@ from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Database
 from seedance_gateway.store.rows import Job, job_from_row, task_from_row
-from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs
+from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs, locked_task
 
 CLAIMABLE = ("available", "retryable")
 
@@ -85,7 +85,7 @@ class JobStore:
         async with self.db.write() as conn:
             if not await _holds_lease(conn, job):
                 return None
-            before = await _task(conn, job.task_id)
+            before = await locked_task(conn, job.task_id)
             if before is None or before.status.terminal:
                 return None
             stamp = now()
@@ -133,7 +133,7 @@ class JobStore:
             )
             if fenced.rowcount != 1:
                 return False
-            task = await _task(conn, job.task_id)
+            task = await locked_task(conn, job.task_id)
             if task is None or task.status.terminal:
                 return False
             return await finish(conn, task, status, error=error, result=result)
@@ -220,14 +220,6 @@ async def _holds_lease(conn: AsyncConnection, job: Job) -> bool:
     return row is not None
 
 
-async def _task(conn: AsyncConnection, task_id: str | None) -> Task | None:
-    query = select(t.tasks).where(t.tasks.c.id == task_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    return task_from_row(row) if row else None
-
-
 async def _requeue_task(conn: AsyncConnection, task_id: str | None) -> None:
     await conn.execute(
         update(t.tasks)
@@ -258,7 +250,7 @@ async def _reap_one(conn: AsyncConnection, job: Job, stamp: datetime) -> int:
     if not last:
         await _requeue_task(conn, job.task_id)
         return 1
-    task = await _task(conn, job.task_id)
+    task = await locked_task(conn, job.task_id)
     if task is not None and not task.status.terminal:
         await finish(
             conn,
@@ -273,7 +265,7 @@ async def _reap_one(conn: AsyncConnection, job: Job, stamp: datetime) -> int:
 async def _expire_one(conn: AsyncConnection, task_id: str, stamp: datetime) -> int:
     """Expires one task if it is still unfinished past its deadline; 1 if it did."""
     await lock_jobs(conn, task_id)
-    task = await _task(conn, task_id)
+    task = await locked_task(conn, task_id)
     if task is None or task.status.terminal or not task.expires_at or task.expires_at >= stamp:
         return 0
     error = {"code": "expired", "message": "the task did not finish before its deadline"}

@@ -132,8 +132,7 @@ class TaskStore:
             balance_after=balance,
             task_id=new.id,
         )
-        await _enqueue(conn, new.id, new.job_kind, self.max_attempts)
-        await notify.announce(conn)
+        await enqueue(conn, new.id, new.job_kind, self.max_attempts)
         if idempotency is not None:
             await conn.execute(
                 insert(t.idempotency_keys).values(
@@ -429,7 +428,8 @@ async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
     return task_from_row(row)
 
 
-async def _enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
+async def enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
+    """Queues a job of ``kind`` for the task and wakes the workers (on commit)."""
     stamp = now()
     await conn.execute(
         insert(t.jobs).values(
@@ -443,6 +443,16 @@ async def _enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts:
             updated_at=stamp,
         )
     )
+    await notify.announce(conn)
+
+
+async def locked_task(conn: AsyncConnection, task_id: str | None) -> Task | None:
+    """The task, row-locked on PostgreSQL for the rest of the transaction (None: no such task)."""
+    query = select(t.tasks).where(t.tasks.c.id == task_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return task_from_row(row) if row else None
 
 
 async def _task_for_update(

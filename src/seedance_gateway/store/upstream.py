@@ -25,14 +25,14 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seedance_gateway.domain.tasks import Status, Task
+from seedance_gateway.domain.tasks import Status
 from seedance_gateway.store import notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Database
 from seedance_gateway.store.jobs import fence
 from seedance_gateway.store.rows import Job, task_from_row
-from seedance_gateway.store.tasks import finish, lock_jobs
+from seedance_gateway.store.tasks import enqueue, finish, lock_jobs, locked_task
 
 SUBMIT = "upstream_submit"  #: job kind: hand a task to the upstream
 FETCH = "upstream_fetch"  #: job kind: copy a finished task's video into our blobs
@@ -111,7 +111,7 @@ class UpstreamStore:
         async with self.db.write() as conn:
             await lock_jobs(conn, job.task_id or "")
             held = (await conn.execute(select(t.jobs.c.id).where(fence(job)))).first()
-            task = await _task(conn, job.task_id or "")
+            task = await locked_task(conn, job.task_id or "")
             if held is None or task is None or task.status.terminal:
                 raise TaskGone(job.task_id or "")
             existing = await _row_for_update(conn, task.id)
@@ -190,7 +190,7 @@ class UpstreamStore:
         """An ambiguous send that never arrived: frees the slot and queues a fresh submit."""
         async with self.db.write() as conn:
             await lock_jobs(conn, task_id)
-            task = await _task(conn, task_id)
+            task = await locked_task(conn, task_id)
             gone = await conn.execute(
                 delete(t.upstream_tasks).where(
                     _is(task_id), t.upstream_tasks.c.state == "ambiguous"
@@ -198,7 +198,7 @@ class UpstreamStore:
             )
             if gone.rowcount != 1 or task is None or task.status.terminal:
                 return False
-            await _enqueue(conn, task_id, SUBMIT, max_attempts)
+            await enqueue(conn, task_id, SUBMIT, max_attempts)
         return True
 
     async def adopt(self, task_id: str, upstream_id: str) -> bool:
@@ -308,21 +308,13 @@ class UpstreamStore:
     async def to_fetch(self, task_id: str) -> bool:
         """The upstream finished the task: queue the copy of its video (once)."""
         async with self.db.write() as conn:
-            moved = await conn.execute(
-                update(t.upstream_tasks)
-                .where(_is(task_id), t.upstream_tasks.c.state == "active")
-                .values(state="fetching", upstream_status="succeeded", updated_at=now())
-            )
-            if moved.rowcount != 1:
-                return False
-            await _enqueue(conn, task_id, FETCH, self.fetch_attempts)
-        return True
+            return await _to_fetch(conn, task_id, self.fetch_attempts)
 
     async def end(self, task_id: str, status: Status, error: dict[str, str] | None) -> bool:
         """Ends the task as the upstream reported (credits released), and the row with it."""
         async with self.db.write() as conn:
             await lock_jobs(conn, task_id)
-            task = await _task(conn, task_id)
+            task = await locked_task(conn, task_id)
             await conn.execute(
                 update(t.upstream_tasks)
                 .where(_is(task_id))
@@ -339,14 +331,21 @@ class UpstreamStore:
                 update(t.upstream_tasks).where(_is(task_id)).values(state="done", updated_at=now())
             )
 
-    async def nudge(self, task_id: str, secret: str) -> bool:
-        """An upstream callback: makes the task due for a check now, if ``secret`` is its own."""
+    async def nudge(self, task_id: str, secret: str, *, finished_as: str | None = None) -> bool:
+        """An upstream callback, if ``secret`` is the task's own: check the task now.
+
+        ``finished_as`` is the upstream id a callback says has succeeded: when it is the row's,
+        the copy is queued at once (the fetch step asks the upstream before copying anything).
+        """
         async with self.db.write() as conn:
-            row = (
-                await conn.execute(select(t.upstream_tasks.c.callback_secret).where(_is(task_id)))
-            ).first()
-            if row is None or not hmac.compare_digest(row[0].encode(), secret.encode()):
+            row = await _row_for_update(conn, task_id)
+            if row is None or not hmac.compare_digest(
+                row.callback_secret.encode(), secret.encode()
+            ):
                 return False
+            if row.state == "active" and finished_as and finished_as == row.upstream_id:
+                await _to_fetch(conn, task_id, self.fetch_attempts)
+                return True
             await conn.execute(
                 update(t.upstream_tasks)
                 .where(_is(task_id), t.upstream_tasks.c.state.in_(CHECKED))
@@ -355,10 +354,23 @@ class UpstreamStore:
             await notify.announce(conn)
         return True
 
+    async def recheck(self, task_id: str, next_check_at: datetime) -> None:
+        """A copy queued too early (the upstream has not finished yet): back to checking."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), t.upstream_tasks.c.state == "fetching")
+                .values(state="active", next_check_at=next_check_at, updated_at=now())
+            )
+
     async def slots_taken(self, channel: str) -> int:
         """Tasks holding one of ``channel``'s in-flight slots."""
         async with self.db.read() as conn:
             return await _slots_taken(conn, channel)
+
+
+def _same_secret(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 def _is(task_id: str) -> Any:
@@ -369,20 +381,24 @@ def _row(row: Any) -> UpstreamTask:
     return UpstreamTask(**{f: row[f] for f in UpstreamTask.__dataclass_fields__})
 
 
-async def _task(conn: AsyncConnection, task_id: str) -> Task | None:
-    query = select(t.tasks).where(t.tasks.c.id == task_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    return task_from_row(row) if row else None
-
-
 async def _row_for_update(conn: AsyncConnection, task_id: str) -> UpstreamTask | None:
     query = select(t.upstream_tasks).where(_is(task_id))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
     return _row(row) if row else None
+
+
+async def _to_fetch(conn: AsyncConnection, task_id: str, attempts: int) -> bool:
+    moved = await conn.execute(
+        update(t.upstream_tasks)
+        .where(_is(task_id), t.upstream_tasks.c.state == "active")
+        .values(state="fetching", upstream_status="succeeded", updated_at=now())
+    )
+    if moved.rowcount != 1:
+        return False
+    await enqueue(conn, task_id, FETCH, attempts)
+    return True
 
 
 async def _lock_channel(conn: AsyncConnection, channel: str) -> None:
@@ -397,20 +413,3 @@ async def _slots_taken(conn: AsyncConnection, channel: str) -> int:
         t.upstream_tasks.c.channel == channel, t.upstream_tasks.c.state.in_(HOLDS_SLOT)
     )
     return int((await conn.execute(query)).scalar_one())
-
-
-async def _enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
-    stamp = now()
-    await conn.execute(
-        insert(t.jobs).values(
-            kind=kind,
-            task_id=task_id,
-            state="available",
-            attempt=0,
-            max_attempts=max_attempts,
-            run_at=stamp,
-            created_at=stamp,
-            updated_at=stamp,
-        )
-    )
-    await notify.announce(conn)

@@ -379,7 +379,10 @@ class ArkRunner:
     # -- fetch ---------------------------------------------------------------------------
 
     async def fetch(self, job: Job) -> dict[str, Any] | None:
-        """Copies a finished task's video home; the result to settle with (None: nothing to do)."""
+        """Copies a finished task's video home; the result to settle with.
+
+        None: nothing to do, or the upstream has not finished after all (checked again later).
+        """
         row = await self.store.upstream.get(job.task_id or "")
         task = await self.store.tasks.get(job.task_id or "")
         if row is None or row.upstream_id is None or task.status.terminal:
@@ -391,7 +394,10 @@ class ArkRunner:
             remote = await channel.client.get(row.upstream_id)
         except Unreachable as exc:
             raise ProviderUnavailable(str(exc)) from exc
-        if remote is None or remote.mapped is not Status.SUCCEEDED or not remote.video_url:
+        if remote is not None and remote.mapped is not Status.SUCCEEDED:
+            await self._not_finished(row, remote)
+            return None
+        if remote is None or not remote.video_url:
             raise ProviderRejected(
                 "the upstream finished the task but no longer offers its video",
                 code="result_unavailable",
@@ -401,6 +407,16 @@ class ArkRunner:
             return await self._copy_home(channel, task, remote, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _not_finished(self, row: UpstreamTask, remote: wire.RemoteTask) -> None:
+        """The copy was queued on a callback the upstream does not confirm (yet)."""
+        status = remote.mapped
+        if status is None or not status.terminal:
+            log.info("task %s: the upstream says %s, not succeeded", row.task_id, remote.status)
+            await self.store.upstream.recheck(row.task_id, self._next_check(row))
+            self.wakeup.notify()
+            return
+        await self.store.upstream.end(row.task_id, status, _end_error(status, remote))
 
     async def _copy_home(
         self, channel: Channel, task: Task, remote: wire.RemoteTask, workdir: Path
