@@ -119,7 +119,7 @@ class Worker:
             )
         if self.upstream is not None:
             claimed += await self._claim_into(
-                self.upstreaming, self.settings.ark_concurrency, (SUBMIT, FETCH), self.step
+                self.upstreaming, self.settings.ark_concurrency, (FETCH, SUBMIT), self.step
             )
         return claimed
 

@@ -58,8 +58,9 @@ def new_task(
     model: str = "seedance-1-0-pro",
     expires_in: float = 3600,
     task_id: str | None = None,
+    job_kind: str = "generate",
 ) -> NewTask:
-    """What ``submit`` needs for one task of ``quote`` credits."""
+    """What ``submit`` needs for one task of ``quote`` credits (queued as a ``job_kind`` job)."""
     return NewTask(
         id=task_id or new_id("task"),
         account_id=owner.account_id,
@@ -70,6 +71,7 @@ def new_task(
         request=REQUEST,
         quote=quote,
         expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+        job_kind=job_kind,
     )
 
 

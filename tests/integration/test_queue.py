@@ -57,6 +57,17 @@ async def test_claim_leases_due_jobs_oldest_first_and_counts_the_attempt(store: 
     assert await assert_ledger_balanced(store, owner) == 970
 
 
+async def test_claim_takes_the_earlier_listed_kind_first(store: Store) -> None:
+    """The worker lists ``upstream_fetch`` before ``upstream_submit``: a finished, paid task is
+    copied home before a waiting task is sent, however old the waiting one is."""
+    owner = await open_account(store, 1000)
+    kinds = ("upstream_fetch", "upstream_submit")
+    waiting = await submit(store, owner, 10, job_kind="upstream_submit")
+    finished = await submit(store, owner, 10, job_kind="upstream_fetch")
+    assert [j.task_id for j in await store.jobs.claim("w1", 1, 30, kinds)] == [finished.id]
+    assert [j.task_id for j in await store.jobs.claim("w1", 5, 30, kinds)] == [waiting.id]
+
+
 async def test_concurrent_claims_never_share_a_job(store: Store) -> None:
     """Many claims at once hand every job to exactly one claimer."""
     owner = await open_account(store, 1000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain.tasks import Status, Task
@@ -42,14 +42,15 @@ class JobStore:
     async def claim(
         self, owner: str, limit: int, lease_seconds: float, kinds: tuple[str, ...] = ("generate",)
     ) -> list[Job]:
-        """Leases up to ``limit`` due jobs of ``kinds`` to ``owner``."""
+        """Leases up to ``limit`` due jobs of ``kinds`` to ``owner``, earlier-listed kinds first."""
         stamp = now()
+        rank = case({kind: index for index, kind in enumerate(kinds)}, value=t.jobs.c.kind)
         due = (
             select(t.jobs.c.id)
             .where(
                 t.jobs.c.state.in_(CLAIMABLE), t.jobs.c.run_at <= stamp, t.jobs.c.kind.in_(kinds)
             )
-            .order_by(t.jobs.c.run_at, t.jobs.c.id)
+            .order_by(rank, t.jobs.c.run_at, t.jobs.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )

@@ -326,9 +326,15 @@ class ArkRunner:
             await self.store.upstream.end(row.task_id, status, _end_error(status, remote))
 
     def _next_check(self, row: UpstreamTask) -> datetime:
-        """Young tasks often, old ones less: a tenth of the age, within the configured bounds."""
+        """Young tasks often, old ones less: a tenth of the age, within the configured bounds.
+
+        With callbacks the upstream tells us when a task ends, so checks are only the safety
+        net for a lost callback and come at the longest interval.
+        """
         age = (_now() - row.submitted_at).total_seconds()
         delay = min(max(age / 10, self.config.poll_min_seconds), self.config.poll_max_seconds)
+        if self.config.callback_base is not None:
+            delay = self.config.poll_max_seconds
         return _now() + timedelta(seconds=delay)
 
     def _backoff(self, row: UpstreamTask) -> datetime:
