@@ -26,7 +26,9 @@ from seedance_gateway.dialects import (
     default_error,
     openai_videos,
     public_v1,
+    public_v1_credits,
     public_v1_files,
+    public_v1_keys,
     public_v1_webhooks,
     seedanceapi,
 )
@@ -64,6 +66,8 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app = FastAPI(
         title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker)
     )
+    app.include_router(public_v1_credits.router)
+    app.include_router(public_v1_keys.router)
     app.include_router(public_v1.router)
     app.include_router(public_v1_files.router)
     app.include_router(public_v1_webhooks.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seedance_gateway import config
-from seedance_gateway.domain import keys
+from seedance_gateway.domain import keys, scopes
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.store.rows import ApiKey
 
@@ -27,7 +27,12 @@ async def open_store(settings: config.Settings) -> Store:
 
 
 async def create_key(
-    store: Store, *, name: str, credits: int, account_id: str | None = None
+    store: Store,
+    *,
+    name: str,
+    credits: int,
+    account_id: str | None = None,
+    key_scopes: frozenset[str] = frozenset(scopes.ALL),
 ) -> NewKey:
     """A new key, on a new account with ``credits`` unless ``account_id`` is given."""
     if account_id is None:
@@ -40,6 +45,7 @@ async def create_key(
         name=name,
         prefix=keys.display_prefix(plaintext),
         key_hash=keys.digest(plaintext),
+        key_scopes=key_scopes,
     )
     return NewKey(plaintext=plaintext, key=key, credits=await store.accounts.balance(account_id))
 

@@ -53,6 +53,13 @@ class Unauthorized(GatewayError):
     code = "api_key_missing"
 
 
+class Forbidden(GatewayError):
+    """The API key is valid but may not do this."""
+
+    status = 403
+    code = "insufficient_scope"
+
+
 class InsufficientCredits(GatewayError):
     """Not enough credits for this request."""
 

@@ -7,28 +7,35 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from seedance_gateway import netguard
+from seedance_gateway import bootstrap, netguard
 from seedance_gateway import references as refs
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.config import Settings
-from seedance_gateway.domain import ids, keys, pricing
+from seedance_gateway.domain import ids, keys, ledger, pricing, scopes
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_of, normalize
 from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
 from seedance_gateway.domain.tasks import Status, Task
-from seedance_gateway.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from seedance_gateway.errors import (
+    Forbidden,
+    InvalidState,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from seedance_gateway.files import Files
 from seedance_gateway.links import ResultLinks, result_links
 from seedance_gateway.media import stills
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.store import Store
+from seedance_gateway.store.rows import ApiKey
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
 from seedance_gateway.store.upstream import SUBMIT as UPSTREAM_SUBMIT
 from seedance_gateway.webhooks.manage import Webhooks
@@ -45,6 +52,9 @@ STILLS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
 
 #: Providers that carry a task on a remote service (a durable state machine, not one call).
 UPSTREAM_PROVIDERS = ("ark",)
+WATCH_SECONDS = 0.5  #: how often ``watch`` reads a task it streams
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)  #: how often a key's ``last_used_at`` is written
+MAX_KEY_NAME = 200
 
 
 class UpstreamCancel(Protocol):
@@ -57,10 +67,11 @@ class UpstreamCancel(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class Principal:
-    """Who is calling: an API key and its account."""
+    """Who is calling: an API key, its account and what the key may do."""
 
     key_id: str
     account_id: str
+    scopes: frozenset[str] = frozenset(scopes.ALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,8 +131,12 @@ class Service:
         self.wake = wake
         self.upstream = upstream
 
-    async def authenticate(self, authorization: str | None) -> Principal:
-        """The principal for an ``Authorization: Bearer`` header; counts the request."""
+    async def authenticate(self, authorization: str | None, scope: str | None = None) -> Principal:
+        """The principal for an ``Authorization: Bearer`` header; counts the request.
+
+        ``scope``: what the request needs (``domain.scopes.required``); a key without it is
+        ``403 insufficient_scope``.
+        """
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized()
@@ -130,8 +145,53 @@ class Service:
             raise Unauthorized("this API key is not valid", code="api_key_invalid")
         if key.revoked_at is not None:
             raise Unauthorized("this API key has been revoked", code="api_key_revoked")
+        if scope is not None and scope not in key.scopes:
+            held = scopes.encode(key.scopes).replace(" ", ", ")
+            raise Forbidden(
+                f"this API key lacks the {scope!r} scope (it has: {held}); use a key with {scope!r}"
+            )
         await self.limiter.hit(key.id)
-        return Principal(key_id=key.id, account_id=key.account_id)
+        await self._touch(key)
+        return Principal(key_id=key.id, account_id=key.account_id, scopes=key.scopes)
+
+    async def _touch(self, key: ApiKey) -> None:
+        """Records the key's use, at most once a minute (one write, not one per request)."""
+        stamp = datetime.now(UTC)
+        if key.last_used_at is None or stamp - key.last_used_at >= KEY_TOUCH_INTERVAL:
+            await self.store.accounts.touch_key(key.id, stamp)
+
+    async def create_key(
+        self, principal: Principal, name: str, scope_names: list[str] | None
+    ) -> bootstrap.NewKey:
+        """A new key on the caller's account; it may hold only scopes the caller's key holds."""
+        name = name.strip()
+        if not name or len(name) > MAX_KEY_NAME:
+            raise ValidationFailed(
+                f"name is required, at most {MAX_KEY_NAME} characters", field="name"
+            )
+        try:
+            wanted = scopes.parse(scope_names) if scope_names is not None else principal.scopes
+        except scopes.UnknownScope as exc:
+            raise ValidationFailed(str(exc), field="scopes") from None
+        missing = sorted(wanted - principal.scopes)
+        if missing:
+            raise Forbidden(
+                f"this API key cannot give scopes it lacks: {', '.join(missing)}",
+                code="insufficient_scope",
+            )
+        return await bootstrap.create_key(
+            self.store, name=name, credits=0, account_id=principal.account_id, key_scopes=wanted
+        )
+
+    async def list_keys(self, principal: Principal) -> list[ApiKey]:
+        """The keys of the caller's account, oldest first (hashes and plaintexts never)."""
+        return await self.store.accounts.list_keys(principal.account_id)
+
+    async def revoke_key(self, principal: Principal, key_id: str) -> ApiKey:
+        """Revokes one of the account's keys by id (at once: its next request is refused)."""
+        if not key_id.startswith("key_"):
+            raise NotFound(f"no API key {key_id!r}")
+        return await self.store.accounts.revoke_key(key_id, principal.account_id)
 
     def resolve_model(
         self, name: str, items: tuple[refs.IncomingReference, ...] = (), *, field: str = "model"
@@ -196,6 +256,41 @@ class Service:
     async def get(self, principal: Principal, task_id: str) -> Task:
         """A task of the caller's account by any spelling of its id (``not_found`` otherwise)."""
         return await self.store.tasks.get(ids.task_id_of(task_id), principal.account_id)
+
+    async def ledger_entries(
+        self, principal: Principal, *, limit: int, before: int | None
+    ) -> list[ledger.Entry]:
+        """The caller's account's ledger entries, newest first."""
+        return await self.store.accounts.entries(principal.account_id, limit=limit, before=before)
+
+    async def usage(self, principal: Principal, days: int) -> list[ledger.DailyUsage]:
+        """Credits charged per model and UTC day over the last ``days`` days (today included)."""
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = today - timedelta(days=days - 1)
+        return ledger.daily_usage(await self.store.accounts.charges(principal.account_id, since))
+
+    async def watch(
+        self, principal: Principal, task_id: str, *, every: float = WATCH_SECONDS
+    ) -> AsyncIterator[Task]:
+        """The task now, then each time its status or progress changes, until it ends.
+
+        Reads the task every ``every`` seconds (a deleted task ends the watch). Check the
+        task exists first (``get``): this generator raises ``not_found`` only once iterated.
+        """
+        task = await self.get(principal, task_id)
+        seen = None
+        while True:
+            state = (task.status, task.progress, task.updated_at)
+            if state != seen:
+                seen = state
+                yield task
+            if task.status.terminal:
+                return
+            await asyncio.sleep(every)
+            try:
+                task = await self.get(principal, task.id)
+            except NotFound:
+                return
 
     async def get_by_trace(self, principal: Principal, trace_id: str) -> Task:
         """The task a create request made, by the UUID spelling of its request id."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from seedance_gateway.domain import ledger
 from seedance_gateway.domain.ledger import EntryKind, balance_delta, settlement_for
 from seedance_gateway.domain.tasks import Status
 
@@ -57,3 +60,20 @@ def test_negative_amounts_are_refused(kind: EntryKind) -> None:
 def test_entry_kinds_are_stored_as_their_lowercase_names() -> None:
     """The ledger table stores these strings; renaming one would orphan old rows."""
     assert [str(k) for k in EntryKind] == ["grant", "hold", "capture", "release"]
+
+
+def test_daily_usage_sums_per_utc_day_and_model() -> None:
+    at = datetime(2026, 11, 21, 23, 59, tzinfo=UTC)
+    charges = [
+        ledger.Charge(at=at, model="b", credits=5),
+        ledger.Charge(at=at + timedelta(minutes=2), model="b", credits=7),  # the next UTC day
+        ledger.Charge(at=at, model="a", credits=3),
+        ledger.Charge(at=at - timedelta(hours=1), model="b", credits=1),
+    ]
+    rows = [(r.day.isoformat(), r.model, r.tasks, r.credits) for r in ledger.daily_usage(charges)]
+    assert rows == [
+        ("2026-11-21", "a", 1, 3),
+        ("2026-11-21", "b", 2, 6),
+        ("2026-11-22", "b", 1, 7),
+    ]
+    assert ledger.daily_usage([]) == []

@@ -24,6 +24,7 @@ from seedance_gateway.domain import ids
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task
 from seedance_gateway.errors import (
+    Forbidden,
     GatewayError,
     IdempotencyConflict,
     InsufficientCredits,
@@ -171,6 +172,7 @@ def _terms(error: GatewayError) -> tuple[int, str]:
         return 400, "api_not_implemented"  # an unknown model, as the v3 parser reports it
     table: list[tuple[type[GatewayError], tuple[int, str]]] = [
         (Unauthorized, (401, "invalid_token")),
+        (Forbidden, (403, "insufficient_scope")),
         (RateLimited, (429, "too_many_requests")),
         (InsufficientCredits, (403, "used_up")),
         (NotFound, (404, "not_found")),

@@ -24,6 +24,7 @@ from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.requests import GenerationRequest, nearest_ratio
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import (
+    Forbidden,
     GatewayError,
     IdempotencyConflict,
     InsufficientCredits,
@@ -236,6 +237,7 @@ def upstream_terms(error: GatewayError) -> tuple[int, str, str, str]:
         return 400, _validation_code(error), "BadRequest", error.field or ""
     simple: list[tuple[type[GatewayError], tuple[int, str, str]]] = [
         (Unauthorized, (401, "AuthenticationError", "Unauthorized")),
+        (Forbidden, (403, "AccessDenied", "Forbidden")),
         (InsufficientCredits, (403, "AccountOverdueError", "Forbidden")),
         (NotFound, (404, "NotFound", "NotFound")),
         (InvalidState, (403, "OperationDenied.InvalidState", "Forbidden")),

@@ -32,6 +32,7 @@ from seedance_gateway.domain import ids
 from seedance_gateway.domain.requests import nearest_ratio
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task, end_error
 from seedance_gateway.errors import (
+    Forbidden,
     GatewayError,
     IdempotencyConflict,
     InsufficientCredits,
@@ -295,6 +296,7 @@ def openai_terms(error: GatewayError) -> tuple[int, str, str, str | None]:
         return 400, "invalid_request_error", code, error.field
     table: list[tuple[type[GatewayError], tuple[int, str, str]]] = [
         (Unauthorized, (401, "invalid_request_error", "invalid_api_key")),
+        (Forbidden, (403, "invalid_request_error", "insufficient_scope")),
         (InsufficientCredits, (429, "insufficient_quota", "insufficient_quota")),
         (RateLimited, (429, "rate_limit_error", "rate_limit_exceeded")),
         (NotFound, (404, "invalid_request_error", "not_found")),

@@ -7,18 +7,22 @@ succeeded | failed`` plus ``cancelled`` and ``expired``; errors are
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
 from seedance_gateway.dialects import echo, textcheck
 from seedance_gateway.domain import fingerprint as fp
+from seedance_gateway.domain import scopes
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task
 from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
@@ -32,6 +36,7 @@ STATUS_WORDS = {Status.RUNNING: "processing"}
 #: A ``callback_url`` (our extension) hears about the end of the task, whatever it is.
 CALLBACK_STATUSES = tuple(str(s) for s in TERMINAL)
 MAX_BODY = 32 * 1024 * 1024
+SSE_KEEPALIVE_SECONDS = 15.0
 
 
 class ReferenceItem(BaseModel):
@@ -66,8 +71,9 @@ def service_of(request: Request) -> Service:
 async def principal_of(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    """Authenticates (and rate-limits) the caller."""
-    return await service_of(request).authenticate(authorization)
+    """Authenticates (and rate-limits) the caller, for the scope this request needs."""
+    scope = scopes.required(request.method, request.url.path)
+    return await service_of(request).authenticate(authorization, scope)
 
 
 Caller = Annotated[Principal, Depends(principal_of)]
@@ -150,6 +156,41 @@ async def get_generation(request: Request, task_id: str, caller: Caller) -> dict
     """One generation's status and, once succeeded, its result URLs."""
     task = await service_of(request).get(caller, task_id)
     return task_view(service_of(request), task, request)
+
+
+@router.get("/generations/{task_id}/events")
+async def generation_events(request: Request, task_id: str, caller: Caller) -> StreamingResponse:
+    """Server-sent events: ``event: generation`` with the task object whenever its status or
+    progress changes, a comment every 15 s to keep proxies open, closed once the task ends."""
+    service = service_of(request)
+    await service.get(caller, task_id)  # not_found in the dialect's envelope, before streaming
+    return StreamingResponse(
+        _sse(request, service.watch(caller, task_id)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(request: Request, tasks: AsyncIterator[Task]) -> AsyncIterator[str]:
+    """Renders ``tasks`` as events, with a keep-alive comment whenever none came for a while."""
+    pending = asyncio.ensure_future(anext(tasks))
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=SSE_KEEPALIVE_SECONDS)
+            if not done:
+                yield ": keep-alive\n\n"
+                continue
+            try:
+                task = pending.result()
+            except StopAsyncIteration:
+                return
+            view = task_view(service_of(request), task, request)
+            yield f"event: generation\ndata: {json.dumps(view)}\n\n"
+            pending = asyncio.ensure_future(anext(tasks))
+    finally:
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await pending
 
 
 @router.post("/generations/{task_id}/cancel")

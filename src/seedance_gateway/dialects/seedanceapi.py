@@ -27,6 +27,7 @@ from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task, end_error
 from seedance_gateway.errors import (
+    Forbidden,
     GatewayError,
     IdempotencyConflict,
     InsufficientCredits,
@@ -361,6 +362,7 @@ def error_terms(error: GatewayError) -> tuple[int, str]:
         return 400, FIELD_CODES.get(error.field or "", "INVALID_PARAMETER")
     table: list[tuple[type[GatewayError], tuple[int, str]]] = [
         (Unauthorized, (401, "INVALID_API_KEY")),
+        (Forbidden, (403, "INSUFFICIENT_SCOPE")),
         (InsufficientCredits, (402, "INSUFFICIENT_CREDITS")),
         (IdempotencyConflict, (409, "IDEMPOTENCY_CONFLICT")),
         (InvalidState, (409, "INVALID_STATE")),

@@ -7,6 +7,10 @@ or release (failure, cancel, expiry) follows it, in the same transaction as the 
 from __future__ import annotations
 
 import enum
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from seedance_gateway.domain.tasks import Status
 
@@ -39,3 +43,53 @@ def balance_delta(kind: EntryKind, amount: int) -> int:
         EntryKind.CAPTURE: 0,
         EntryKind.RELEASE: amount,
     }[kind]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entry:
+    """One ledger entry as an account sees it."""
+
+    id: int
+    kind: EntryKind
+    amount: int
+    balance_after: int
+    task_id: str | None
+    note: str | None
+    created_at: datetime
+
+    @property
+    def delta(self) -> int:
+        """The signed change to the balance."""
+        return balance_delta(self.kind, self.amount)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Charge:
+    """A captured charge: when, for which model, how many credits."""
+
+    at: datetime
+    model: str
+    credits: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyUsage:
+    """Credits charged for one model on one UTC day."""
+
+    day: date
+    model: str
+    tasks: int
+    credits: int
+
+
+def daily_usage(charges: Iterable[Charge]) -> list[DailyUsage]:
+    """Charges summed per UTC day and model, oldest day first, models in name order."""
+    totals: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for charge in charges:
+        total = totals[(charge.at.date(), charge.model)]
+        total[0] += 1
+        total[1] += charge.credits
+    return [
+        DailyUsage(day=day, model=model, tasks=count, credits=credits)
+        for (day, model), (count, credits) in sorted(totals.items())
+    ]

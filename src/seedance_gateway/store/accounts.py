@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seedance_gateway.domain import ledger
+from seedance_gateway.domain import ledger, scopes
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import NotFound
 from seedance_gateway.store import tables as t
@@ -103,7 +103,15 @@ class AccountStore:
                 )
         return account_id
 
-    async def add_key(self, *, account_id: str, name: str, prefix: str, key_hash: str) -> ApiKey:
+    async def add_key(
+        self,
+        *,
+        account_id: str,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        key_scopes: frozenset[str] = frozenset(scopes.ALL),
+    ) -> ApiKey:
         """Stores a key's hash; the plaintext is never stored."""
         key = ApiKey(
             id=new_id("key"),
@@ -112,9 +120,11 @@ class AccountStore:
             prefix=prefix,
             created_at=now(),
             revoked_at=None,
+            scopes=key_scopes,
         )
+        values = {**vars(key), "scopes": scopes.encode(key_scopes), "hash": key_hash}
         async with self.db.write() as conn:
-            await conn.execute(insert(t.api_keys).values(**vars(key), hash=key_hash))
+            await conn.execute(insert(t.api_keys).values(**values))
         return key
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
@@ -127,17 +137,19 @@ class AccountStore:
             )
         return key_from_row(row) if row else None
 
-    async def list_keys(self) -> list[ApiKey]:
-        """Every key, oldest first."""
+    async def list_keys(self, account_id: str | None = None) -> list[ApiKey]:
+        """Every key (of ``account_id`` when given), oldest first."""
+        query = select(t.api_keys).order_by(t.api_keys.c.created_at, t.api_keys.c.id)
+        if account_id is not None:
+            query = query.where(t.api_keys.c.account_id == account_id)
         async with self.db.read() as conn:
-            rows = (
-                await conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at))
-            ).mappings()
-            return [key_from_row(r) for r in rows]
+            return [key_from_row(r) for r in (await conn.execute(query)).mappings()]
 
-    async def revoke_key(self, key_ref: str) -> ApiKey:
-        """Revokes a key by id or prefix."""
+    async def revoke_key(self, key_ref: str, account_id: str | None = None) -> ApiKey:
+        """Revokes a key by id or prefix (only among ``account_id``'s keys when given)."""
         where = (t.api_keys.c.id == key_ref) | (t.api_keys.c.prefix == key_ref)
+        if account_id is not None:
+            where = where & (t.api_keys.c.account_id == account_id)
         async with self.db.write() as conn:
             await conn.execute(
                 update(t.api_keys)
@@ -148,6 +160,13 @@ class AccountStore:
         if row is None:
             raise NotFound(f"no API key with id or prefix {key_ref!r}")
         return key_from_row(row)
+
+    async def touch_key(self, key_id: str, at: datetime) -> None:
+        """Records that the key was used at ``at``."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t.api_keys).where(t.api_keys.c.id == key_id).values(last_used_at=at)
+            )
 
     async def grant(self, account_id: str, amount: int, note: str | None = None) -> int:
         """Adds credits; returns the new balance."""
@@ -179,6 +198,46 @@ class AccountStore:
         async with self.db.read() as conn:
             rows = (await conn.execute(entries.group_by(t.ledger.c.kind))).all()
         return sum(ledger.balance_delta(ledger.EntryKind(kind), int(total)) for kind, total in rows)
+
+    async def entries(
+        self, account_id: str, *, limit: int, before: int | None
+    ) -> list[ledger.Entry]:
+        """The account's ledger, newest first; ``before``: an entry id (the last one seen)."""
+        query = select(t.ledger).where(t.ledger.c.account_id == account_id)
+        if before is not None:
+            query = query.where(t.ledger.c.id < before)
+        query = query.order_by(t.ledger.c.id.desc()).limit(limit)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            ledger.Entry(
+                id=r["id"],
+                kind=ledger.EntryKind(r["kind"]),
+                amount=int(r["amount"]),
+                balance_after=int(r["balance_after"]),
+                task_id=r["task_id"],
+                note=r["note"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    async def charges(self, account_id: str, since: datetime) -> list[ledger.Charge]:
+        """Every captured charge of the account since ``since``, with its task's model."""
+        query = (
+            select(t.ledger.c.created_at, t.tasks.c.model, t.ledger.c.amount)
+            .join(t.tasks, t.tasks.c.id == t.ledger.c.task_id)
+            .where(
+                t.ledger.c.account_id == account_id,
+                t.ledger.c.kind == str(ledger.EntryKind.CAPTURE),
+                t.ledger.c.created_at >= since,
+            )
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ledger.Charge(at=at, model=model, credits=int(amount)) for at, model, amount in rows
+        ]
 
     async def count_keys(self) -> int:
         """How many keys exist (zero means a fresh home)."""

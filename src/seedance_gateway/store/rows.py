@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from seedance_gateway.domain import scopes
 from seedance_gateway.domain.tasks import Status, Task, TaskError, TaskResult
 
 
@@ -21,6 +22,8 @@ class ApiKey:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    scopes: frozenset[str] = frozenset(scopes.ALL)
+    last_used_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +78,8 @@ def key_from_row(row: RowMapping) -> ApiKey:
         prefix=row["prefix"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        scopes=scopes.decode(row["scopes"]),
+        last_used_at=row["last_used_at"],
     )
 
 

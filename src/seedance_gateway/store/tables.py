@@ -80,6 +80,8 @@ api_keys = Table(
     Column("hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("scopes", String(200), nullable=True),  #: space-separated; NULL: every scope
+    Column("last_used_at", UTCDateTime, nullable=True),
 )
 
 tasks = Table(

@@ -1,0 +1,76 @@
+"""The Public API v1's key management (our extension): ``/api/v1/keys``.
+
+A key with the ``keys`` scope lists, creates and revokes the keys of its own account. The new
+key's plaintext is in the create response only; the server keeps its hash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from seedance_gateway.dialects.public_v1 import Caller, iso_time, json_body, service_of
+from seedance_gateway.domain import scopes
+from seedance_gateway.errors import ValidationFailed
+from seedance_gateway.store.rows import ApiKey
+
+router = APIRouter(prefix="/api/v1/keys")
+
+
+class CreateKey(BaseModel):
+    """``POST /api/v1/keys``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    scopes: list[str] | None = None
+
+
+@router.get("")
+async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
+    """The account's keys, oldest first."""
+    found = await service_of(request).list_keys(caller)
+    return {"object": "list", "data": [key_json(k, caller.key_id) for k in found]}
+
+
+@router.post("")
+async def create_key(request: Request, caller: Caller) -> JSONResponse:
+    """A new key; ``key`` (the plaintext) is shown in this response only."""
+    body = _parse(await json_body(request))
+    made = await service_of(request).create_key(caller, body.name, body.scopes)
+    return JSONResponse({**key_json(made.key, caller.key_id), "key": made.plaintext}, 201)
+
+
+@router.post("/{key_id}/revoke")
+async def revoke_key(request: Request, key_id: str, caller: Caller) -> dict[str, Any]:
+    """Revokes one of the account's keys; its next request is refused (``api_key_revoked``)."""
+    return key_json(await service_of(request).revoke_key(caller, key_id), caller.key_id)
+
+
+def key_json(key: ApiKey, current: str) -> dict[str, Any]:
+    """A key as listed: never its hash or plaintext; ``current`` marks the calling key."""
+    return {
+        "id": key.id,
+        "object": "api_key",
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": [s for s in scopes.ALL if s in key.scopes],
+        "created_at": iso_time(key.created_at),
+        "last_used_at": iso_time(key.last_used_at) if key.last_used_at else None,
+        "revoked_at": iso_time(key.revoked_at) if key.revoked_at else None,
+        "current": key.id == current,
+    }
+
+
+def _parse(raw: Any) -> CreateKey:
+    if not isinstance(raw, dict):
+        raise ValidationFailed("request body must be a JSON object", field="body")
+    try:
+        return CreateKey.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        allowed = "name (text) and scopes (a list of: " + ", ".join(scopes.ALL) + ")"
+        raise ValidationFailed(f"{field}: {error['msg']}; send {allowed}", field=field) from None
