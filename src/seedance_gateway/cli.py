@@ -1,4 +1,5 @@
-"""The ``seedance`` command: serve, worker, keys, credits, models, db."""
+"""The ``seedance`` command: serve, worker, keys, credits, models, db (and, from
+``cli_client``, the client commands generate, tasks and files)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from seedance_gateway import bootstrap, config
+from seedance_gateway import bootstrap, cli_client, config
 from seedance_gateway.app import build_catalog, build_upstream, build_worker, create_app
+from seedance_gateway.domain import scopes
 from seedance_gateway.errors import GatewayError
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store, migrate
@@ -30,6 +32,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(credits_app, name="credits")
 app.add_typer(db_app, name="db")
+cli_client.register(app)
 console = Console()
 T = TypeVar("T")
 
@@ -123,13 +126,24 @@ async def _worker(settings: config.Settings) -> None:
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key.")],
     credits: Annotated[int, typer.Option(help="Credits granted to the key's new account.")] = 0,
+    key_scopes: Annotated[
+        str,
+        typer.Option("--scopes", help=f"Comma-separated, some of: {', '.join(scopes.ALL)}."),
+    ] = ",".join(scopes.ALL),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Creates an account and an API key; the key is shown once."""
     if credits < 0:
         raise typer.BadParameter("credits must not be negative", param_hint="--credits")
+    try:
+        chosen = scopes.parse(key_scopes.split(","))
+    except scopes.UnknownScope as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scopes") from None
     created = _run(
-        lambda s: _with_store(s, lambda st: bootstrap.create_key(st, name=name, credits=credits))
+        lambda s: _with_store(
+            s,
+            lambda st: bootstrap.create_key(st, name=name, credits=credits, key_scopes=chosen),
+        )
     )
     if as_json:
         print(
@@ -139,6 +153,7 @@ def keys_create(
                     "id": created.key.id,
                     "account_id": created.key.account_id,
                     "credits": created.credits,
+                    "scopes": [x for x in scopes.ALL if x in created.key.scopes],
                 }
             )
         )

@@ -66,7 +66,8 @@ def test_keys_create_json_prints_a_working_key_on_a_new_account(shared_server: A
     done = _seedance(shared_server, "keys", "create", "--name", "ci", "--credits", "70", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data) == {"key", "id", "account_id", "credits"}
+    assert set(data) == {"key", "id", "account_id", "credits", "scopes"}
+    assert data["scopes"] == ["generate", "read", "files", "webhooks", "keys"]
     assert data["key"].startswith("sdg_") and len(data["key"]) >= 40
     assert data["id"].startswith("key_") and data["account_id"].startswith("acct_")
     assert data["credits"] == 70
@@ -75,6 +76,21 @@ def test_keys_create_json_prints_a_working_key_on_a_new_account(shared_server: A
     again = json.loads(shared_server.cli("keys", "create", "--name", "ci", "--json"))
     assert again["key"] != data["key"] and again["account_id"] != data["account_id"]
     assert again["credits"] == 0
+
+
+def test_keys_create_scopes_limits_what_the_key_may_do(shared_server: Any) -> None:
+    """``--scopes read`` makes a key that reads but cannot create; an unknown scope is refused."""
+    made = _seedance(shared_server, "keys", "create", "--name", "ro", "--scopes", "read", "--json")
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    assert data["scopes"] == ["read"]
+    assert _balance(shared_server, data["key"]) == 0
+    headers = {"Authorization": f"Bearer {data['key']}"}
+    refused = httpx.post(f"{shared_server.url}/api/v1/generations", json={}, headers=headers)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "insufficient_scope"
+    bad = _seedance(shared_server, "keys", "create", "--name", "x", "--scopes", "read,admin")
+    assert bad.returncode == 2 and "admin" in bad.stderr
 
 
 def test_keys_list_shows_ids_and_prefixes_but_never_a_whole_key(shared_server: Any) -> None:
