@@ -9,7 +9,6 @@ Set ``SEEDANCE_TEST_BACKENDS=sqlite`` to run only one backend while developing.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import socket
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from seedance_gateway import bootstrap
 from seedance_gateway.store import Store, migrate
 
 PG_ADMIN_URL = os.environ.get("SEEDANCE_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -115,11 +115,13 @@ class Server:
         return done.stdout
 
     def create_key(self, credits: int, name: str = "test") -> tuple[str, str]:
-        """A new key on a new account; returns (key, account id)."""
-        data = json.loads(
-            self.cli("keys", "create", "--name", name, "--credits", str(credits), "--json")
-        )
-        return data["key"], data["account_id"]
+        """A new key on a new account; returns (key, account id).
+
+        Made in this process by what ``seedance keys create`` runs (``bootstrap.create_key``):
+        a CLI process costs about two seconds, and ``tests/e2e/test_cli.py`` covers the CLI.
+        """
+        made = asyncio.run(_new_key(self.env["SEEDANCE_DATABASE_URL"], name, credits))
+        return made.plaintext, made.key.account_id
 
     def start(self, *extra_args: str) -> None:
         """Starts ``seedance serve`` (on its port, if it has one) and waits until it is ready."""
@@ -173,6 +175,14 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()
+
+
+async def _new_key(database_url: str, name: str, credits: int) -> bootstrap.NewKey:
+    store = Store.open(database_url)
+    try:
+        return await bootstrap.create_key(store, name=name, credits=credits)
+    finally:
+        await store.close()
 
 
 def make_server(tmp_path: Path, database_url: str, **settings: str) -> Server:

@@ -9,7 +9,6 @@ resolves in seconds.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
@@ -17,9 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from seedance_gateway import bootstrap
-from seedance_gateway.store import Store
 
 from .conftest import _database
 from .fault_proxy import FaultProxy
@@ -70,20 +66,9 @@ def a_server(
 
 @pytest.fixture
 def key(a_server: Any) -> str:
-    """A fresh key of A on a new account holding ``BALANCE`` credits, for this test alone.
-
-    It is what ``a_server.create_key(BALANCE)`` makes, made in this process: the CLI takes
-    about two seconds a key.
-    """
-    return asyncio.run(_new_key(a_server.env["SEEDANCE_DATABASE_URL"]))
-
-
-async def _new_key(database_url: str) -> str:
-    store = Store.open(database_url)
-    try:
-        return (await bootstrap.create_key(store, name="faults", credits=BALANCE)).plaintext
-    finally:
-        await store.close()
+    """A fresh key of A on a new account holding ``BALANCE`` credits, for this test alone."""
+    made: str = a_server.create_key(BALANCE, name="faults")[0]
+    return made
 
 
 @pytest.fixture(autouse=True)
