@@ -207,35 +207,34 @@ def tasks_list(
         return
     table = Table("id", "status", "model", "credits", "created")
     for t in page.items:
-        table.add_row(
-            t.id, t.status, t.model, str(t.final_credits or t.reserved_credits), t.created_at
-        )
+        table.add_row(t.id, t.status, t.model, str(t.credits), t.created_at)
     console.print(table)
+
+
+TaskId = Annotated[str, typer.Argument(help="The task id.")]
 
 
 @tasks_app.command("show")
 def tasks_show(
-    task_id: Annotated[str, typer.Argument(help="The task id.")],
-    base_url: BaseUrl = None,
-    api_key: ApiKey = None,
-    as_json: AsJson = False,
+    task_id: TaskId, base_url: BaseUrl = None, api_key: ApiKey = None, as_json: AsJson = False
 ) -> None:
     """One generation."""
-    with client(base_url, api_key) as sdk:
-        task = guarded(lambda: sdk.get_generation(task_id))
-    _show(task, as_json)
+    _on_task(base_url, api_key, as_json, lambda sdk: sdk.get_generation(task_id))
 
 
 @tasks_app.command("cancel")
 def tasks_cancel(
-    task_id: Annotated[str, typer.Argument(help="The task id.")],
-    base_url: BaseUrl = None,
-    api_key: ApiKey = None,
-    as_json: AsJson = False,
+    task_id: TaskId, base_url: BaseUrl = None, api_key: ApiKey = None, as_json: AsJson = False
 ) -> None:
     """Cancels a queued generation (its credits come back)."""
+    _on_task(base_url, api_key, as_json, lambda sdk: sdk.cancel_generation(task_id))
+
+
+def _on_task(
+    base_url: str | None, api_key: str | None, as_json: bool, action: Callable[[Client], Generation]
+) -> None:
     with client(base_url, api_key) as sdk:
-        task = guarded(lambda: sdk.cancel_generation(task_id))
+        task = guarded(lambda: action(sdk))
     _show(task, as_json)
 
 
