@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from seedance_gateway import bootstrap
+from seedance_gateway import bootstrap, config
 from seedance_gateway.store import Store, migrate
 
 PG_ADMIN_URL = os.environ.get("SEEDANCE_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -120,7 +120,7 @@ class Server:
         Made in this process by what ``seedance keys create`` runs (``bootstrap.create_key``):
         a CLI process costs about two seconds, and ``tests/e2e/test_cli.py`` covers the CLI.
         """
-        made = asyncio.run(_new_key(self.env["SEEDANCE_DATABASE_URL"], name, credits))
+        made = asyncio.run(_new_key(self.env, name, credits))
         return made.plaintext, made.key.account_id
 
     def start(self, *extra_args: str) -> None:
@@ -177,8 +177,8 @@ class Server:
                 process.wait()
 
 
-async def _new_key(database_url: str, name: str, credits: int) -> bootstrap.NewKey:
-    store = Store.open(database_url)
+async def _new_key(env: dict[str, str], name: str, credits: int) -> bootstrap.NewKey:
+    store = await bootstrap.open_store(config.from_env(env))  # migrates first, as the CLI does
     try:
         return await bootstrap.create_key(store, name=name, credits=credits)
     finally:
