@@ -205,7 +205,11 @@ def tasks_list(
     if as_json:
         console.print_json(data=[t.raw for t in page.items])
         return
-    table = Table("id", "status", "model", "credits", "created")
+    # Ids are what `tasks show` and `tasks cancel` take: never cut them on narrow terminals.
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max((len(t.id) for t in page.items), default=2))
+    for name in ("status", "model", "credits", "created"):
+        table.add_column(name, overflow="fold")
     for t in page.items:
         table.add_row(t.id, t.status, t.model, str(t.credits), t.created_at)
     console.print(table)
