@@ -67,3 +67,14 @@ def test_an_unknown_task_is_404_in_the_dialects_envelope(shared_server: Any) -> 
     assert response.json()["error"]["code"] == "not_found"
     with httpx.Client(base_url=shared_server.url) as anonymous:
         assert anonymous.get("/api/v1/generations/task_nope/events").status_code == 401
+
+
+def test_another_accounts_task_is_404_not_a_stream(queue_server: Any) -> None:
+    owner, _ = queue_server.create_key(100)
+    stranger, _ = queue_server.create_key(100)
+    with queue_server.client(owner) as client:
+        task = create(client, small())
+    with queue_server.client(stranger) as client:
+        response = client.get(f"/api/v1/generations/{task['id']}/events")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

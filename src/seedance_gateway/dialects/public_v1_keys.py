@@ -10,9 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from seedance_gateway.dialects.public_v1 import Caller, iso_time, json_body, service_of
+from seedance_gateway.dialects.public_v1 import (
+    Caller,
+    iso_time,
+    json_body,
+    parse_body,
+    service_of,
+)
 from seedance_gateway.domain import scopes
 from seedance_gateway.errors import ValidationFailed
 from seedance_gateway.store.rows import ApiKey
@@ -65,12 +71,9 @@ def key_json(key: ApiKey, current: str) -> dict[str, Any]:
 
 
 def _parse(raw: Any) -> CreateKey:
-    if not isinstance(raw, dict):
-        raise ValidationFailed("request body must be a JSON object", field="body")
+    """The body, or ``validation_failed`` naming the field and what a create takes."""
     try:
-        return CreateKey.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "body"
+        return parse_body(CreateKey, raw)
+    except ValidationFailed as exc:
         allowed = "name (text) and scopes (a list of: " + ", ".join(scopes.ALL) + ")"
-        raise ValidationFailed(f"{field}: {error['msg']}; send {allowed}", field=field) from None
+        raise ValidationFailed(f"{exc.message}; send {allowed}", field=exc.field) from None
