@@ -329,6 +329,19 @@ async def test_progress_is_recorded_only_while_running(store: Store) -> None:
     assert await assert_ledger_balanced(store, owner) == 75
 
 
+async def test_progress_never_goes_back(store: Store) -> None:
+    """A late, lower report (from an earlier moment of the render) changes nothing."""
+    owner = await open_account(store, 100)
+    task = await submit(store, owner, 25)
+    (job,) = await store.jobs.claim("w1", 1, 30)
+    await store.jobs.start_task(job)
+    await store.tasks.set_progress(task.id, 60)
+    await store.tasks.set_progress(task.id, 30)
+    assert (await store.tasks.get(task.id)).progress == 60
+    await store.tasks.set_progress(task.id, 90)
+    assert (await store.tasks.get(task.id)).progress == 90
+
+
 async def test_a_running_task_cannot_be_cancelled(store: Store) -> None:
     """Once a worker started it, cancel is invalid_state and the hold stays."""
     owner = await open_account(store, 100)

@@ -255,11 +255,16 @@ class TaskStore:
         return await self.get(task_id, account_id)
 
     async def set_progress(self, task_id: str, progress: int) -> None:
-        """Records progress (0-100) of a running task."""
+        """Records progress (0-100) of a running task; it never goes back (a late, lower report
+        from an earlier moment changes nothing)."""
         async with self.db.write() as conn:
             await conn.execute(
                 update(t.tasks)
-                .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.RUNNING))
+                .where(
+                    t.tasks.c.id == task_id,
+                    t.tasks.c.status == str(Status.RUNNING),
+                    t.tasks.c.progress <= progress,
+                )
                 .values(progress=progress, updated_at=now())
             )
 
