@@ -114,13 +114,13 @@ class Server:
         )
         return done.stdout
 
-    def create_key(self, credits: int, name: str = "test") -> tuple[str, str]:
-        """A new key on a new account; returns (key, account id).
+    def create_key(self, credits: int, name: str = "test", role: str = "user") -> tuple[str, str]:
+        """A new key on a new account (``role``: user or admin); returns (key, account id).
 
         Made in this process by what ``seedance keys create`` runs (``bootstrap.create_key``):
         a CLI process costs about two seconds, and ``tests/e2e/test_cli.py`` covers the CLI.
         """
-        made = asyncio.run(_new_key(self.env, name, credits))
+        made = asyncio.run(_new_key(self.env, name, credits, role))
         return made.plaintext, made.key.account_id
 
     def start(self, *extra_args: str) -> None:
@@ -177,10 +177,12 @@ class Server:
                 process.wait()
 
 
-async def _new_key(env: dict[str, str], name: str, credits: int) -> bootstrap.NewKey:
+async def _new_key(
+    env: dict[str, str], name: str, credits: int, role: str = "user"
+) -> bootstrap.NewKey:
     store = await bootstrap.open_store(config.from_env(env))  # migrates first, as the CLI does
     try:
-        return await bootstrap.create_key(store, name=name, credits=credits)
+        return await bootstrap.create_key(store, name=name, credits=credits, role=role)
     finally:
         await store.close()
 

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seedance_gateway import accounts as accounts_module
 from seedance_gateway import catalog as catalog_module
 from seedance_gateway import config, media, netguard
 from seedance_gateway.blobs import BlobStore
@@ -26,6 +27,7 @@ from seedance_gateway.dialects import (
     default_error,
     openai_videos,
     public_v1,
+    public_v1_accounts,
     public_v1_credits,
     public_v1_files,
     public_v1_keys,
@@ -45,7 +47,7 @@ from seedance_gateway.queue import Wakeup
 from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
-from seedance_gateway.web import routes, upstream_callback
+from seedance_gateway.web import console, routes, upstream_callback
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
 from seedance_gateway.worker import Worker
@@ -66,6 +68,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app = FastAPI(
         title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker)
     )
+    app.include_router(public_v1_accounts.router)
     app.include_router(public_v1_credits.router)
     app.include_router(public_v1_keys.router)
     app.include_router(public_v1.router)
@@ -76,6 +79,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(seedanceapi.router)
     app.include_router(openai_videos.router)
     app.include_router(routes.router)
+    console.install(app)
     app.include_router(upstream_callback.router)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
@@ -219,6 +223,9 @@ def _lifespan(
         store = Store.open(url, max_attempts=settings.job_max_attempts)
         blobs = FilesystemBlobStore(settings.home / "blobs")
         limiter = RateLimiter(settings.rate_limit, settings.redis_url)
+        sign_in_limiter = RateLimiter(
+            accounts_module.SIGN_IN_LIMIT, settings.redis_url, subject="signing in to this email"
+        )
         wakeup = Wakeup()
         secret = config.load_secret(settings)
         upstream = build_upstream(settings, store, catalog, wakeup)
@@ -234,6 +241,7 @@ def _lifespan(
             wake=wakeup.notify,
             upstream=upstream,
         )
+        app.state.accounts = accounts_module.Accounts(store, sign_in_limiter)
         stop = asyncio.Event()
         worker = build_worker(settings, store, wakeup, catalog, upstream) if run_worker else None
         runner = asyncio.create_task(worker.run(stop)) if worker is not None else None
@@ -248,6 +256,7 @@ def _lifespan(
             if upstream is not None:
                 await upstream.close()
             await limiter.close()
+            await sign_in_limiter.close()
             await store.close()
 
     return lifespan

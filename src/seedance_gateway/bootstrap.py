@@ -33,10 +33,12 @@ async def create_key(
     credits: int,
     account_id: str | None = None,
     key_scopes: frozenset[str] = frozenset(scopes.ALL),
+    role: str = "user",
 ) -> NewKey:
-    """A new key, on a new account with ``credits`` unless ``account_id`` is given."""
+    """A new key, on a new account (with ``credits`` and ``role``) unless ``account_id`` is
+    given."""
     if account_id is None:
-        account_id = await store.accounts.create_account(name, credits)
+        account_id = await store.accounts.create_account(name, credits, role=role)
     elif credits:
         await store.accounts.grant(account_id, credits, note="grant with new key")
     plaintext = keys.generate()
@@ -51,11 +53,14 @@ async def create_key(
 
 
 async def first_key(settings: config.Settings) -> NewKey | None:
-    """On an empty home, a key with starter credits; None when keys already exist."""
+    """On an empty home, a key with starter credits on an admin account (the operator's);
+    None when keys already exist."""
     store = await open_store(settings)
     try:
         if await store.accounts.count_keys():
             return None
-        return await create_key(store, name="default", credits=settings.starter_credits)
+        return await create_key(
+            store, name="default", credits=settings.starter_credits, role="admin"
+        )
     finally:
         await store.close()

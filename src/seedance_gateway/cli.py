@@ -1,4 +1,4 @@
-"""The ``seedance`` command: serve, worker, keys, credits, models, db (and, from
+"""The ``seedance`` command: serve, worker, keys, accounts, credits, models, db (and, from
 ``cli_client``, the client commands generate, tasks and files)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from seedance_gateway import bootstrap, cli_client, config
+from seedance_gateway import accounts, bootstrap, cli_client, config
 from seedance_gateway.app import build_catalog, build_upstream, build_worker, create_app
 from seedance_gateway.domain import scopes
-from seedance_gateway.errors import GatewayError
+from seedance_gateway.errors import GatewayError, NotFound
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.store import Store, migrate
 
@@ -28,9 +28,13 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 credits_app = typer.Typer(help="Grant and show credits.", no_args_is_help=True)
+accounts_app = typer.Typer(
+    help="Accounts that sign in to the console with an email and password.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(credits_app, name="credits")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(db_app, name="db")
 cli_client.register(app)
 console = Console()
@@ -208,6 +212,58 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or prefix.")]) -
     """Revokes a key; requests with it get 401 api_key_revoked."""
     revoked = _run(lambda s: _with_store(s, lambda st: st.accounts.revoke_key(key)))
     console.print(f"Revoked {revoked.id} ({revoked.prefix}…)")
+
+
+Password = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="SEEDANCE_PASSWORD",
+        help="The sign-in password (asked for when not given; or env SEEDANCE_PASSWORD).",
+    ),
+]
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Option(help="The account's display name.")],
+    email: Annotated[str, typer.Option(help="The email it signs in with.")],
+    password: Password,
+    admin: Annotated[bool, typer.Option(help="An operator: sees and manages accounts.")] = False,
+    credits: Annotated[int, typer.Option(help="Credits granted to the account.")] = 0,
+) -> None:
+    """Creates an account that signs in to the console (no key: it gets one on sign-in)."""
+    new = accounts.NewAccount(
+        name=name,
+        email=email,
+        password=password,
+        role="admin" if admin else "user",
+        credits=credits,
+    )
+    made = _run(lambda s: _with_store(s, lambda st: accounts.create_account(st, new)))
+    console.print(
+        f"Account [bold]{made.id}[/] ({made.email}, {made.role}, {made.balance} credits)",
+        soft_wrap=True,
+    )
+
+
+@accounts_app.command("password")
+def accounts_password(
+    email: Annotated[str, typer.Argument(help="The account's email.")], password: Password
+) -> None:
+    """Sets an account's sign-in password."""
+
+    async def change(store: Store) -> str:
+        found = await store.accounts.sign_in_record(accounts.normalize_email(email))
+        if found is None:
+            raise NotFound(f"no account with email {email!r}")
+        await store.accounts.set_password(found[0].id, accounts.hash_checked(password))
+        return found[0].id
+
+    account_id = _run(lambda s: _with_store(s, change))
+    console.print(f"Password set for {account_id}")
 
 
 @credits_app.command("grant")

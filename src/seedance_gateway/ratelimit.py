@@ -16,8 +16,9 @@ from seedance_gateway.errors import RateLimited
 class RateLimiter:
     """Counts each API key's requests against one limit such as ``120/minute``."""
 
-    def __init__(self, limit: str, redis_url: str = "") -> None:
+    def __init__(self, limit: str, redis_url: str = "", *, subject: str = "this API key") -> None:
         self.item = parse(limit)
+        self.subject = subject  #: what the limit counts, as the error names it
         self.storage: Storage = storage_for(redis_url)
         self.strategy = MovingWindowRateLimiter(self.storage)
 
@@ -28,7 +29,7 @@ class RateLimiter:
         stats = await self.strategy.get_window_stats(self.item, "api-key", key_id)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
-            f"this API key is limited to {self.item.amount} requests per "
+            f"{self.subject} is limited to {self.item.amount} requests per "
             f"{self.item.multiples} {self.item.GRANULARITY.name}; "
             f"retry in {retry_after} s",
             retry_after=retry_after,

@@ -96,6 +96,14 @@ class SubmitCommand:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Quote:
+    """A price, and the normalized request it is for."""
+
+    credits: int
+    request: GenerationRequest
+
+
+@dataclass(frozen=True, kw_only=True)
 class Submission:
     """The task a create produced, and whether it was a replay of an earlier one."""
 
@@ -210,11 +218,17 @@ class Service:
             )
         return spec
 
+    def quote(self, command: SubmitCommand) -> Quote:
+        """The price of ``command`` with the same checks as a submit (references by role only)."""
+        roles = tuple(_role_only(i) for i in refs.assign_roles(list(command.references)))
+        request = self._normalize(command, roles)
+        return Quote(credits=pricing.quote(command.spec, request), request=request)
+
     async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
         """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
         task_id = new_id("task")
+        self.quote(command)  # the cheap checks first, before any media is fetched
         items = refs.assign_roles(list(command.references))
-        self._normalize(command, tuple(_role_only(i) for i in items))  # cheap checks first
         await self._check_callback(command)
         resolved = await self.files.resolve(principal.account_id, task_id, items)
         try:

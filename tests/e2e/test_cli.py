@@ -137,6 +137,33 @@ def test_credits_grant_adds_to_the_balance_the_api_reports(shared_server: Any) -
     assert _balance(shared_server, key) == 80
 
 
+def test_accounts_create_and_password_give_a_console_sign_in(shared_server: Any) -> None:
+    """``accounts create`` makes an admin that signs in; ``accounts password`` changes it."""
+    email = f"ops-{secrets.token_hex(4)}@example.com"
+    made = _seedance(
+        shared_server, "accounts", "create", "--name", "Ops", "--email", email, "--admin",
+        "--credits", "7", "--password", "first password",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "admin" in made.stdout and "7 credits" in made.stdout
+
+    def sign_in(password: str) -> httpx.Response:
+        body = {"email": email, "password": password}
+        return httpx.post(f"{shared_server.url}/api/v1/sessions", json=body, timeout=30)
+
+    session = sign_in("first password")
+    assert session.status_code == 201, session.text
+    assert session.json()["account"]["role"] == "admin"
+    changed = _seedance(shared_server, "accounts", "password", email, "--password", "second one!")
+    assert changed.returncode == 0, changed.stderr
+    assert sign_in("first password").status_code == 401
+    assert sign_in("second one!").status_code == 201
+    weak = _seedance(shared_server, "accounts", "password", email, "--password", "short")
+    assert weak.returncode == 1 and "8 to 200 characters" in weak.stderr
+    unknown = _seedance(shared_server, "accounts", "password", "no@example.com", "--password", "x")
+    assert unknown.returncode == 1 and "no account with email" in unknown.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -203,6 +230,7 @@ def test_the_first_serve_prints_a_working_key_and_a_curl_command(
         assert body is not None, curl
         assert _balance(server, key) == 300
         with server.client(key) as client:
+            assert client.get("/api/v1/account").json()["role"] == "admin"  # the operator's
             response = post(client, body.group(1))
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "queued"

@@ -25,6 +25,10 @@ from seedance_gateway.domain import scopes
         ("GET", "/api/v1/generations/gen_1/deliveries", "webhooks"),
         ("GET", "/api/v1/keys", "keys"),
         ("POST", "/api/v1/keys/key_1/revoke", "keys"),
+        ("GET", "/api/v1/admin/accounts", "keys"),
+        ("POST", "/api/v1/admin/accounts/acct_1/grants", "keys"),
+        ("GET", "/api/v1/account", "read"),
+        ("POST", "/api/v1/generations/quote", "read"),  # prices only; creates nothing
         ("POST", "/api/v3/contents/generations/tasks", "generate"),
         ("DELETE", "/api/v3/contents/generations/tasks/cgt-1", "generate"),
         ("GET", "/api/v3/contents/generations/tasks", "read"),

@@ -102,12 +102,40 @@ async def create_generation(
 ) -> JSONResponse:
     """Queues a generation; replays the original for a repeated idempotency key."""
     service = service_of(request)
-    raw = await json_body(request)
+    command = _command(request, await json_body(request), idempotency_key)
+    submission = await service.submit(caller, command)
+    headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
+    return JSONResponse(task_view(service, submission.task, request), 201, headers=headers)
+
+
+@router.post("/generations/quote")
+async def quote_generation(request: Request, _: Caller) -> dict[str, Any]:
+    """What a create with this body would cost, checked like a create; nothing is created.
+
+    References are checked by role only (not fetched), so a quote never reads media.
+    """
+    command = _command(request, await json_body(request), None)
+    priced = service_of(request).quote(command)
+    return {
+        "object": "quote",
+        "model": command.spec.id,
+        "credits": priced.credits,
+        "resolution": priced.request.resolution,
+        "width": priced.request.width,
+        "height": priced.request.height,
+        "duration_seconds": priced.request.frames / priced.request.fps,
+        "fps": priced.request.fps,
+        "generate_audio": priced.request.generate_audio,
+    }
+
+
+def _command(request: Request, raw: Any, idempotency_key: str | None) -> SubmitCommand:
+    """The service command for a create body (``validation_failed`` if it is not one)."""
     body = _parse(raw)
     params = dict(body.params or {})
     items = tuple(_references(params.get("referenceMediaItems")))
-    spec = service.resolve_model(body.model, items)
-    command = SubmitCommand(
+    spec = service_of(request).resolve_model(body.model, items)
+    return SubmitCommand(
         dialect="public_v1",
         spec=spec,
         model_alias=body.model,
@@ -123,9 +151,6 @@ async def create_generation(
         request_id=request.state.request_id,
         wire_request=echo.redacted(raw),
     )
-    submission = await service.submit(caller, command)
-    headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
-    return JSONResponse(task_view(service, submission.task, request), 201, headers=headers)
 
 
 @router.get("/generations")
@@ -153,9 +178,11 @@ async def list_generations(
 
 @router.get("/generations/{task_id}")
 async def get_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
-    """One generation's status and, once succeeded, its result URLs."""
+    """One generation's status and, once succeeded, its result URLs; ``request`` is the create
+    body as sent here (data: URLs elided), None for a task created through another dialect."""
     task = await service_of(request).get(caller, task_id)
-    return task_view(service_of(request), task, request)
+    sent = task.wire_request if task.dialect == "public_v1" else None
+    return {**task_view(service_of(request), task, request), "request": sent}
 
 
 @router.get("/generations/{task_id}/events")

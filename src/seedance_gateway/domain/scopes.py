@@ -3,7 +3,8 @@
 A key holds some of ``ALL``; keys made before scopes existed hold all of them. The scope a
 request needs follows from its method and path alone (``required``), the same in every dialect:
 reading anything is ``read``; creating or cancelling generations is ``generate``; uploading or
-deleting files is ``files``; managing webhooks is ``webhooks``; managing keys is ``keys``.
+deleting files is ``files``; managing webhooks is ``webhooks``; managing keys (and, for admin
+accounts, other accounts) is ``keys``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Iterable
 GENERATE, READ, FILES, WEBHOOKS, KEYS = "generate", "read", "files", "webhooks", "keys"
 ALL: tuple[str, ...] = (GENERATE, READ, FILES, WEBHOOKS, KEYS)
 WEBHOOK_PATHS = ("/api/v1/webhooks", "/api/v1/webhook-events")
-#: POSTs that only read (seed 004 retrieves tasks with a POST body).
-READING_POSTS = ("/seedance/tasks",)
+#: POSTs that only read (seed 004 retrieves tasks with a POST body; a price quote).
+READING_POSTS = ("/seedance/tasks", "/api/v1/generations/quote")
 
 
 class UnknownScope(ValueError):
@@ -44,7 +45,7 @@ def decode(stored: str | None) -> frozenset[str]:
 def required(method: str, path: str) -> str:
     """The scope a request needs."""
     path = path.rstrip("/")
-    if path.startswith("/api/v1/keys"):
+    if path.startswith(("/api/v1/keys", "/api/v1/admin")):
         return KEYS
     if path.startswith(WEBHOOK_PATHS) or path.endswith("/deliveries"):
         return WEBHOOKS

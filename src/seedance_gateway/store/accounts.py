@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain import ledger, scopes
 from seedance_gateway.domain.ids import new_id
-from seedance_gateway.errors import NotFound
+from seedance_gateway.errors import InvalidState, NotFound
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.database import Database
-from seedance_gateway.store.rows import ApiKey, key_from_row
+from seedance_gateway.store.rows import Account, ApiKey, account_from_row, key_from_row
 
 
 def now() -> datetime:
@@ -86,13 +87,33 @@ class AccountStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create_account(self, name: str, credits: int = 0) -> str:
-        """A new account, with ``credits`` granted."""
+    async def create_account(
+        self,
+        name: str,
+        credits: int = 0,
+        *,
+        email: str | None = None,
+        password_hash: str | None = None,
+        role: str = "user",
+    ) -> str:
+        """A new account, with ``credits`` granted; ``email_taken`` if the email is in use."""
         account_id = new_id("acct")
+        values = {
+            "id": account_id,
+            "name": name,
+            "balance": 0,
+            "created_at": now(),
+            "email": email,
+            "password_hash": password_hash,
+            "role": role,
+        }
         async with self.db.write() as conn:
-            await conn.execute(
-                insert(t.accounts).values(id=account_id, name=name, balance=0, created_at=now())
-            )
+            try:
+                await conn.execute(insert(t.accounts).values(**values))
+            except IntegrityError:
+                raise InvalidState(
+                    f"an account with email {email!r} already exists", code="email_taken"
+                ) from None
             if credits:
                 await append_entry(
                     conn,
@@ -238,6 +259,44 @@ class AccountStore:
         return [
             ledger.Charge(at=at, model=model, credits=int(amount)) for at, model, amount in rows
         ]
+
+    async def account(self, account_id: str) -> Account:
+        """One account by id."""
+        async with self.db.read() as conn:
+            row = (
+                (await conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"no account {account_id!r}")
+        return account_from_row(row)
+
+    async def sign_in_record(self, email: str) -> tuple[Account, str | None] | None:
+        """The account with this (lower-cased) email and its password hash; None if none."""
+        query = select(t.accounts).where(t.accounts.c.email == email)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else (account_from_row(row), row["password_hash"])
+
+    async def list_accounts(self, *, limit: int, after: str | None) -> list[Account]:
+        """Accounts in id order (ids are time-ordered), ``limit`` after the id ``after``."""
+        query = select(t.accounts).order_by(t.accounts.c.id).limit(limit)
+        if after is not None:
+            query = query.where(t.accounts.c.id > after)
+        async with self.db.read() as conn:
+            return [account_from_row(r) for r in (await conn.execute(query)).mappings()]
+
+    async def set_password(self, account_id: str, password_hash: str) -> None:
+        """Replaces the account's password hash."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == account_id)
+                .values(password_hash=password_hash)
+            )
+        if not result.rowcount:
+            raise NotFound(f"no account {account_id!r}")
 
     async def count_keys(self) -> int:
         """How many keys exist (zero means a fresh home)."""

@@ -27,6 +27,30 @@ class ApiKey:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Account:
+    """A stored account (never its password hash)."""
+
+    id: str
+    name: str
+    email: str | None
+    role: str  #: ``user`` or ``admin``
+    balance: int
+    created_at: datetime
+
+
+def account_from_row(row: RowMapping) -> Account:
+    """The ``Account`` for an ``accounts`` row."""
+    return Account(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        role=row["role"],
+        balance=int(row["balance"]),
+        created_at=row["created_at"],
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Job:
     """A claimed unit of work; ``(id, lease_owner, attempt)`` fences every write it makes."""
 

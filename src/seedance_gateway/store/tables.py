@@ -67,6 +67,9 @@ accounts = Table(
     Column("balance", BigInteger, nullable=False, server_default="0"),
     Column("storage_quota_bytes", BigInteger, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("email", String(320), nullable=True, unique=True),  #: lower-cased; console sign-in
+    Column("password_hash", String(200), nullable=True),  #: ``domain.passwords``; NULL: none
+    Column("role", String(20), nullable=False, server_default="user"),  #: user | admin
     CheckConstraint("balance >= 0", name="balance_not_negative"),
 )
 
