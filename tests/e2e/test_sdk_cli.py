@@ -108,6 +108,28 @@ def test_errors_are_typed_and_carry_the_servers_code_and_request_id(shared_serve
     assert (invalid.value.request_id or "").startswith("req_")
 
 
+def test_the_sdk_quotes_reads_the_account_and_ledger_and_manages_keys(queue_server: Any) -> None:
+    key, account_id = queue_server.create_key(500)
+    with sdk(queue_server, key) as client:
+        price = client.quote(MODEL, "a lighthouse at dusk", SMALL)
+        assert (price.model, price.width, price.height) == (MODEL, 864, 480)
+        assert client.credits() == 500  # a quote charges nothing
+        me = client.account()
+        assert (me.id, me.role, me.credits) == (account_id, "user", 500)
+        task = client.create_generation(MODEL, "a lighthouse at dusk", SMALL)
+        assert task.reserved_credits == price.credits
+        hold, grant = client.ledger(limit=2)
+        assert (hold.kind, hold.delta, hold.task_id) == ("hold", -price.credits, task.id)
+        assert (grant.kind, grant.delta) == ("grant", 500)
+        made = client.create_key("ci", ["read"])
+        assert made.secret is not None and made.scopes == ("read",)
+        assert [k.name for k in client.list_keys()] == ["test", "ci"]
+        assert client.revoke_key(made.id).revoked
+    with sdk(queue_server, made.secret) as revoked, pytest.raises(AuthenticationFailed) as caught:
+        revoked.credits()
+    assert caught.value.code == "api_key_revoked" and caught.value.request_id
+
+
 def test_a_repeated_idempotency_key_makes_one_task(queue_server: Any) -> None:
     key, _ = queue_server.create_key(1000)
     with sdk(queue_server, key) as client:

@@ -29,9 +29,19 @@ from seedance_gateway.client.errors import (
     WaitTimeout,
 )
 from seedance_gateway.client.sync import Client
-from seedance_gateway.client.types import Generation, Page, UploadedFile
+from seedance_gateway.client.types import (
+    Account,
+    ApiKey,
+    Generation,
+    LedgerEntry,
+    Page,
+    Quote,
+    UploadedFile,
+)
 
 __all__ = [
+    "Account",
+    "ApiKey",
     "AsyncClient",
     "AuthenticationFailed",
     "Client",
@@ -40,8 +50,10 @@ __all__ = [
     "Generation",
     "InsufficientCredits",
     "InvalidRequest",
+    "LedgerEntry",
     "NotFound",
     "Page",
+    "Quote",
     "RateLimited",
     "SeedanceError",
     "ServerError",

@@ -13,7 +13,15 @@ from seedance_gateway.client import calls
 from seedance_gateway.client.calls import Call, Download, ProgressFn, Sleep, Step
 from seedance_gateway.client.errors import ConnectionFailed
 from seedance_gateway.client.transport import Connection, reply_of, request_args, total_of
-from seedance_gateway.client.types import Generation, Page, UploadedFile
+from seedance_gateway.client.types import (
+    Account,
+    ApiKey,
+    Generation,
+    LedgerEntry,
+    Page,
+    Quote,
+    UploadedFile,
+)
 
 T = TypeVar("T")
 
@@ -96,8 +104,10 @@ class AsyncClient:
 
     # -- the API (each line drives the step of the same name in ``calls``) ---------------
 
-    async def create_generation(self, model: str, prompt: str, **kwargs: Any) -> Generation:
-        return await self.run(calls.create_generation(model, prompt, **kwargs))
+    async def create_generation(
+        self, model: str, prompt: str, params: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Generation:
+        return await self.run(calls.create_generation(model, prompt, params, **kwargs))
 
     async def get_generation(self, task_id: str) -> Generation:
         return await self.run(calls.get_generation(task_id))
@@ -110,6 +120,24 @@ class AsyncClient:
 
     async def credits(self) -> int:
         return await self.run(calls.credits())
+
+    async def quote(self, model: str, prompt: str, params: dict[str, Any] | None = None) -> Quote:
+        return await self.run(calls.quote(model, prompt, params))
+
+    async def account(self) -> Account:
+        return await self.run(calls.account())
+
+    async def ledger(self, **kwargs: Any) -> list[LedgerEntry]:
+        return await self.run(calls.ledger(**kwargs))
+
+    async def list_keys(self) -> list[ApiKey]:
+        return await self.run(calls.list_keys())
+
+    async def create_key(self, name: str, scopes: list[str] | None = None) -> ApiKey:
+        return await self.run(calls.create_key(name, scopes))
+
+    async def revoke_key(self, key_id: str) -> ApiKey:
+        return await self.run(calls.revoke_key(key_id))
 
     async def upload_file(self, path: Path | str, *, kind: str | None = None) -> UploadedFile:
         return await self.run(calls.upload_file(Path(path), kind=kind))

@@ -20,7 +20,15 @@ from seedance_gateway.client.errors import (
     WaitTimeout,
     error_for,
 )
-from seedance_gateway.client.types import Generation, Page, UploadedFile
+from seedance_gateway.client.types import (
+    Account,
+    ApiKey,
+    Generation,
+    LedgerEntry,
+    Page,
+    Quote,
+    UploadedFile,
+)
 
 T = TypeVar("T")
 GENERATIONS = "/api/v1/generations"
@@ -118,6 +126,23 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 # -- the API ---------------------------------------------------------------------------------
 
 
+def _create_body(
+    model: str,
+    prompt: str,
+    params: Mapping[str, Any] | None,
+    client_request_id: str | None = None,
+    callback_url: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model, "prompt": prompt}
+    if params:
+        body["params"] = dict(params)
+    if client_request_id:
+        body["client_request_id"] = client_request_id
+    if callback_url:
+        body["callback_url"] = callback_url
+    return body
+
+
 def create_generation(
     model: str,
     prompt: str,
@@ -128,19 +153,20 @@ def create_generation(
     idempotency_key: str | None = None,
 ) -> Step[Generation]:
     """``POST /api/v1/generations`` with an idempotency key, so a retry never makes two."""
-    body: dict[str, Any] = {"model": model, "prompt": prompt}
-    if params:
-        body["params"] = dict(params)
-    if client_request_id:
-        body["client_request_id"] = client_request_id
-    if callback_url:
-        body["callback_url"] = callback_url
+    body = _create_body(model, prompt, params, client_request_id, callback_url)
     key = idempotency_key or f"sdk-{uuid.uuid4()}"
     headers = {"Idempotency-Key": key}
     answer = yield from request(
         Call("POST", GENERATIONS, json=body, headers=headers, retry_safe=True)
     )
     return Generation.from_json(answer)
+
+
+def quote(model: str, prompt: str, params: Mapping[str, Any] | None = None) -> Step[Quote]:
+    """The price of that create, checked like one; nothing is created or charged."""
+    body = _create_body(model, prompt, params)
+    answer = yield from request(Call("POST", f"{GENERATIONS}/quote", json=body, retry_safe=True))
+    return Quote.from_json(answer)
 
 
 def get_generation(task_id: str) -> Step[Generation]:
@@ -166,6 +192,35 @@ def cancel_generation(task_id: str) -> Step[Generation]:
 def credits() -> Step[int]:
     answer = yield from request(Call("GET", "/api/v1/credits"))
     return int(answer["current_credits"])
+
+
+def account() -> Step[Account]:
+    answer = yield from request(Call("GET", "/api/v1/account"))
+    return Account.from_json(answer)
+
+
+def ledger(*, limit: int = 50, after: str | None = None) -> Step[list[LedgerEntry]]:
+    """Credit movements, newest first (``after``: the last entry id already seen)."""
+    query: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
+    answer = yield from request(Call("GET", "/api/v1/credits/ledger", params=query))
+    return [LedgerEntry.from_json(item) for item in answer["data"]]
+
+
+def list_keys() -> Step[list[ApiKey]]:
+    answer = yield from request(Call("GET", "/api/v1/keys"))
+    return [ApiKey.from_json(item) for item in answer["data"]]
+
+
+def create_key(name: str, scopes: Sequence[str] | None = None) -> Step[ApiKey]:
+    """A new key on the caller's account; its ``secret`` is in this answer only."""
+    body: dict[str, Any] = {"name": name} | ({"scopes": list(scopes)} if scopes else {})
+    answer = yield from request(Call("POST", "/api/v1/keys", json=body))
+    return ApiKey.from_json(answer)
+
+
+def revoke_key(key_id: str) -> Step[ApiKey]:
+    answer = yield from request(Call("POST", f"/api/v1/keys/{key_id}/revoke", retry_safe=True))
+    return ApiKey.from_json(answer)
 
 
 def upload_file(path: Path, *, kind: str | None = None) -> Step[UploadedFile]:

@@ -13,7 +13,15 @@ from seedance_gateway.client import calls
 from seedance_gateway.client.calls import Call, Download, ProgressFn, Sleep, Step
 from seedance_gateway.client.errors import ConnectionFailed
 from seedance_gateway.client.transport import Connection, reply_of, request_args, total_of
-from seedance_gateway.client.types import Generation, Page, UploadedFile
+from seedance_gateway.client.types import (
+    Account,
+    ApiKey,
+    Generation,
+    LedgerEntry,
+    Page,
+    Quote,
+    UploadedFile,
+)
 
 T = TypeVar("T")
 
@@ -97,8 +105,10 @@ class Client:
 
     # -- the API (each line drives the step of the same name in ``calls``) ---------------
 
-    def create_generation(self, model: str, prompt: str, **kwargs: Any) -> Generation:
-        return self.run(calls.create_generation(model, prompt, **kwargs))
+    def create_generation(
+        self, model: str, prompt: str, params: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Generation:
+        return self.run(calls.create_generation(model, prompt, params, **kwargs))
 
     def get_generation(self, task_id: str) -> Generation:
         return self.run(calls.get_generation(task_id))
@@ -111,6 +121,24 @@ class Client:
 
     def credits(self) -> int:
         return self.run(calls.credits())
+
+    def quote(self, model: str, prompt: str, params: dict[str, Any] | None = None) -> Quote:
+        return self.run(calls.quote(model, prompt, params))
+
+    def account(self) -> Account:
+        return self.run(calls.account())
+
+    def ledger(self, **kwargs: Any) -> list[LedgerEntry]:
+        return self.run(calls.ledger(**kwargs))
+
+    def list_keys(self) -> list[ApiKey]:
+        return self.run(calls.list_keys())
+
+    def create_key(self, name: str, scopes: list[str] | None = None) -> ApiKey:
+        return self.run(calls.create_key(name, scopes))
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        return self.run(calls.revoke_key(key_id))
 
     def upload_file(self, path: Path | str, *, kind: str | None = None) -> UploadedFile:
         return self.run(calls.upload_file(Path(path), kind=kind))

@@ -87,3 +87,97 @@ class Page:
 
     items: list[Generation]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a generation would cost (``POST /api/v1/generations/quote``)."""
+
+    credits: int
+    model: str
+    width: int
+    height: int
+    duration_seconds: float
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Quote:
+        return cls(
+            credits=int(body["credits"]),
+            model=body.get("model", ""),
+            width=int(body.get("width") or 0),
+            height=int(body.get("height") or 0),
+            duration_seconds=float(body.get("duration_seconds") or 0),
+            raw=body,
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """The caller's account (``GET /api/v1/account``), or one an admin manages."""
+
+    id: str
+    name: str
+    email: str | None
+    role: str  #: user | admin
+    credits: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Account:
+        return cls(
+            id=body["id"],
+            name=body.get("name", ""),
+            email=body.get("email"),
+            role=body.get("role", "user"),
+            credits=int(body.get("current_credits") or 0),
+            raw=body,
+        )
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as listed (``/api/v1/keys``); ``secret`` only in a create's answer."""
+
+    id: str
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    revoked: bool
+    secret: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> ApiKey:
+        return cls(
+            id=body["id"],
+            name=body.get("name", ""),
+            prefix=body.get("prefix", ""),
+            scopes=tuple(body.get("scopes") or ()),
+            revoked=body.get("revoked_at") is not None,
+            secret=body.get("key"),
+            raw=body,
+        )
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One credit movement (``/api/v1/credits/ledger``); ``delta`` is signed."""
+
+    id: str
+    kind: str  #: grant | hold | capture | release
+    delta: int
+    balance_after: int
+    task_id: str | None
+    created_at: str
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> LedgerEntry:
+        return cls(
+            id=body["id"],
+            kind=body["kind"],
+            delta=int(body["delta"]),
+            balance_after=int(body["balance_after"]),
+            task_id=body.get("task_id"),
+            created_at=body.get("created_at", ""),
+        )
