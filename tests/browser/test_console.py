@@ -1,0 +1,370 @@
+"""The browser console in a real Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright)
+against a real server process: sign-in, keys, a playground generation that plays, revocation,
+password sign-in, the admin page, and every page at phone width.
+
+One server (SQLite: the console only speaks HTTP) and one browser serve the whole module.
+Full-page screenshots of every page land in ``$SEEDANCE_ARTIFACTS/screenshots``
+(default ``build/artifacts/screenshots``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from e2e.conftest import SHARED_SETTINGS
+from e2e.receiver import Receiver
+from e2e.support import make_server
+from seedance_gateway.store import migrate
+
+CHROMIUM = os.environ.get("SEEDANCE_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("SEEDANCE_ARTIFACTS", "build/artifacts")) / "screenshots"
+PAGES = ["playground", "generations", "files", "keys", "credits", "webhooks"]
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server with a worker on SQLite (the preview renderer makes real MP4s); webhooks may
+    point at a local receiver."""
+    path = tmp_path_factory.mktemp("db") / "seedance.db"
+    asyncio.run(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
+    settings = {**SHARED_SETTINGS, "webhook_allow_http": "true", "allow_private_urls": "true"}
+    server = make_server(
+        tmp_path_factory.mktemp("server"), f"sqlite+aiosqlite:///{path}", **settings
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """A local webhook receiver that answers 200."""
+    with Receiver() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(server: Any) -> Iterator[Browser]:
+    """One headless Chromium for the module; missing Chromium is a failure, not a skip.
+
+    Playwright's sync API keeps an event loop running in this thread, so the server starts
+    first and ``new_key`` runs ``asyncio.run`` in a thread of its own."""
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        found = shutil.which("chromium")
+        pytest.fail(
+            f"Chromium is required for the browser tests but {CHROMIUM} is missing"
+            f"{f' (there is one at {found}: set SEEDANCE_CHROMIUM)' if found else ''}; "
+            "install it with scripts/chromium (Debian: apt-get install chromium)",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Any) -> Iterator[Page]:
+    """A fresh tab (own sessionStorage) that fails the test on a script error, a Content
+    Security Policy violation or a 500."""
+    context = browser.new_context(viewport=DESKTOP, base_url=server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda m: errors.append(m.text) if "Content Security" in m.text else None)
+    mark = len(server.logs())
+    yield tab
+    context.close()
+    assert not errors, f"the console threw: {errors}"
+    assert "unhandled error" not in server.logs()[mark:], server.logs()[mark:][-4000:]
+
+
+def new_key(server: Any, credits: int, name: str, role: str = "user") -> str:
+    """A key on a new account (made the way ``seedance keys create`` makes one)."""
+    with ThreadPoolExecutor(1) as pool:
+        key, _ = pool.submit(server.create_key, credits, name, role).result()
+    return str(key)
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+
+
+def visit(page: Page, route: str) -> None:
+    """Opens ``#/route`` and waits until its page finished rendering."""
+    page.evaluate("route => { location.hash = route }", f"#/{route}")
+    name = route.split("/")[0]
+    page.wait_for_selector(f"#page[data-ready='{name}']")
+    expect(page.locator("#alert")).to_be_hidden()  # the page loaded without an error
+
+
+def sign_in_with_key(page: Page, key: str) -> None:
+    page.goto("/")
+    page.get_by_label("API key", exact=True).fill(key)
+    page.locator("form", has=page.get_by_label("API key", exact=True)).get_by_role("button").click()
+    page.wait_for_selector("#page[data-ready='playground']")
+
+
+def no_horizontal_overflow(page: Page) -> bool:
+    return bool(page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"))
+
+
+def test_key_sign_in_new_key_playground_generation_and_revocation(
+    page: Page, server: Any, tmp_path: Path
+) -> None:
+    key = new_key(server, 1000, "owner")
+    page.goto("/")
+    shot(page, "sign-in")
+    sign_in_with_key(page, key)
+    expect(page.locator("#account-name")).to_have_text("owner")
+    expect(page.locator("#account-credits")).to_have_text("1,000 credits")
+    expect(page.locator("#nav-admin")).to_be_hidden()
+
+    # A new key is shown once, with a Copy button.
+    visit(page, "keys")
+    page.get_by_label("Name", exact=True).fill("ci key")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.locator("#new-key-value")
+    expect(secret).to_have_value(re.compile(r"^sdg_[\w-]{20,}$"))
+    made = secret.input_value()
+    shot(page, "keys-new-key-shown-once")
+    page.get_by_role("button", name="Copy", exact=True).click()
+    assert page.evaluate("navigator.clipboard.readText()") == made
+    page.get_by_role("button", name="Done").click()
+    visit(page, "credits")
+    visit(page, "keys")
+    assert made not in page.content()
+    row = page.locator("tr", has_text="ci key")
+    expect(row).to_contain_text("active")
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        answer = http.get("/api/v1/credits", headers={"Authorization": f"Bearer {made}"})
+        assert answer.status_code == 200
+
+    # The playground: a first-frame picture, a live price, progress, a video that plays.
+    picture = tmp_path / "first.png"
+    Image.new("RGB", (640, 360), (200, 30, 30)).save(picture)
+    visit(page, "playground")
+    page.get_by_label("Model", exact=True).select_option("seedance-1-0-pro")
+    page.get_by_label("Resolution", exact=True).select_option("480p")
+    page.get_by_label("Prompt", exact=True).fill("a red wall at noon")
+    page.locator("input[type=file][data-role=first_frame]").set_input_files(picture)
+    expect(page.locator(".ref-item")).to_contain_text("first.png uploaded")
+    quote = page.locator("#quote-credits")
+    expect(quote).to_have_text(re.compile(r"^\d+$"))
+    price = int(quote.inner_text())
+    shot(page, "playground-form")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#run-progress")).to_be_visible()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    assert page.locator("#run-progress").evaluate("bar => bar.value") == 100
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#result-video');"
+        " return v && v.currentTime > 0 && !v.paused; }",
+        timeout=30_000,
+    )
+    download = page.get_by_role("link", name="Download MP4")
+    expect(download).to_have_attribute("href", re.compile(r"/blobs/.+\.mp4\?exp=.+&sig="))
+    expect(page.locator("#account-credits")).to_have_text(f"{1000 - price:,} credits")
+    shot(page, "playground-result-playing")
+
+    # The generation's page shows the request it was made with and copies it as code.
+    page.locator("#run-t a").click()
+    page.wait_for_selector("#page[data-ready='generations']")
+    expect(page.locator("video.player")).to_be_visible()
+    expect(page.locator("pre.code")).to_contain_text('"role": "first_frame"')
+    page.get_by_role("button", name="Copy as Python").click()
+    python = page.evaluate("navigator.clipboard.readText()")
+    assert "from seedance_gateway.client import Client" in python
+    assert '"a red wall at noon"' in python and '"resolution": "480p"' in python
+    compile(python, "copied.py", "exec")
+    page.get_by_role("button", name="Copy as curl").click()
+    words = shlex.split(page.evaluate("navigator.clipboard.readText()").replace("\\\n", " "))
+    assert words[:3] == ["curl", "-s", f"{server.url}/api/v1/generations"]
+    sent = json.loads(words[words.index("-d") + 1])
+    assert sent["prompt"] == "a red wall at noon"
+    assert sent["params"]["referenceMediaItems"][0]["role"] == "first_frame"
+    shot(page, "generation-detail")
+
+    # Revoking the new key in the console: the API refuses it from then on.
+    visit(page, "keys")
+    page.get_by_role("button", name="Revoke key ci key").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(page.locator("tr", has_text="ci key")).to_contain_text("revoked")
+    shot(page, "keys-revoked")
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        refused = http.get("/api/v1/credits", headers={"Authorization": f"Bearer {made}"})
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "api_key_revoked"
+
+
+def test_admin_creates_an_account_that_signs_in_with_its_password(page: Page, server: Any) -> None:
+    admin = new_key(server, 500, "operator", role="admin")
+    sign_in_with_key(page, admin)
+    page.get_by_role("link", name="Admin").click()
+    page.wait_for_selector("#page[data-ready='admin']")
+    form = page.locator("form", has_text="Create an account")
+    form.get_by_label("Name", exact=True).fill("Ada")
+    form.get_by_label("Email", exact=True).fill("ada@example.com")
+    form.get_by_label("Password", exact=True).fill("correct horse battery")
+    form.get_by_label("Starting credits", exact=True).fill("40")
+    form.get_by_role("button", name="Create account").click()
+    credits = page.locator("tr", has_text="ada@example.com").locator("td[data-label=Credits]")
+    expect(credits).to_have_text("40")
+    grant = page.locator("form", has_text="Grant credits")
+    expect(grant.get_by_label("Account", exact=True)).to_have_value(re.compile("^acct_"))
+    grant.get_by_label("Credits", exact=True).fill("60")
+    grant.get_by_label("Note", exact=True).fill("welcome")
+    grant.get_by_role("button", name="Grant").click()
+    expect(credits).to_have_text("100")
+    shot(page, "admin")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("#page[data-ready='signin']")
+
+    # A wrong password is refused with the server's code and request id.
+    password_form = page.locator("form", has_text="With email and password")
+    password_form.get_by_label("Email", exact=True).fill("ada@example.com")
+    password_form.get_by_label("Password", exact=True).fill("wrong password")
+    password_form.get_by_role("button", name="Sign in").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("invalid_credentials")
+    expect(alert).to_contain_text(re.compile(r"Request id: req_\w+"))
+    shot(page, "sign-in-refused")
+    password_form.get_by_label("Password", exact=True).fill("correct horse battery")
+    password_form.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("#page[data-ready='playground']")
+    expect(page.locator("#account-name")).to_have_text("Ada")
+    expect(page.locator("#account-credits")).to_have_text("100 credits")
+    expect(page.get_by_role("link", name="Admin")).to_be_hidden()
+    session_key = page.evaluate("sessionStorage.getItem('sdg.key')")
+
+    # Signing out revokes the key the sign-in minted.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("#page[data-ready='signin']")
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        refused = http.get("/api/v1/account", headers={"Authorization": f"Bearer {session_key}"})
+    assert refused.json()["error"]["code"] == "api_key_revoked"
+
+
+def test_files_and_webhooks(page: Page, server: Any, receiver: Receiver, tmp_path: Path) -> None:
+    sign_in_with_key(page, new_key(server, 100, "hooks"))
+
+    # Files: an upload shows its preview (fetched with the key), then it is deleted.
+    picture = tmp_path / "blue.png"
+    Image.new("RGB", (400, 300), (30, 60, 200)).save(picture)
+    visit(page, "files")
+    page.get_by_label("File", exact=True).set_input_files(picture)
+    page.get_by_role("button", name="Upload").click()
+    preview = page.get_by_role("img", name="Preview of blue.png")
+    expect(preview).to_have_attribute("src", re.compile("^blob:"))
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 400", arg=preview.element_handle()
+    )
+    expect(page.locator(".file-card")).to_contain_text("image · 400×300")
+    shot(page, "files")
+    page.get_by_role("button", name="Delete blue.png").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator(".file-grid")).to_contain_text("No files yet.")
+
+    # Webhooks: add an endpoint (secret shown once), send a test event, read the log, replay.
+    visit(page, "webhooks")
+    hook = receiver.url("/console-hook")
+    page.get_by_label("URL", exact=True).fill(hook)
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_label("Signing secret")).to_have_value(re.compile("^whsec_"))
+    page.get_by_role("button", name="Done").click()
+    page.get_by_role("button", name=f"Send test: {hook}").click()
+    log = page.locator("section", has=page.get_by_role("heading", name=re.compile("Deliveries")))
+    refresh = log.get_by_role("button", name="Refresh")
+    status = log.locator("td[data-label=Status]").first
+    for _ in range(60):
+        if status.inner_text() == "succeeded":
+            break
+        refresh.click()
+        page.wait_for_timeout(250)
+    expect(log.locator("tbody tr")).to_have_count(1)
+    expect(log).to_contain_text("HTTP 200")
+    log.get_by_role("button", name=re.compile("^Replay delivery")).click()
+    expect(log.locator("tbody tr")).to_have_count(2)
+    first, again = receiver.wait_for_requests(2, path="/console-hook")
+    assert first.headers["webhook-id"] == again.headers["webhook-id"]
+    page.get_by_role("button", name=f"Rotate secret: {hook}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Rotate").click()
+    expect(page.get_by_label("Signing secret")).to_have_value(re.compile("^whsec_"))
+    shot(page, "webhooks")
+    page.get_by_role("button", name=f"Delete: {hook}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator("#page")).to_contain_text("No endpoints yet.")
+
+
+def test_every_page_at_desktop_and_phone_width(page: Page, server: Any) -> None:
+    admin = new_key(server, 500, "operator", role="admin")
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        http.headers["Authorization"] = f"Bearer {admin}"
+        task = http.post(
+            "/api/v1/generations",
+            json={
+                "model": "seedance-1-0-pro",
+                "prompt": "a long prompt " * 20,
+                "params": {"resolution": "480p", "return_last_frame": True},
+            },
+        ).json()
+    sign_in_with_key(page, admin)
+    # Keyboard: the first Tab on a fresh load reaches the skip link, which moves focus to main.
+    page.reload()
+    page.wait_for_selector("#page[data-ready='playground']")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+    routes = [*PAGES, "admin", f"generations/{task['id']}"]
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for route in routes:
+            visit(page, route)
+            name = route.replace("/", "-").replace(task["id"], "detail")
+            shot(page, f"{size}-{name}")
+            assert no_horizontal_overflow(page), f"{route} overflows at {viewport}"
+    # At phone width the navigation collapses behind a button.
+    nav = page.get_by_role("navigation", name="Console")
+    expect(nav).to_be_hidden()
+    menu = page.get_by_role("button", name="Menu")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav).to_be_visible()
+    shot(page, "phone-menu-open")
+    nav.get_by_role("link", name="Credits").click()
+    page.wait_for_selector("#page[data-ready='credits']")
+    expect(nav).to_be_hidden()
+    assert no_horizontal_overflow(page)
+    # Signing out of a pasted key forgets it (the key itself stays valid).
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("#page[data-ready='signin']")
+    expect(menu).to_be_hidden()
+    shot(page, "phone-sign-in")
+    assert no_horizontal_overflow(page)
+    assert page.evaluate("sessionStorage.getItem('sdg.key')") is None
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        kept = http.get("/api/v1/account", headers={"Authorization": f"Bearer {admin}"})
+    assert kept.status_code == 200
