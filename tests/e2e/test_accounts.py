@@ -182,6 +182,9 @@ def test_the_models_endpoint_lists_all_eight_models_with_their_parameters(
     assert (v10_params["seed"]["min"], v10_params["seed"]["max"]) == (-1, 2147483647)
     assert v15_params["duration"]["options"] == ["4", "8", "12"]
     assert v15_params["aspectRatio"]["default"] == "1:1"
+    none = {"min": 0, "max": 0}
+    assert v10["reference_media"] == {"images": none, "videos": none, "audios": none}
+    assert models["seedance-2-0"]["reference_media"]["images"] == {"min": 0, "max": 9}
 
 
 def test_a_model_can_be_fetched_and_used_by_its_alias(

@@ -304,6 +304,14 @@ def model_json(spec: ModelSpec) -> dict[str, Any]:
             }
             for p in spec.params
         ],
+        "reference_media": {  # reference mode only; first/last frames are one image each
+            kind: {"min": low, "max": high}
+            for kind, (low, high) in (
+                ("images", spec.media.reference_images),
+                ("videos", spec.media.reference_videos),
+                ("audios", spec.media.reference_audios),
+            )
+        },
         "output_sizes": {
             res: {r: f"{w}x{h}" for r, (w, h) in row.items()}
             for res, row in spec.pixels.items()
