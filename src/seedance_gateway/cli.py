@@ -96,6 +96,7 @@ def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
         '-H \'Content-Type: application/json\' -d \'{"model": "seedance-1-0-pro", '
         '"prompt": "A cinematic product reveal with smooth camera movement"}\'\n'
     )
+    console.print(f"Or open the console at {base}/ and sign in with the key.\n")
 
 
 @app.command()

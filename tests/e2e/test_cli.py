@@ -234,6 +234,10 @@ def test_the_first_serve_prints_a_working_key_and_a_curl_command(
             response = post(client, body.group(1))
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "queued"
+        assert f"open the console at {server.url}/ " in log
+        page = httpx.get(f"{server.url}/")
+        assert page.status_code == 200 and "<title>Seedance Gateway console</title>" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
         health, ready = httpx.get(f"{server.url}/healthz"), httpx.get(f"{server.url}/readyz")
         assert (health.status_code, health.json()["status"]) == (200, "ok")
         assert (ready.status_code, ready.json()["status"]) == (200, "ready")
