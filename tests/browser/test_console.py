@@ -1,6 +1,7 @@
 """The browser console in a real Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright)
-against a real server process: sign-in, keys, a playground generation that plays, revocation,
-password sign-in, the admin page, and every page at phone width.
+against a real server process: sign-in, keys, a playground generation that plays, reference
+media dropped by role, revocation, password sign-in, the admin page, and every page at phone
+width.
 
 One server (SQLite: the console only speaks HTTP) and one browser serve the whole module.
 Full-page screenshots of every page land in ``$SEEDANCE_ARTIFACTS/screenshots``
@@ -10,6 +11,8 @@ Full-page screenshots of every page land in ``$SEEDANCE_ARTIFACTS/screenshots``
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import os
 import re
@@ -17,10 +20,13 @@ import shlex
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -129,6 +135,49 @@ def no_horizontal_overflow(page: Page) -> bool:
     return bool(page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"))
 
 
+def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def mp4(seconds: float = 2.5, size: tuple[int, int] = (320, 240), fps: int = 12) -> bytes:
+    """A small H.264 clip fading from blue to green."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        frames = round(seconds * fps)
+        for index in range(frames):
+            picture = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+            picture[..., 2] = 255 - 255 * index // frames
+            picture[..., 1] = 255 * index // frames
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def drop(page: Page, role: str, files: list[tuple[str, str, bytes]]) -> None:
+    """Drops ``files`` ([(name, mime type, bytes)]) on the playground's ``role`` box: a real
+    ``drop`` event whose DataTransfer is built in the page."""
+    transfer = page.evaluate_handle(
+        """files => {
+            const data = new DataTransfer();
+            for (const [name, type, b64] of files) {
+                const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                data.items.add(new File([bytes], name, { type }));
+            }
+            return data;
+        }""",
+        [[name, mime, base64.b64encode(data).decode()] for name, mime, data in files],
+    )
+    zone = page.locator(f".drop[data-role={role}]")
+    zone.dispatch_event("dragover", {"dataTransfer": transfer})
+    zone.dispatch_event("drop", {"dataTransfer": transfer})
+
+
 def test_key_sign_in_new_key_playground_generation_and_revocation(
     page: Page, server: Any, tmp_path: Path
 ) -> None:
@@ -217,6 +266,131 @@ def test_key_sign_in_new_key_playground_generation_and_revocation(
         refused = http.get("/api/v1/credits", headers={"Authorization": f"Bearer {made}"})
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "api_key_revoked"
+
+
+def test_reference_media_dropped_by_role_reach_the_generation(page: Page, server: Any) -> None:
+    key = new_key(server, 5000, "references")
+    sign_in_with_key(page, key)
+    page.get_by_label("Model", exact=True).select_option("seedance-2-0")
+    page.get_by_label("Resolution", exact=True).select_option("480p")
+    page.get_by_label("Duration", exact=True).fill("4")
+    page.get_by_label("Generate audio", exact=True).select_option("false")
+    page.get_by_label("Prompt", exact=True).fill("a harbour at dawn, boats drifting")
+    # Seedance 2.0 takes frames or references: the toggle picks which boxes show.
+    expect(page.locator(".drop[data-role=reference_image]")).to_have_count(0)
+    page.get_by_label("References", exact=True).check()
+    expect(page.locator(".drop[data-role=first_frame]")).to_have_count(0)
+    images = page.locator(".drop[data-role=reference_image]")
+    videos = page.locator(".drop[data-role=reference_video]")
+    expect(images.locator(".ref-count")).to_have_text("0 of 9")
+    expect(videos.locator(".ref-count")).to_have_text("0 of 3")
+    expect(page.locator(".drop[data-role=reference_audio] .ref-count")).to_have_text("0 of 3")
+
+    drop(
+        page,
+        "reference_image",
+        [
+            ("red.png", "image/png", png((480, 320), (210, 40, 40))),
+            ("gold.png", "image/png", png((320, 480), (230, 180, 30))),
+        ],
+    )
+    drop(page, "reference_video", [("fade.mp4", "video/mp4", mp4())])
+    expect(images.locator(".ref-item")).to_have_count(2)
+    expect(images.locator(".ref-count")).to_have_text("2 of 9")
+    expect(images.locator(".ref-item").nth(1)).to_contain_text("gold.png uploaded · 320×480")
+    expect(videos.locator(".ref-item")).to_contain_text(re.compile(r"fade\.mp4 uploaded · 2\.\d s"))
+    expect(videos.locator(".ref-count")).to_have_text(re.compile(r"^1 of 3 · 2\.\d s of 15 s$"))
+    expect(videos.get_by_label("Preview of fade.mp4")).to_have_attribute(
+        "src", re.compile("^blob:")
+    )
+    expect(page.get_by_label("Frames", exact=True)).to_be_disabled()
+    expect(page.locator("#mode-hint")).to_contain_text("cannot be mixed")
+    expect(page.locator("#quote-credits")).to_have_text(re.compile(r"^\d+$"))
+    shot(page, "playground-references")
+    page.set_viewport_size(PHONE)
+    shot(page, "phone-playground-references")
+    assert no_horizontal_overflow(page)
+    page.set_viewport_size(DESKTOP)
+
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    task_id = page.locator("#run-t code").inner_text()
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        task = http.get(
+            f"/api/v1/generations/{task_id}", headers={"Authorization": f"Bearer {key}"}
+        ).json()
+    items = task["request"]["params"]["referenceMediaItems"]
+    assert sorted(item["role"] for item in items) == [
+        "reference_image",
+        "reference_image",
+        "reference_video",
+    ]
+    video = next(item for item in items if item["role"] == "reference_video")
+    assert video["kind"] == "video" and video["durationToken"]
+
+
+def test_playground_refuses_mixed_modes_and_more_than_the_maximum(page: Page, server: Any) -> None:
+    sign_in_with_key(page, new_key(server, 100, "limits"))
+    page.get_by_label("Model", exact=True).select_option("seedance-1-0-lite-i2v")
+    page.get_by_label("Prompt", exact=True).fill("a kite over a beach")
+    frames, references = (
+        page.get_by_label("Frames", exact=True),
+        page.get_by_label("References", exact=True),
+    )
+    expect(frames).to_be_checked()
+    first = page.locator(".drop[data-role=first_frame]")
+    last_input = page.locator("input[type=file][data-role=last_frame]")
+    expect(last_input).to_be_disabled()  # a last frame needs a first frame
+    first.locator("input[type=file]").set_input_files(
+        files=[
+            {"name": "start.png", "mimeType": "image/png", "buffer": png((400, 300), (9, 90, 9))}
+        ]
+    )
+    expect(first.locator(".ref-item")).to_contain_text("start.png uploaded")
+    expect(first.locator(".ref-count")).to_have_text("1 of 1")
+    expect(first.locator("input[type=file]")).to_be_disabled()
+    expect(last_input).to_be_enabled()
+    expect(references).to_be_disabled()  # frames and references never mix
+    expect(page.locator("#mode-hint")).to_contain_text(
+        "cannot be mixed in one request: remove the file below to use reference media"
+    )
+    expect(page.locator("#quote-credits")).to_have_text(re.compile(r"^\d+$"))
+    shot(page, "playground-frames-lock-references")
+    first.get_by_role("button", name="Remove start.png").click()
+    expect(references).to_be_enabled()
+    references.check()
+
+    # The server still judges: a refused upload shows its code and request id.
+    drop(page, "reference_image", [("tiny.png", "image/png", png((100, 100), (0, 0, 0)))])
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("validation_failed")
+    expect(alert).to_contain_text("image is 100x100 px")
+    expect(page.locator(".drop[data-role=reference_image] .slot-message")).to_contain_text(
+        "tiny.png was not accepted"
+    )
+    expect(alert).to_contain_text(re.compile(r"Request id: req_\w+"))
+    # Five pictures on a model that takes four: the first four are kept, the box closes.
+    drop(
+        page,
+        "reference_image",
+        [(f"pic{i}.png", "image/png", png((300, 300), (40 * i, 80, 120))) for i in range(5)],
+    )
+    box = page.locator(".drop[data-role=reference_image]")
+    expect(box.locator(".ref-item")).to_have_count(4)
+    expect(box.locator(".ref-item").last).to_contain_text("pic3.png uploaded")
+    expect(box.locator(".ref-count")).to_have_text("4 of 4")
+    expect(box.locator("input[type=file]")).to_be_disabled()
+    expect(box.locator(".slot-message")).to_contain_text(
+        "takes 4 reference images at most: 1 left out"
+    )
+    expect(frames).to_be_disabled()
+    expect(page.locator("#quote-credits")).to_have_text(re.compile(r"^\d+$"))
+    shot(page, "playground-references-full")
+    page.set_viewport_size(PHONE)
+    shot(page, "phone-playground-references-full")
+    assert no_horizontal_overflow(page)
 
 
 def test_admin_creates_an_account_that_signs_in_with_its_password(page: Page, server: Any) -> None:

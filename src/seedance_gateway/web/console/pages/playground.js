@@ -8,17 +8,50 @@ import { remember } from "../snippets.js";
 import { upload } from "./files.js";
 import { TERMINAL } from "./generations.js";
 
+// Media kinds: what the file pickers accept and the server's limits, in words.
+const KINDS = {
+  image: { accept: "image/png,image/jpeg,image/webp", noun: "image",
+    about: "PNG, JPEG or WebP, 300–6000 px a side, up to 10 MB." },
+  video: { accept: "video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm", noun: "video",
+    about: "MP4, MOV or WebM, 2–15 s each, up to 50 MB." },
+  audio: { accept: "audio/mpeg,audio/wav,audio/x-wav,audio/aac,audio/mp4,audio/x-m4a,audio/ogg,"
+    + ".mp3,.wav,.aac,.m4a,.ogg", noun: "audio file",
+  about: "MP3, WAV, AAC, M4A or OGG, 2–15 s each, up to 10 MB; needs an image or video too." },
+};
+// Roles by mode. A request is either frames (one first frame, optional last frame) or reference
+// media (images, videos, audio): the server refuses a mix (domain/requests.py mode_of).
 const ROLES = [
-  { role: "first_frame", label: "First frame image", modes: ["first_frame", "first_last_frame"],
-    many: false },
-  { role: "last_frame", label: "Last frame image", modes: ["first_last_frame"], many: false },
-  { role: "reference_image", label: "Reference images", modes: ["reference"], many: true },
+  { role: "first_frame", mode: "frames", kind: "image", label: "First frame" },
+  { role: "last_frame", mode: "frames", kind: "image", label: "Last frame" },
+  { role: "reference_image", mode: "reference", kind: "image", label: "Reference images",
+    limit: "images" },
+  { role: "reference_video", mode: "reference", kind: "video", label: "Reference videos",
+    limit: "videos" },
+  { role: "reference_audio", mode: "reference", kind: "audio", label: "Reference audio",
+    limit: "audios" },
 ];
-const IMAGE_TYPES = "image/png,image/jpeg,image/webp";
+const MODE_NAMES = { frames: "Frames", reference: "References" };
+const MAX_SECONDS = 15;  // videos, and audio, add up to at most 15 s each
+
+// {min, max} of a role for a model; max 0 when the model does not take it.
+function limitOf(model, spec) {
+  const modes = model.modes || [];
+  if (spec.role === "first_frame") {
+    const takes = modes.includes("first_frame") || modes.includes("first_last_frame");
+    return { min: 0, max: takes ? 1 : 0 };
+  }
+  if (spec.role === "last_frame") return { min: 0, max: modes.includes("first_last_frame") ? 1 : 0 };
+  if (!modes.includes("reference")) return { min: 0, max: 0 };
+  const limit = (model.reference_media || {})[spec.limit] || {};
+  return { min: limit.min || 0, max: limit.max || 0 };
+}
+
+const seconds = (n) => `${Number(n).toFixed(1)} s`;
 
 export async function render(page, { signal }) {
   const models = (await get("/api/v1/models", { signal })).data;
-  const state = { model: models[0], refs: [], quoteSeq: 0, timer: 0, previews: [] };
+  const state = { model: models[0], mode: "frames", refs: [], slots: [], quoteSeq: 0, timer: 0,
+    previews: [] };
 
   const modelSelect = h("select", { name: "model" },
     models.map((m) => h("option", { value: m.id }, m.name)));
@@ -86,58 +119,249 @@ export async function render(page, { signal }) {
     return words.charAt(0).toUpperCase() + words.slice(1);
   };
 
+  // ---- reference media, by role ----
+
+  // The roles the model takes, with their limits; the modes (frames, reference) they make up.
+  const rolesOf = (model) => ROLES.map((spec) => ({ ...spec, ...limitOf(model, spec) }))
+    .filter((spec) => spec.max > 0);
+  const modesOf = (roles) => ["frames", "reference"].filter((m) => roles.some((r) => r.mode === m));
+  const count = (role) => state.refs.filter((r) => r.role === role).length;
+  const totalSeconds = (role) => state.refs.filter((r) => r.role === role && r.file)
+    .reduce((sum, r) => sum + (Number(r.file.duration) || 0), 0);
+
   function buildRefs() {
-    const roles = ROLES.filter((r) => r.modes.some((m) => state.model.modes.includes(m)));
-    state.refs = state.refs.filter((ref) => roles.some((r) => r.role === ref.role));
+    const roles = rolesOf(state.model);
+    const modes = modesOf(roles);
+    if (!modes.includes(state.mode)) state.mode = modes[0] || "frames";
+    // Keep what the new model takes, in the current mode, up to its limits.
+    const kept = [];
+    for (const ref of state.refs) {
+      const spec = roles.find((r) => r.role === ref.role && r.mode === state.mode);
+      if (spec && kept.filter((r) => r.role === ref.role).length < spec.max) kept.push(ref);
+    }
+    const dropped = state.refs.length - kept.length;
+    state.refs = kept;
+    state.slots = [];
     clear(refsBox);
-    if (!roles.length) return;
+    Object.assign(state, { toggle: null, modeHint: null, refsStatus: null, slotsBox: null });
+    if (!modes.length) return;
+    const modeHint = h("p", { class: "hint", id: "mode-hint" });
+    const slotsBox = h("div", { class: "ref-grid" });
+    const status = h("p", { class: "refs-status", id: "refs-status", role: "status",
+      "aria-live": "polite" });
+    let toggle = null;
+    if (modes.length > 1) {
+      const name = nextId("mode");
+      toggle = h("fieldset", { class: "segmented", "aria-describedby": "mode-hint" },
+        h("legend", {}, "Use"),
+        h("div", { class: "segmented-options" }, modes.map((mode) => {
+          const id = `${name}-${mode}`;
+          const radio = h("input", { type: "radio", name, id, value: mode,
+            checked: mode === state.mode, "data-mode": mode });
+          radio.addEventListener("change", () => {
+            if (!radio.checked) return;
+            state.mode = mode;
+            fill(slotsBox, roles.filter((r) => r.mode === state.mode).map(slot));
+            refreshRefs();
+            scheduleQuote();
+          });
+          return [radio, h("label", { for: id }, MODE_NAMES[mode])];
+        })));
+    }
+    Object.assign(state, { toggle, modeHint, refsStatus: status, slotsBox });
     refsBox.append(h("fieldset", { class: "refs" },
       h("legend", {}, "Reference media"),
-      h("p", { class: "hint" }, "PNG, JPEG or WebP, 300–6000 px a side, up to 10 MB. "
-        + "Drop a file on a box or choose one."),
-      h("div", { class: "ref-grid" }, roles.map(slot))));
+      toggle, modeHint, slotsBox, status));
+    fill(slotsBox, roles.filter((r) => r.mode === state.mode).map(slot));
+    refreshRefs();
+    if (dropped && !status.textContent) {
+      status.textContent = `${dropped === 1 ? "One file was" : `${dropped} files were`} left out: `
+        + `${state.model.name} does not take ${dropped === 1 ? "it" : "them"} here.`;
+    }
+  }
+
+  // What the current mode means, whether the toggle may switch, and what is still missing.
+  function refreshRefs() {
+    if (!state.slotsBox) return;
+    state.slots = state.slots.filter((s) => state.slotsBox.contains(s.zone));  // this mode's
+    for (const s of state.slots) s.update();
+    const roles = rolesOf(state.model);
+    const media = roles.filter((r) => r.mode === "reference");
+    const taken = state.refs.length;
+    let about;
+    if (state.mode === "frames") {
+      about = roles.some((r) => r.role === "last_frame")
+        ? "Frames: the video starts on the first frame and, if you add one, ends on the last."
+        : "Frames: the video starts on the first frame.";
+    } else {
+      const list = media.map((r) => `${r.max} ${r.kind === "audio" ? "audio clips"
+        : `${r.kind}s`}`).join(", ");
+      about = `References: up to ${list} guide the video.`;
+    }
+    if (state.toggle) {
+      for (const radio of state.toggle.querySelectorAll("input")) {
+        radio.disabled = taken > 0 && radio.value !== state.mode;
+      }
+      const other = state.mode === "frames" ? "reference media" : "first/last frames";
+      about += taken
+        ? ` Frames and reference media cannot be mixed in one request: remove the ${
+          taken === 1 ? "file" : `${taken} files`} below to use ${other}.`
+        : " Frames and reference media cannot be mixed in one request.";
+    }
+    state.modeHint.textContent = about;
+    state.refsStatus.textContent = problem() || "";
+    syncScene();
+  }
+
+  // A request the server would refuse, in words (it stays the judge: see the price line).
+  function problem() {
+    if (state.refs.some((r) => !r.file)) return "Uploading…";
+    const has = (role) => count(role) > 0;
+    if (!state.refs.length) {
+      return state.model.modes.includes("t2v") ? ""
+        : `${state.model.name} needs a first frame or reference images.`;
+    }
+    if (state.mode === "frames") return has("first_frame") ? "" : "Add a first frame: a last frame needs one.";
+    for (const spec of rolesOf(state.model).filter((r) => r.mode === "reference")) {
+      if (count(spec.role) < spec.min) {
+        return `Add at least ${spec.min} reference ${spec.kind}${spec.min > 1 ? "s" : ""}.`;
+      }
+    }
+    if (has("reference_audio") && !has("reference_image") && !has("reference_video")) {
+      return "Reference audio needs a reference image or video beside it.";
+    }
+    for (const role of ["reference_video", "reference_audio"]) {
+      const total = totalSeconds(role);
+      if (total > MAX_SECONDS) {
+        return `${role === "reference_video" ? "Videos" : "Audio clips"} add up to ${seconds(total)}; `
+          + `at most ${MAX_SECONDS} s in all.`;
+      }
+    }
+    return "";
+  }
+
+  // The 2.0 models' "seedance_scene" names the mode: keep it in step with the media.
+  function syncScene() {
+    const scene = paramsBox.querySelector("select[data-param=seedance_scene]");
+    if (!scene) return;
+    const value = state.refs.length ? (state.mode === "frames" ? "frames" : "reference") : "text";
+    if ([...scene.options].some((o) => o.value === value)) scene.value = value;
   }
 
   function slot(spec) {
     const id = nextId("ref");
-    const input = h("input", { type: "file", id, accept: IMAGE_TYPES, multiple: spec.many,
-      "data-role": spec.role });
-    const items = h("ul", { class: "ref-items" });
+    const kind = KINDS[spec.kind];
+    const input = h("input", { type: "file", id, accept: kind.accept, multiple: spec.max > 1,
+      "data-role": spec.role, "aria-describedby": `${id}-count ${id}-about` });
+    const counter = h("span", { class: "ref-count", id: `${id}-count` });
+    const message = h("p", { class: "slot-message", role: "status", "aria-live": "polite" });
+    const items = h("ul", { class: "ref-items", "aria-label": spec.label });
     const zone = h("div", { class: "drop", "data-role": spec.role },
-      h("label", { for: id }, spec.label), input, items);
-    const redraw = () => {
-      fill(items, state.refs.filter((r) => r.role === spec.role).map((ref) =>
-        h("li", { class: "ref-item" },
-          h("img", { src: ref.preview, alt: "" }),
-          h("span", { class: "ref-name" }, ref.file ? ref.file.name : ref.name,
-            h("span", { class: "hint" }, ref.file ? " uploaded" : " uploading…")),
-          h("button", { type: "button", class: "button button-quiet button-small",
-            "aria-label": `Remove ${ref.name}`, onclick: () => {
-              state.refs = state.refs.filter((r) => r !== ref);
-              redraw();
-              scheduleQuote();
-            } }, "Remove"))));
+      h("div", { class: "drop-head" }, h("label", { for: id }, spec.label), counter),
+      input,
+      h("p", { class: "hint", id: `${id}-about` }, spec.max > 1
+        ? `${kind.about} Drop files here or choose them.` : `${kind.about} Drop a file here or choose one.`),
+      message, items);
+
+    const blocked = () => {
+      if (count(spec.role) >= spec.max) {
+        return spec.max === 1 ? "Remove this one to use another."
+          : `That is the most ${spec.label.toLowerCase()} ${state.model.name} takes.`;
+      }
+      if (spec.role === "last_frame" && !count("first_frame")) return "Add a first frame first.";
+      return "";
     };
+    const update = () => {
+      const n = count(spec.role);
+      const bits = [`${n} of ${spec.max}`];
+      if (spec.min && n < spec.min) bits.push(`at least ${spec.min}`);
+      if (spec.kind !== "image" && n) bits.push(`${seconds(totalSeconds(spec.role))} of ${MAX_SECONDS} s`);
+      counter.textContent = bits.join(" · ");
+      const reason = blocked();
+      input.disabled = Boolean(reason);
+      zone.classList.toggle("full", Boolean(reason));
+      zone.dataset.full = reason ? "true" : "false";
+      if (reason && !message.dataset.sticky) message.textContent = reason;
+      if (!reason && !message.dataset.sticky) message.textContent = "";
+      const els = state.refs.filter((r) => r.role === spec.role).map((ref) => ref.el);
+      const same = els.length === items.children.length
+        && els.every((el, i) => items.children[i] === el);
+      if (!same) fill(items, els);  // moving a playing preview would pause it
+    };
+    const say = (text) => {  // a message that stays until the next change
+      message.textContent = text;
+      if (text) message.dataset.sticky = "1";
+      else delete message.dataset.sticky;
+    };
+
+    const item = (ref) => {
+      const label = `Preview of ${ref.name}`;
+      const preview = spec.kind === "image"
+        ? h("img", { src: ref.preview, alt: label, class: "ref-media" })
+        : h(spec.kind, { src: ref.preview, controls: true, preload: "metadata", class: "ref-media",
+          "aria-label": label, muted: spec.kind === "video", playsinline: true });
+      ref.status = h("span", { class: "hint" }, ref.statusText || " uploading…");
+      return h("li", { class: `ref-item ref-item-${spec.kind}` }, preview,
+        h("span", { class: "ref-name" }, ref.name, ref.status),
+        h("button", { type: "button", class: "button button-quiet button-small",
+          "aria-label": `Remove ${ref.name}`, onclick: () => {
+            state.refs = state.refs.filter((r) => r !== ref);
+            say("");
+            refreshRefs();
+            input.focus();
+            scheduleQuote();
+          } }, "Remove"));
+    };
+
     const take = async (files) => {
-      const list = [...files].slice(0, spec.many ? 9 : 1);
-      if (!spec.many) state.refs = state.refs.filter((r) => r.role !== spec.role);
-      for (const file of list) {
+      say("");
+      const reason = blocked();
+      if (reason) { say(reason); return; }
+      const all = [...files];
+      // A file whose type the browser knows must be of this slot's kind.
+      const fitting = all.filter((f) => !f.type || f.type.split("/")[0] === spec.kind);
+      const room = spec.max - count(spec.role);
+      const list = fitting.slice(0, room);
+      const notes = [];
+      if (fitting.length < all.length) {
+        const wrong = all.filter((f) => !fitting.includes(f)).map((f) => f.name).join(", ");
+        notes.push(`Not ${spec.kind === "image" ? "an image" : `a ${kind.noun}`}: ${wrong}.`);
+      }
+      if (fitting.length > room) {
+        notes.push(`${state.model.name} takes ${spec.max} ${spec.label.toLowerCase()} at most: `
+          + `${fitting.length - room} left out.`);
+      }
+      say(notes.join(" "));
+      const refs = list.map((file) => {
         const preview = URL.createObjectURL(file);
         state.previews.push(preview);
-        const ref = { role: spec.role, name: file.name, preview, file: null };
+        const ref = { role: spec.role, kind: spec.kind, name: file.name, preview, file: null };
+        ref.el = item(ref);
         state.refs.push(ref);
-        redraw();
-        const made = await guard(() => upload(file, "image", state.model.id));
-        if (made) ref.file = made;
-        else state.refs = state.refs.filter((r) => r !== ref);
-        redraw();
-      }
+        return ref;
+      });
+      refreshRefs();
+      await Promise.all(refs.map(async (ref, index) => {
+        const made = await guard(() => upload(list[index], spec.kind, state.model.id));
+        if (made) {
+          ref.file = made;
+          const size = made.kind === "image" && made.width ? ` · ${made.width}×${made.height}`
+            : made.duration ? ` · ${seconds(made.duration)}` : "";
+          ref.statusText = ` uploaded${size}`;
+          ref.status.textContent = ref.statusText;
+        } else {
+          state.refs = state.refs.filter((r) => r !== ref);
+          say(`${ref.name} was not accepted: see the message at the top.`);
+        }
+        refreshRefs();
+      }));
       input.value = "";
       scheduleQuote();
     };
     input.addEventListener("change", () => take(input.files));
     zone.addEventListener("dragover", (event) => {
       event.preventDefault();
+      event.dataTransfer.dropEffect = blocked() ? "none" : "copy";
       zone.classList.add("drag");
     });
     zone.addEventListener("dragleave", () => zone.classList.remove("drag"));
@@ -146,7 +370,10 @@ export async function render(page, { signal }) {
       zone.classList.remove("drag");
       take(event.dataTransfer.files);
     });
-    redraw();
+    // Media kept from the previous model get this slot's Remove buttons.
+    for (const ref of state.refs.filter((r) => r.role === spec.role)) ref.el = item(ref);
+    state.slots.push({ zone, update });
+    update();
     return zone;
   }
 
@@ -163,8 +390,12 @@ export async function render(page, { signal }) {
     }
     const refs = state.refs.filter((r) => r.file);
     if (refs.length) {
-      params.referenceMediaItems = refs.map((r) => ({ url: r.file.url, kind: r.file.kind,
-        name: r.file.name, mimeType: r.file.mimeType, role: r.role }));
+      params.referenceMediaItems = refs.map((r) => {
+        const item = { url: r.file.url, kind: r.file.kind, name: r.file.name,
+          mimeType: r.file.mimeType, role: r.role };
+        if (r.file.durationToken) item.durationToken = r.file.durationToken;
+        return item;
+      });
     }
     return { model: state.model.id, prompt: prompt.value, params };
   }
@@ -202,7 +433,11 @@ export async function render(page, { signal }) {
         return;
       }
       quote.classList.add("quote-error");
-      quote.textContent = `Cannot price this request: ${err.message}`;
+      if (err instanceof ApiError) {
+        fill(quote, "Cannot price this request: ", h("code", {}, err.code), ` ${err.message}`,
+          err.requestId ? h("span", { class: "hint" }, "Request id: ",
+            h("code", {}, err.requestId)) : null);
+      } else quote.textContent = `Cannot price this request: ${err.message}`;
     }
   }
 
@@ -210,7 +445,10 @@ export async function render(page, { signal }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (state.refs.some((r) => !r.file)) return;
+    if (state.refs.some((r) => !r.file)) {
+      if (state.refsStatus) state.refsStatus.textContent = "Wait for the uploads to finish.";
+      return;
+    }
     const request = body();
     submit.disabled = true;
     const task = await guard(() => post("/api/v1/generations", request,
