@@ -112,8 +112,10 @@ def new_key(server: Any, credits: int, name: str, role: str = "user") -> str:
 
 
 def shot(page: Page, name: str) -> None:
+    """Saves a full-page screenshot, and checks the text in it meets WCAG AA contrast."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+    assert not low_contrast(page), (name, low_contrast(page))
 
 
 def visit(page: Page, route: str) -> None:
@@ -133,6 +135,54 @@ def sign_in_with_key(page: Page, key: str) -> None:
 
 def no_horizontal_overflow(page: Page) -> bool:
     return bool(page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"))
+
+
+#: Every visible text node's colour against the first opaque background behind it, as WCAG 2
+#: contrast ratios; answers the pairs below AA (4.5:1, or 3:1 for large text). Disabled
+#: controls and text over images or video are exempt, as WCAG exempts them.
+LOW_CONTRAST = r"""() => {
+  const rgba = (css) => (css.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const lin = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (style.backgroundImage !== "none" || ["VIDEO", "IMG"].includes(node.tagName)) return null;
+      const [r, g, b, a = 1] = rgba(style.backgroundColor);
+      if (a >= 0.99) return [r, g, b];
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const el = text.parentElement;
+    const words = text.textContent.trim();
+    if (!words || !el || !el.checkVisibility({visibilityProperty: true})) continue;
+    if (el.closest("[disabled], [aria-disabled='true'], svg, option")) continue;
+    const style = getComputedStyle(el);
+    const behind = background(el);
+    if (!behind) continue;
+    const [r, g, b, a = 1] = rgba(style.color);
+    const fg = [r, g, b].map((c, i) => c * a + behind[i] * (1 - a));
+    const [hi, lo] = [lum(fg), lum(behind)].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) {
+      failures.push(`${ratio.toFixed(2)}:1 "${words.slice(0, 40)}" <${el.tagName}>`);
+    }
+  }
+  return failures;
+}"""
+
+
+def low_contrast(page: Page) -> list[str]:
+    """The text on the page below WCAG AA contrast (see ``LOW_CONTRAST``)."""
+    found: list[str] = page.evaluate(LOW_CONTRAST)
+    return found
 
 
 def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
