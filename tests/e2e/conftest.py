@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from seedance_gateway.store import migrate
 
+from .receiver import free_port
 from .support import BACKENDS, make_server, pg_admin, pg_url
 
 #: Shared servers must not rate-limit the many requests of a whole session.
@@ -87,10 +91,88 @@ def queue_server(
 def _no_unhandled_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fails the test during which a shared server logged an unhandled error (a 500)."""
     names = [n for n in ("shared_server", "queue_server") if n in request.fixturenames]
-    servers = [request.getfixturevalue(n) for n in names]
+    with no_unhandled_errors(*(request.getfixturevalue(n) for n in names)):
+        yield
+
+
+@contextmanager
+def no_unhandled_errors(*servers: Any) -> Iterator[None]:
+    """Fails if one of ``servers`` logged an unhandled error (a 500) inside the block."""
     marks = [len(server.logs()) for server in servers]
     yield
     for server, mark in zip(servers, marks, strict=True):
         new = server.logs()[mark:]
         if "unhandled error" in new:
             pytest.fail(f"the server answered a request with a 500:\n{new[-4000:]}")
+
+
+def launch(server: Any, *args: str) -> None:
+    """Spawns ``seedance serve *args`` like ``Server.start`` without waiting until it is ready.
+
+    Lets other processes (a worker, a second server) start meanwhile; call
+    ``server.wait_ready()`` before using it.
+    """
+    server.port = server.port or free_port()
+    server.process = server.spawn("serve", "--port", str(server.port), *args)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One server of :func:`shared_many`.
+
+    ``settings``: SEEDANCE_* overrides over :data:`SHARED_SETTINGS`; ``args``: of ``serve``;
+    ``database``: servers naming the same one share a database (else each has its own);
+    ``workers``: ``seedance worker`` processes started beside the server (see :func:`workers`).
+    """
+
+    settings: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    database: str = ""
+    workers: int = 0
+
+
+def shared_many(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    *specs: Spec,
+) -> Iterator[list[Any]]:
+    """Servers for a module's fixture, one per :class:`Spec`, started at once.
+
+    Each is built like ``_shared``'s (a fresh database, a rich key made before any server
+    starts) and they start side by side: a start is a couple of seconds of one core (imports,
+    the migration check), so on two cores several cost little more than one. Tests that share
+    one make keys of their own; a test that kills or restarts one owns it.
+    """
+    with ExitStack() as stack:
+        servers: list[Any] = []
+        databases: dict[str, str] = {}
+        for spec in specs:
+            url = databases.get(spec.database) if spec.database else None
+            if url is None:
+                url = stack.enter_context(_database(backend, request, tmp_path_factory))
+                if spec.database:
+                    databases[spec.database] = url
+            merged = {**SHARED_SETTINGS, **spec.settings}
+            server = make_server(tmp_path_factory.mktemp("shared"), url, **merged)
+            server.key, server.account_id = server.create_key(1_000_000)
+            servers.append(server)
+        stack.callback(_stop_all, servers)  # first, before the databases go
+        for server, spec in zip(servers, specs, strict=True):
+            launch(server, *spec.args)
+            for _ in range(spec.workers):
+                server.spawn("worker")
+        for server in servers:
+            server.wait_ready()
+        yield servers
+
+
+def _stop_all(servers: list[Any]) -> None:
+    """Stops ``servers`` side by side (each stop waits for its processes to shut down)."""
+    with ThreadPoolExecutor(max_workers=len(servers) or 1) as pool:
+        list(pool.map(lambda server: server.stop(), servers))
+
+
+def workers(server: Any) -> list[subprocess.Popen[bytes]]:
+    """The running ``seedance worker`` processes of ``server`` (``Server.spawn`` started)."""
+    return [p for p in server.extra if p is not server.process and p.poll() is None]

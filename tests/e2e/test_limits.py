@@ -1,26 +1,61 @@
 """Limits: requests per minute (in memory and shared through Redis), tasks in flight, and
-idempotent creates (``Idempotency-Key`` and ``client_request_id``)."""
+idempotent creates (``Idempotency-Key`` and ``client_request_id``).
+
+The servers with limits of their own start side by side once per backend (each test makes its
+own key: limits are per key); the idempotency tests use the shared no-worker server."""
 
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
+from .conftest import Spec, no_unhandled_errors, shared_many
 from .support import (
     SMALL_1_0_PRO_CREDITS,
     create,
     credits,
     error_message,
     listed,
-    make_server,
     post,
     small,
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+#: Two servers on one database and one Redis share these limits.
+REDIS_LIMITS = {"rate_limit": "6/minute", "redis_url": REDIS_URL}
+
+
+@pytest.fixture(scope="module")
+def limit_servers(
+    shared_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """This module's servers per backend, started at once.
+
+    ``rate``: ``5/minute`` in memory; ``in_flight``: ``max_in_flight=2`` and no worker;
+    ``redis_one`` and ``redis_two``: :data:`REDIS_LIMITS`, one database between them.
+    """
+    specs = {
+        "rate": Spec({"rate_limit": "5/minute"}),
+        "in_flight": Spec({"max_in_flight": "2"}, ("--no-worker",)),
+        "redis_one": Spec(REDIS_LIMITS, database="redis"),
+        "redis_two": Spec(REDIS_LIMITS, database="redis"),
+    }
+    for servers in shared_many(shared_backend, request, tmp_path_factory, *specs.values()):
+        yield dict(zip(specs, servers, strict=True))
+
+
+@pytest.fixture(autouse=True)
+def _limit_servers_answer_no_500(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test during which one of this module's servers logged an unhandled error."""
+    if "limit_servers" not in request.fixturenames:
+        yield
+        return
+    with no_unhandled_errors(*request.getfixturevalue("limit_servers").values()):
+        yield
 
 
 def _retry_after(response: httpx.Response) -> int:
@@ -30,11 +65,12 @@ def _retry_after(response: httpx.Response) -> int:
 
 
 def test_the_sixth_request_in_a_minute_is_429_with_retry_after_and_charges_nothing(
-    server_factory: Any,
+    limit_servers: dict[str, Any],
 ) -> None:
     """With ``5/minute`` five requests pass; then ``429 rate_limited``, and nothing is charged."""
-    server = server_factory(rate_limit="5/minute", credits=100)
-    with server.client() as client:
+    server = limit_servers["rate"]
+    used, account_id = server.create_key(100)
+    with server.client(used) as client:
         passed = [post(client, small())] + [client.get("/api/v1/credits") for _ in range(4)]
         limited = [post(client, small()), client.get("/api/v1/credits")]
     assert [r.status_code for r in passed] == [201] + [200] * 4
@@ -43,23 +79,23 @@ def test_the_sixth_request_in_a_minute_is_429_with_retry_after_and_charges_nothi
         message = error_message(response, 429, "rate_limited")
         assert "5" in message
         assert _retry_after(response) in range(1, 61)
-    shown = server.cli("credits", "show", server.account_id)
+    shown = server.cli("credits", "show", account_id)
     assert int(shown.strip()) == 100 - SMALL_1_0_PRO_CREDITS  # the refused create held nothing
     with httpx.Client(base_url=server.url, timeout=30) as anonymous:
         assert anonymous.get("/healthz").status_code == 200
     key, _ = server.create_key(100)
     with server.client(key) as other:
         assert credits(other) == 100  # limits are per key
-    assert server.key not in server.logs()  # keys are never logged
+    assert used not in server.logs()  # keys are never logged
 
 
 def test_the_in_flight_cap_refuses_a_third_queued_task_until_one_finishes(
-    server_factory: Any,
+    limit_servers: dict[str, Any],
 ) -> None:
     """``max_in_flight=2``: the third create is ``429``; cancelling one frees a slot."""
-    server = server_factory(start=False, credits=100, max_in_flight="2")
-    server.start("--no-worker")
-    with server.client() as client:
+    server = limit_servers["in_flight"]  # no worker
+    key, _ = server.create_key(100)
+    with server.client(key) as client:
         first, _second = create(client, small()), create(client, small())
         refused = post(client, small())
         assert "2" in error_message(refused, 429, "rate_limited")
@@ -140,21 +176,14 @@ def test_client_request_id_alone_deduplicates_creates(queue_server: Any) -> None
         assert len(listed(client)) == 1
 
 
-def test_rate_limits_in_redis_are_shared_by_every_server(
-    server_factory: Any, database_url: str, tmp_path: Path
-) -> None:
+def test_rate_limits_in_redis_are_shared_by_every_server(limit_servers: dict[str, Any]) -> None:
     """Two servers on one Redis: requests spread over both are limited after 6 in total."""
-    settings = {"rate_limit": "6/minute", "redis_url": REDIS_URL}
-    one = server_factory(**settings)
-    two = make_server(tmp_path / "second", database_url, **settings)
-    try:
-        two.start()
-        with one.client() as via_one, two.client(one.key) as via_two:
-            answers = [(via_one if n % 2 else via_two).get("/api/v1/credits") for n in range(6)]
-            assert [r.status_code for r in answers] == [200] * 6
-            for client in (via_one, via_two):
-                response = client.get("/api/v1/credits")
-                error_message(response, 429, "rate_limited")
-                assert _retry_after(response) >= 1
-    finally:
-        two.stop()
+    one, two = limit_servers["redis_one"], limit_servers["redis_two"]  # one database
+    key, _ = one.create_key(10_000)
+    with one.client(key) as via_one, two.client(key) as via_two:
+        answers = [(via_one if n % 2 else via_two).get("/api/v1/credits") for n in range(6)]
+        assert [r.status_code for r in answers] == [200] * 6
+        for client in (via_one, via_two):
+            response = client.get("/api/v1/credits")
+            error_message(response, 429, "rate_limited")
+            assert _retry_after(response) >= 1

@@ -6,6 +6,10 @@ what arrived at the receiver (the Standard Webhooks envelope, verified against t
 what the gateway logged (``/webhooks/{id}/deliveries``, ``/webhook-events``). Retries use short
 schedules so failures, ``Retry-After``, timeouts, redirects, ``410`` and a ``kill -9`` of the
 delivering worker all play out in seconds. Contract: ``docs/webhooks.md``.
+
+The servers start side by side once per backend: most tests share two of them (one per retry
+configuration), each test on an account of its own; the test that kills a worker and the one
+that turns private URLs off have servers of their own.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +28,7 @@ import httpx
 import pytest
 from standardwebhooks import WebhookVerificationError
 
+from .conftest import Spec, no_unhandled_errors, shared_many, workers
 from .receiver import Receiver, Record, Reply, free_port, random_secret, verify, wait_for
 from .support import ISO_MS, create, download, error_message, finish, post, small
 
@@ -33,6 +39,16 @@ HOOKS = {
     "webhook_schedule": "0.3,0.3",
     "webhook_timeout_seconds": "2",
 }
+#: For the tests that watch retries play out: a long schedule (a receiver down for a while)
+#: whose first delay (0.5 s) is still far shorter than a ``Retry-After: 2``, and a 1 s timeout.
+RETRYING = {**HOOKS, "webhook_schedule": "0.5,1,1" + ",2" * 20, "webhook_timeout_seconds": "1"}
+#: For a worker killed mid-delivery: short leases, a timeout longer than the receiver's hang.
+KILLED_WORKER = {
+    **HOOKS,
+    "lease_seconds": "3",
+    "heartbeat_seconds": "1",
+    "webhook_timeout_seconds": "60",
+}
 ENVELOPE_KEYS = {"id", "type", "timestamp", "data"}
 DEFAULT_TYPES = {"generation.succeeded", "generation.failed"}
 GENERATION_TYPES = DEFAULT_TYPES | {"generation.processing", "generation.cancelled"}
@@ -41,20 +57,51 @@ SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
 TIMEOUT_WORDS = re.compile(r"time\s*-?\s*out|timed out", re.IGNORECASE)
 
 
+@pytest.fixture(scope="module")
+def hook_servers(
+    shared_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """This module's servers per backend, started at once.
+
+    ``hooks`` (:data:`HOOKS`) and ``retry`` (:data:`RETRYING`) are shared; ``killed_worker``
+    (:data:`KILLED_WORKER`, API only and one worker process) belongs to one test, and so
+    do ``private_allowed`` (:data:`HOOKS`, API only) and ``private_refused`` (private URLs off),
+    which share a database.
+    """
+    specs = {
+        "hooks": Spec(HOOKS),
+        "retry": Spec(RETRYING),
+        "killed_worker": Spec(KILLED_WORKER, ("--no-worker",), workers=1),
+        "private_allowed": Spec(HOOKS, ("--no-worker",), database="private"),
+        "private_refused": Spec({**HOOKS, "allow_private_urls": "false"}, database="private"),
+    }
+    for servers in shared_many(shared_backend, request, tmp_path_factory, *specs.values()):
+        yield dict(zip(specs, servers, strict=True))
+        for server in servers:
+            logs = server.logs()
+            assert "unhandled error" not in logs, logs[-4000:]
+
+
 @pytest.fixture
-def hooks(server_factory: Any) -> Iterator[Callable[..., Any]]:
-    """Builds servers with :data:`HOOKS` (overridable); fails on a logged unhandled error."""
-    built: list[Any] = []
+def hooks_server(hook_servers: dict[str, Any]) -> Any:
+    """The shared server with :data:`HOOKS`."""
+    return hook_servers["hooks"]
 
-    def build(start: bool = True, **settings: str) -> Any:
-        server = server_factory(start=start, **{**HOOKS, **settings})
-        built.append(server)
-        return server
 
-    yield build
-    for server in built:
-        logs = server.logs()
-        assert "unhandled error" not in logs, logs[-4000:]
+@pytest.fixture
+def retry_server(hook_servers: dict[str, Any]) -> Any:
+    """The shared server with :data:`RETRYING`."""
+    return hook_servers["retry"]
+
+
+@pytest.fixture(autouse=True)
+def _hook_servers_answer_no_500(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test during which a server of this module logged an unhandled error (a 500)."""
+    if "hook_servers" not in request.fixturenames:
+        yield
+        return
+    with no_unhandled_errors(*request.getfixturevalue("hook_servers").values()):
+        yield
 
 
 @pytest.fixture
@@ -65,6 +112,21 @@ def receiver() -> Iterator[Receiver]:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def own_account(server: Any) -> Iterator[httpx.Client]:
+    """A client of a new account (10 000 credits) on a shared server.
+
+    The account's endpoints are deleted afterwards, so that no retry of this test reaches a
+    later test's receiver (which might get the same port).
+    """
+    key, _ = server.create_key(10_000)
+    with server.client(key) as client:
+        yield client
+        for endpoint in _get(client, "/api/v1/webhooks")["data"]:
+            gone = client.delete(f"/api/v1/webhooks/{endpoint['id']}")
+            assert gone.status_code == 200, gone.text
 
 
 def register(client: httpx.Client, url: str, **fields: Any) -> dict[str, Any]:
@@ -119,8 +181,9 @@ def statuses(logged: dict[str, Any]) -> list[int | None]:
 
 
 def comparable(generation: dict[str, Any]) -> dict[str, Any]:
-    """A generation without ``updated_at`` and with signed URLs stripped of their query."""
-    return {k: _unsigned(v) for k, v in generation.items() if k != "updated_at"}
+    """A generation without ``updated_at`` and with signed URLs stripped of their query; and
+    without ``request`` (the create body: only ``GET /api/v1/generations/{id}`` carries it)."""
+    return {k: _unsigned(v) for k, v in generation.items() if k not in ("updated_at", "request")}
 
 
 def _unsigned(value: Any) -> Any:
@@ -149,11 +212,10 @@ def parse_time(text: str) -> float:
 
 
 def test_a_succeeded_generation_reaches_the_endpoint_signed_and_logged(
-    hooks: Any, receiver: Receiver
+    hooks_server: Any, receiver: Receiver
 ) -> None:
     """One signed envelope whose ``data`` is the generation; the event and the log agree."""
-    server = hooks()
-    with server.client() as client:
+    with own_account(hooks_server) as client:
         endpoint = register(client, receiver.url("/hooks"), description="e2e")
         assert SECRET.match(endpoint["secret"]), endpoint
         assert endpoint["enabled"] is True and endpoint["disabled_reason"] is None
@@ -201,11 +263,10 @@ def test_a_succeeded_generation_reaches_the_endpoint_signed_and_logged(
     assert isinstance(attempt["latency_ms"], int) and attempt["latency_ms"] >= 0
 
 
-def test_a_receiver_that_was_down_gets_every_event_once_it_is_up(hooks: Any) -> None:
+def test_a_receiver_that_was_down_gets_every_event_once_it_is_up(retry_server: Any) -> None:
     """Connection errors are logged and retried; once the receiver listens, nothing is missing."""
-    server = hooks(webhook_schedule="0.5,1,1" + ",2" * 20)
     later = Receiver(port=free_port())
-    with server.client() as client:
+    with own_account(retry_server) as client:
         endpoint = register(client, later.url("/down"))
         tasks = [create(client, small(seed=seed)) for seed in range(4)]
 
@@ -237,15 +298,12 @@ def test_a_receiver_that_was_down_gets_every_event_once_it_is_up(hooks: Any) -> 
 
 
 def test_a_worker_killed_mid_delivery_leaves_the_delivery_to_another_worker(
-    hooks: Any, receiver: Receiver
+    hook_servers: dict[str, Any], receiver: Receiver
 ) -> None:
     """``kill -9`` while the receiver holds the request: another worker delivers it again."""
-    server = hooks(
-        start=False, lease_seconds="3", heartbeat_seconds="1", webhook_timeout_seconds="60"
-    )
-    server.start("--no-worker")
+    server = hook_servers["killed_worker"]  # API only, this test's alone
     receiver.script("/hooks", Reply(delay=120))  # the first request never gets an answer
-    doomed = server.spawn("worker")
+    [doomed] = workers(server)  # started with the server
     with server.client() as client:
         endpoint = register(client, receiver.url("/hooks"))
         task = create(client, small())
@@ -269,12 +327,11 @@ def test_a_worker_killed_mid_delivery_leaves_the_delivery_to_another_worker(
 
 
 def test_410_disables_the_endpoint_until_it_is_enabled_again(
-    hooks: Any, receiver: Receiver
+    hooks_server: Any, receiver: Receiver
 ) -> None:
     """``410 Gone`` ends the delivery and disables the endpoint; ``PATCH enabled`` revives it."""
-    server = hooks()
     receiver.script("/gone", Reply(410))
-    with server.client() as client:
+    with own_account(hooks_server) as client:
         gone = register(client, receiver.url("/gone"))
         register(client, receiver.url("/witness"))
         create(client, small(seed=1))
@@ -305,12 +362,11 @@ def test_410_disables_the_endpoint_until_it_is_enabled_again(
 
 
 def test_429_retry_after_is_honoured_over_a_shorter_schedule(
-    hooks: Any, receiver: Receiver
+    retry_server: Any, receiver: Receiver
 ) -> None:
-    """``429`` with ``Retry-After: 2`` and a 0.2 s schedule: the retry waits about 2 s."""
-    server = hooks(webhook_schedule="0.2,0.2,0.2")
+    """``429`` with ``Retry-After: 2`` and a 0.5 s schedule: the retry waits about 2 s."""
     receiver.script("/busy", Reply(429, {"Retry-After": "2"}))
-    with server.client() as client:
+    with own_account(retry_server) as client:
         endpoint = register(client, receiver.url("/busy"))
         create(client, small())
         [logged] = settled(client, endpoint["id"])
@@ -325,13 +381,12 @@ def test_429_retry_after_is_honoured_over_a_shorter_schedule(
 
 
 def test_a_redirect_is_a_failed_attempt_and_is_never_followed(
-    hooks: Any, receiver: Receiver
+    hooks_server: Any, receiver: Receiver
 ) -> None:
     """``302``: the Location is never requested; every attempt fails; the schedule runs out."""
-    server = hooks(webhook_schedule="0.2,0.2")
     moved = Reply(302, {"Location": receiver.url("/elsewhere")})
     receiver.script("/moved", default=moved)
-    with server.client() as client:
+    with own_account(hooks_server) as client:
         endpoint = register(client, receiver.url("/moved"))
         create(client, small())
         [logged] = settled(client, endpoint["id"])
@@ -346,12 +401,11 @@ def test_a_redirect_is_a_failed_attempt_and_is_never_followed(
 
 
 def test_a_receiver_slower_than_the_timeout_gets_the_event_on_the_next_attempt(
-    hooks: Any, receiver: Receiver
+    retry_server: Any, receiver: Receiver
 ) -> None:
     """A 3 s answer under a 1 s timeout: a timed-out attempt, then a quick success."""
-    server = hooks(webhook_timeout_seconds="1")
     receiver.script("/slow", Reply(delay=3))
-    with server.client() as client:
+    with own_account(retry_server) as client:
         endpoint = register(client, receiver.url("/slow"))
         create(client, small())
         [logged] = settled(client, endpoint["id"])
@@ -366,16 +420,14 @@ def test_a_receiver_slower_than_the_timeout_gets_the_event_on_the_next_attempt(
 
 
 def test_private_addresses_are_refused_when_registering_and_when_connecting(
-    hooks: Any, receiver: Receiver
+    hook_servers: dict[str, Any], receiver: Receiver
 ) -> None:
     """Loopback URLs are ``400``; an endpoint already pointing at one fails at connect time."""
-    server = hooks()
-    with server.client() as client:
+    allowed, refused_by = hook_servers["private_allowed"], hook_servers["private_refused"]
+    with allowed.client() as client:  # no worker: nothing is delivered from this server
         endpoint = register(client, receiver.url("/private"))
-    server.stop()  # the operator turns private URLs off; the endpoint row stays
-    server.env["SEEDANCE_ALLOW_PRIVATE_URLS"] = "false"
-    server.start()
-    with server.client() as client:
+    # The operator turns private URLs off (a server on the same database); the endpoint stays.
+    with refused_by.client(allowed.key) as client:
         for url in (receiver.url("/new"), f"http://localhost:{receiver.port}/new"):
             refused = client.post("/api/v1/webhooks", json={"url": url})
             assert "loopback" in error_message(refused, 400, "webhook_url_rejected")
@@ -392,11 +444,10 @@ def test_private_addresses_are_refused_when_registering_and_when_connecting(
 
 
 def test_a_rotated_secret_signs_beside_the_new_one_only_during_the_grace_period(
-    hooks: Any, receiver: Receiver
+    hooks_server: Any, receiver: Receiver
 ) -> None:
     """Two ``v1,`` signatures during the grace period; after it, only the new secret signs."""
-    server = hooks()
-    with server.client() as client:
+    with own_account(hooks_server) as client:
         endpoint = register(client, receiver.url("/hooks"))
         old = endpoint["secret"]
         rotated = client.post(
@@ -425,11 +476,10 @@ def test_a_rotated_secret_signs_beside_the_new_one_only_during_the_grace_period(
 
 
 def test_a_callback_url_gets_the_terminal_event_signed_with_the_callback_secret(
-    hooks: Any, receiver: Receiver
+    hooks_server: Any, receiver: Receiver
 ) -> None:
     """No endpoint: the ``callback_url`` gets the same envelope, signed with the account's key."""
-    server = hooks()
-    with server.client() as client:
+    with own_account(hooks_server) as client:
         secret = _get(client, "/api/v1/webhooks/callback-secret")["secret"]
         assert SECRET.match(secret), secret
         assert _get(client, "/api/v1/webhooks")["data"] == []
@@ -442,8 +492,8 @@ def test_a_callback_url_gets_the_terminal_event_signed_with_the_callback_secret(
             return final if final and final[0]["status"] != "pending" else []
 
         [logged] = wait_for(delivered, 60, "the settled callback delivery in the log")
-        other_key, _ = server.create_key(10)
-        with server.client(other_key) as other:
+        other_key, _ = hooks_server.create_key(10)
+        with hooks_server.client(other_key) as other:
             other_secret = _get(other, "/api/v1/webhooks/callback-secret")["secret"]
     assert other_secret != secret  # one key per account
     payloads = [verify(record, secret) for record in receiver.records("/cb")]
