@@ -87,8 +87,8 @@ SEED_TASK_KEYS = {
     "result",
     "error",
 }
-#: Keys we add to the seeds' task object.
-EXTRA_TASK_KEYS = {"progress", "client_request_id"}
+#: Keys we add to the seeds' task object (``request``: on GET of one task only).
+EXTRA_TASK_KEYS = {"progress", "client_request_id", "request"}
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 TERMINAL = {"succeeded", "failed", "cancelled", "expired"}
 PROMPT = "A lighthouse on a cliff at sunset, waves rolling in"
