@@ -1,7 +1,8 @@
 """Account use cases: password sign-in for the console, and operators' account management.
 
 Signing in with an email and password mints an ordinary API key (named ``console sign-in``,
-with every scope) that the console then sends as a bearer token; signing out revokes it. So
+with every scope, expiring after ``SEEDANCE_SIGN_IN_TTL_SECONDS``) that the console then sends
+as a bearer token; signing out revokes it. So
 the API has one way to authenticate, and a browser session can be listed and revoked like any
 key. Accounts with the ``admin`` role may list and create accounts and grant credits.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from seedance_gateway import bootstrap
@@ -49,12 +51,14 @@ class NewAccount:
 class Accounts:
     """Sign-in, the caller's account, and the admin-only account operations."""
 
-    def __init__(self, store: Store, sign_in_limiter: RateLimiter) -> None:
+    def __init__(self, store: Store, sign_in_limiter: RateLimiter, sign_in_ttl: timedelta) -> None:
         self.store = store
         self.limiter = sign_in_limiter
+        self.sign_in_ttl = sign_in_ttl  #: how long a sign-in's key works
 
     async def sign_in(self, email: str, password: str) -> SignedIn:
-        """A new all-scope key for the account with this email and password."""
+        """A new all-scope key, expiring after ``sign_in_ttl``, for the account with this email
+        and password."""
         email = normalize_email(email)
         await self.limiter.hit(f"sign-in:{email}")
         record = await self.store.accounts.sign_in_record(email)
@@ -64,7 +68,11 @@ class Accounts:
             raise Unauthorized("email or password is wrong", code="invalid_credentials")
         account = record[0]
         key = await bootstrap.create_key(
-            self.store, name=SIGN_IN_KEY_NAME, credits=0, account_id=account.id
+            self.store,
+            name=SIGN_IN_KEY_NAME,
+            credits=0,
+            account_id=account.id,
+            expires_at=datetime.now(UTC) + self.sign_in_ttl,
         )
         return SignedIn(key=key, account=account)
 

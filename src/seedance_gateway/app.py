@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -241,7 +242,9 @@ def _lifespan(
             wake=wakeup.notify,
             upstream=upstream,
         )
-        app.state.accounts = accounts_module.Accounts(store, sign_in_limiter)
+        app.state.accounts = accounts_module.Accounts(
+            store, sign_in_limiter, timedelta(seconds=settings.sign_in_ttl_seconds)
+        )
         stop = asyncio.Event()
         worker = build_worker(settings, store, wakeup, catalog, upstream) if run_worker else None
         runner = asyncio.create_task(worker.run(stop)) if worker is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from seedance_gateway import config
 from seedance_gateway.domain import keys, scopes
@@ -34,6 +35,7 @@ async def create_key(
     account_id: str | None = None,
     key_scopes: frozenset[str] = frozenset(scopes.ALL),
     role: str = "user",
+    expires_at: datetime | None = None,
 ) -> NewKey:
     """A new key, on a new account (with ``credits`` and ``role``) unless ``account_id`` is
     given."""
@@ -48,6 +50,7 @@ async def create_key(
         prefix=keys.display_prefix(plaintext),
         key_hash=keys.digest(plaintext),
         key_scopes=key_scopes,
+        expires_at=expires_at,
     )
     return NewKey(plaintext=plaintext, key=key, credits=await store.accounts.balance(account_id))
 

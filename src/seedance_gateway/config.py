@@ -31,6 +31,7 @@ class Settings:
     rate_limit: str = "120/minute"  #: requests per API key
     max_in_flight: int = 20  #: queued + running tasks per API key
     starter_credits: int = 1000  #: credits of the key the first ``serve`` creates
+    sign_in_ttl_seconds: int = 43200  #: lifetime of the key a password sign-in mints
     worker_concurrency: int = 2  #: tasks a worker runs at once
     render_processes: int = 2  #: CPU processes the preview renderer may use
     lease_seconds: float = 60.0
@@ -120,6 +121,7 @@ def normalize_database_url(url: str) -> str:
 _INT_FIELDS = {
     "max_in_flight",
     "starter_credits",
+    "sign_in_ttl_seconds",
     "worker_concurrency",
     "render_processes",
     "job_max_attempts",

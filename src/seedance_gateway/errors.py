@@ -4,11 +4,13 @@
 
     GatewayError
     ├── ValidationFailed        400 validation_failed
-    ├── Unauthorized            401 api_key_missing | api_key_invalid | api_key_revoked
+    ├── Unauthorized            401 api_key_missing | api_key_invalid | api_key_revoked |
+    │                               api_key_expired | invalid_credentials
+    ├── Forbidden               403 insufficient_scope | admin_only
     ├── InsufficientCredits     402 insufficient_credits
     ├── NotFound                404 not_found
     ├── IdempotencyConflict     409 idempotency_conflict
-    ├── InvalidState            409 invalid_state
+    ├── InvalidState            409 invalid_state | email_taken
     ├── PayloadTooLarge         413 payload_too_large
     ├── RateLimited             429 rate_limited (+ retry_after)
     └── ProviderError           the worker's business, never raised to a client

@@ -55,6 +55,7 @@ UPSTREAM_PROVIDERS = ("ark",)
 WATCH_SECONDS = 0.5  #: how often ``watch`` reads a task it streams
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)  #: how often a key's ``last_used_at`` is written
 MAX_KEY_NAME = 200
+MAX_KEY_DAYS = 3650  #: the longest a key may be made to last (ten years)
 
 
 class UpstreamCancel(Protocol):
@@ -153,6 +154,12 @@ class Service:
             raise Unauthorized("this API key is not valid", code="api_key_invalid")
         if key.revoked_at is not None:
             raise Unauthorized("this API key has been revoked", code="api_key_revoked")
+        if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
+            raise Unauthorized(
+                f"this API key expired at {key.expires_at.isoformat(timespec='seconds')}; "
+                "sign in again or use another key",
+                code="api_key_expired",
+            )
         if scope is not None and scope not in key.scopes:
             held = scopes.encode(key.scopes).replace(" ", ", ")
             raise Forbidden(
@@ -169,9 +176,14 @@ class Service:
             await self.store.accounts.touch_key(key.id, stamp)
 
     async def create_key(
-        self, principal: Principal, name: str, scope_names: list[str] | None
+        self,
+        principal: Principal,
+        name: str,
+        scope_names: list[str] | None,
+        expires_in_days: int | None = None,
     ) -> bootstrap.NewKey:
-        """A new key on the caller's account; it may hold only scopes the caller's key holds."""
+        """A new key on the caller's account; it may hold only scopes the caller's key holds,
+        and expires after ``expires_in_days`` when given."""
         name = name.strip()
         if not name or len(name) > MAX_KEY_NAME:
             raise ValidationFailed(
@@ -187,8 +199,20 @@ class Service:
                 f"this API key cannot give scopes it lacks: {', '.join(missing)}",
                 code="insufficient_scope",
             )
+        expires_at = None
+        if expires_in_days is not None:
+            if not 1 <= expires_in_days <= MAX_KEY_DAYS:
+                raise ValidationFailed(
+                    f"expires_in_days must be 1 to {MAX_KEY_DAYS}", field="expires_in_days"
+                )
+            expires_at = datetime.now(UTC) + timedelta(days=expires_in_days)
         return await bootstrap.create_key(
-            self.store, name=name, credits=0, account_id=principal.account_id, key_scopes=wanted
+            self.store,
+            name=name,
+            credits=0,
+            account_id=principal.account_id,
+            key_scopes=wanted,
+            expires_at=expires_at,
         )
 
     async def list_keys(self, principal: Principal) -> list[ApiKey]:

@@ -242,6 +242,7 @@ def test_key_sign_in_new_key_playground_generation_and_revocation(
     # A new key is shown once, with a Copy button.
     visit(page, "keys")
     page.get_by_label("Name", exact=True).fill("ci key")
+    page.get_by_label("Expires", exact=True).select_option("30")
     page.get_by_role("button", name="Create key").click()
     secret = page.locator("#new-key-value")
     expect(secret).to_have_value(re.compile(r"^sdg_[\w-]{20,}$"))
@@ -255,9 +256,13 @@ def test_key_sign_in_new_key_playground_generation_and_revocation(
     assert made not in page.content()
     row = page.locator("tr", has_text="ci key")
     expect(row).to_contain_text("active")
+    expect(row).to_contain_text("until")  # it expires in 30 days
     with httpx.Client(base_url=server.url, timeout=30) as http:
         answer = http.get("/api/v1/credits", headers={"Authorization": f"Bearer {made}"})
         assert answer.status_code == 200
+        listed = http.get("/api/v1/keys", headers={"Authorization": f"Bearer {key}"}).json()
+    expires = next(k["expires_at"] for k in listed["data"] if k["name"] == "ci key")
+    assert expires is not None
 
     # The playground: a first-frame picture, a live price, progress, a video that plays.
     picture = tmp_path / "first.png"

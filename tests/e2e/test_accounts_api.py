@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
+from seedance_gateway import bootstrap, config
 
 from .support import create, credits, error_message, finish, small
 
@@ -184,3 +188,48 @@ def test_a_read_only_key_may_quote_but_not_create(shared_server: Any) -> None:
         assert viewer.post("/api/v1/generations/quote", json=small()).status_code == 200
         error_message(viewer.post("/api/v1/generations", json=small()), 403, "insufficient_scope")
         error_message(viewer.get("/api/v1/admin/accounts"), 403, "insufficient_scope")
+
+
+def test_a_sign_in_key_expires_after_the_sign_in_lifetime(shared_server: Any) -> None:
+    admin_key, _ = shared_server.create_key(0, role="admin")
+    email = unique_email()
+    with shared_server.client(admin_key) as admin:
+        new_account(admin, name="Cy", email=email, password="long enough")
+    with anonymous(shared_server) as client:
+        signed = client.post("/api/v1/sessions", json={"email": email, "password": "long enough"})
+    session = signed.json()
+    with shared_server.client(session["key"]) as cy:
+        listed = cy.get("/api/v1/keys").json()["data"][0]
+    expires = datetime.fromisoformat(listed["expires_at"].replace("Z", "+00:00"))
+    hours = (expires - datetime.now(UTC)).total_seconds() / 3600
+    assert 11.9 < hours <= 12  # SEEDANCE_SIGN_IN_TTL_SECONDS' default
+
+
+def test_an_expired_key_is_refused_with_its_own_code(shared_server: Any) -> None:
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    made = asyncio.run(_key_expiring(shared_server.env, past))
+    with shared_server.client(made.plaintext) as client:
+        message = error_message(client.get("/api/v1/credits"), 401, "api_key_expired")
+    assert "sign in again" in message
+
+
+def test_keys_made_through_the_api_may_expire(shared_server: Any) -> None:
+    key, _ = shared_server.create_key(0)
+    with shared_server.client(key) as owner:
+        made = owner.post("/api/v1/keys", json={"name": "month", "expires_in_days": 30})
+        assert made.status_code == 201, made.text
+        expires = datetime.fromisoformat(made.json()["expires_at"].replace("Z", "+00:00"))
+        assert 29.9 < (expires - datetime.now(UTC)).total_seconds() / 86400 <= 30
+        for bad in (0, 3651, "soon"):
+            refused = owner.post("/api/v1/keys", json={"name": "x", "expires_in_days": bad})
+            assert "expires_in_days" in error_message(refused, 400, "validation_failed")
+        kept = owner.get("/api/v1/keys").json()["data"]
+        assert [k["expires_at"] is None for k in kept] == [True, False]
+
+
+async def _key_expiring(env: dict[str, str], at: datetime) -> bootstrap.NewKey:
+    store = await bootstrap.open_store(config.from_env(env))
+    try:
+        return await bootstrap.create_key(store, name="short", credits=0, expires_at=at)
+    finally:
+        await store.close()

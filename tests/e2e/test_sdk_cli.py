@@ -121,8 +121,9 @@ def test_the_sdk_quotes_reads_the_account_and_ledger_and_manages_keys(queue_serv
         hold, grant = client.ledger(limit=2)
         assert (hold.kind, hold.delta, hold.task_id) == ("hold", -price.credits, task.id)
         assert (grant.kind, grant.delta) == ("grant", 500)
-        made = client.create_key("ci", ["read"])
+        made = client.create_key("ci", ["read"], expires_in_days=7)
         assert made.secret is not None and made.scopes == ("read",)
+        assert made.expires_at is not None
         assert [k.name for k in client.list_keys()] == ["test", "ci"]
         assert client.revoke_key(made.id).revoked
     with sdk(queue_server, made.secret) as revoked, pytest.raises(AuthenticationFailed) as caught:

@@ -133,8 +133,10 @@ class AsyncClient:
     async def list_keys(self) -> list[ApiKey]:
         return await self.run(calls.list_keys())
 
-    async def create_key(self, name: str, scopes: list[str] | None = None) -> ApiKey:
-        return await self.run(calls.create_key(name, scopes))
+    async def create_key(
+        self, name: str, scopes: list[str] | None = None, expires_in_days: int | None = None
+    ) -> ApiKey:
+        return await self.run(calls.create_key(name, scopes, expires_in_days))
 
     async def revoke_key(self, key_id: str) -> ApiKey:
         return await self.run(calls.revoke_key(key_id))

@@ -211,9 +211,13 @@ def list_keys() -> Step[list[ApiKey]]:
     return [ApiKey.from_json(item) for item in answer["data"]]
 
 
-def create_key(name: str, scopes: Sequence[str] | None = None) -> Step[ApiKey]:
+def create_key(
+    name: str, scopes: Sequence[str] | None = None, expires_in_days: int | None = None
+) -> Step[ApiKey]:
     """A new key on the caller's account; its ``secret`` is in this answer only."""
     body: dict[str, Any] = {"name": name} | ({"scopes": list(scopes)} if scopes else {})
+    if expires_in_days is not None:
+        body["expires_in_days"] = expires_in_days
     answer = yield from request(Call("POST", "/api/v1/keys", json=body))
     return ApiKey.from_json(answer)
 

@@ -134,8 +134,10 @@ class Client:
     def list_keys(self) -> list[ApiKey]:
         return self.run(calls.list_keys())
 
-    def create_key(self, name: str, scopes: list[str] | None = None) -> ApiKey:
-        return self.run(calls.create_key(name, scopes))
+    def create_key(
+        self, name: str, scopes: list[str] | None = None, expires_in_days: int | None = None
+    ) -> ApiKey:
+        return self.run(calls.create_key(name, scopes, expires_in_days))
 
     def revoke_key(self, key_id: str) -> ApiKey:
         return self.run(calls.revoke_key(key_id))

@@ -145,6 +145,7 @@ class ApiKey:
     scopes: tuple[str, ...]
     revoked: bool
     secret: str | None = None
+    expires_at: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -156,6 +157,7 @@ class ApiKey:
             scopes=tuple(body.get("scopes") or ()),
             revoked=body.get("revoked_at") is not None,
             secret=body.get("key"),
+            expires_at=body.get("expires_at"),
             raw=body,
         )
 

@@ -32,6 +32,7 @@ class CreateKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     scopes: list[str] | None = None
+    expires_in_days: int | None = None
 
 
 @router.get("")
@@ -45,7 +46,9 @@ async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
 async def create_key(request: Request, caller: Caller) -> JSONResponse:
     """A new key; ``key`` (the plaintext) is shown in this response only."""
     body = _parse(await json_body(request))
-    made = await service_of(request).create_key(caller, body.name, body.scopes)
+    made = await service_of(request).create_key(
+        caller, body.name, body.scopes, body.expires_in_days
+    )
     return JSONResponse({**key_json(made.key, caller.key_id), "key": made.plaintext}, 201)
 
 
@@ -66,6 +69,7 @@ def key_json(key: ApiKey, current: str) -> dict[str, Any]:
         "created_at": iso_time(key.created_at),
         "last_used_at": iso_time(key.last_used_at) if key.last_used_at else None,
         "revoked_at": iso_time(key.revoked_at) if key.revoked_at else None,
+        "expires_at": iso_time(key.expires_at) if key.expires_at else None,
         "current": key.id == current,
     }
 
@@ -75,5 +79,9 @@ def _parse(raw: Any) -> CreateKey:
     try:
         return parse_body(CreateKey, raw)
     except ValidationFailed as exc:
-        allowed = "name (text) and scopes (a list of: " + ", ".join(scopes.ALL) + ")"
+        allowed = (
+            "name (text), scopes (a list of: "
+            + ", ".join(scopes.ALL)
+            + ") and expires_in_days (a whole number)"
+        )
         raise ValidationFailed(f"{exc.message}; send {allowed}", field=exc.field) from None

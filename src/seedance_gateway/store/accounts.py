@@ -132,6 +132,7 @@ class AccountStore:
         prefix: str,
         key_hash: str,
         key_scopes: frozenset[str] = frozenset(scopes.ALL),
+        expires_at: datetime | None = None,
     ) -> ApiKey:
         """Stores a key's hash; the plaintext is never stored."""
         key = ApiKey(
@@ -142,6 +143,7 @@ class AccountStore:
             created_at=now(),
             revoked_at=None,
             scopes=key_scopes,
+            expires_at=expires_at,
         )
         values = {**vars(key), "scopes": scopes.encode(key_scopes), "hash": key_hash}
         async with self.db.write() as conn:

@@ -24,6 +24,7 @@ class ApiKey:
     revoked_at: datetime | None
     scopes: frozenset[str] = frozenset(scopes.ALL)
     last_used_at: datetime | None = None
+    expires_at: datetime | None = None  #: refused from then on (``api_key_expired``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +105,7 @@ def key_from_row(row: RowMapping) -> ApiKey:
         revoked_at=row["revoked_at"],
         scopes=scopes.decode(row["scopes"]),
         last_used_at=row["last_used_at"],
+        expires_at=row["expires_at"],
     )
 
 

@@ -85,6 +85,7 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("scopes", String(200), nullable=True),  #: space-separated; NULL: every scope
     Column("last_used_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),  #: refused from then on; NULL: never
 )
 
 tasks = Table(

@@ -24,12 +24,19 @@ export async function render(page, { signal }) {
       { label: "Scopes", cell: (k) => k.scopes.join(", ") },
       { label: "Created", cell: (k) => when(k.created_at) },
       { label: "Last used", cell: (k) => when(k.last_used_at) },
-      { label: "Status", cell: (k) => (k.revoked_at
-        ? badge("revoked", "bad") : badge("active", "good")) },
+      { label: "Status", cell: status },
       { label: "Actions", cell: (k) => (k.revoked_at ? "—" : h("button", {
         type: "button", class: "button button-danger button-small",
         "aria-label": `Revoke key ${k.name}`, onclick: () => revoke(k) }, "Revoke")) },
     ], keys.data, { caption: "API keys" }));
+  }
+
+  function status(key) {
+    if (key.revoked_at) return badge("revoked", "bad");
+    if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) return badge("expired", "bad");
+    if (!key.expires_at) return badge("active", "good");
+    return [badge("active", "good"), " ", h("span", { class: "muted" }, "until "),
+      when(key.expires_at)];
   }
 
   async function revoke(key) {
@@ -47,6 +54,9 @@ export async function render(page, { signal }) {
 
   const name = h("input", { type: "text", name: "name", required: true, maxlength: "100",
     autocomplete: "off" });
+  const lifetime = h("select", { name: "expires_in_days" },
+    [["", "Never"], ["7", "In 7 days"], ["30", "In 30 days"], ["90", "In 90 days"],
+      ["365", "In a year"]].map(([value, label]) => h("option", { value }, label)));
   const boxes = SCOPES.map(([scope, what]) => {
     const box = h("input", { type: "checkbox", name: "scopes", value: scope,
       id: `scope-${scope}`, checked: scope !== "keys" });
@@ -56,13 +66,16 @@ export async function render(page, { signal }) {
   const form = h("form", { class: "card stack", "aria-labelledby": "new-key-title" },
     h("h2", { id: "new-key-title" }, "Create a key"),
     field("Name", name),
+    field("Expires", lifetime),
     h("fieldset", { class: "checks" }, h("legend", {}, "Scopes"), boxes),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "button" }, "Create key")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const scopes = [...form.querySelectorAll("input[name=scopes]:checked")].map((b) => b.value);
     await guard(async () => {
-      const made = await post("/api/v1/keys", { name: name.value.trim(), scopes });
+      const body = { name: name.value.trim(), scopes };
+      if (lifetime.value) body.expires_in_days = Number(lifetime.value);
+      const made = await post("/api/v1/keys", body);
       const secret = h("input", { type: "text", readonly: true, value: made.key,
         class: "mono", id: "new-key-value", "aria-label": "New API key" });
       fill(reveal, h("section", { class: "card reveal", "aria-labelledby": "reveal-t" },
