@@ -450,9 +450,17 @@ def test_playground_refuses_mixed_modes_and_more_than_the_maximum(page: Page, se
 
 def test_admin_creates_an_account_that_signs_in_with_its_password(page: Page, server: Any) -> None:
     admin = new_key(server, 500, "operator", role="admin")
+    with httpx.Client(base_url=server.url, timeout=30) as http:  # more than one API page
+        http.headers["Authorization"] = f"Bearer {admin}"
+        for n in range(101):
+            made = http.post("/api/v1/admin/accounts", json={"name": f"bulk {n:03}"})
+            assert made.status_code == 201, made.text
     sign_in_with_key(page, admin)
     page.get_by_role("link", name="Admin").click()
     page.wait_for_selector("#page[data-ready='admin']")
+    expect(page.locator("tr", has_text="bulk 100")).to_be_visible()  # from the second page
+    last = page.locator("form", has_text="Grant credits").locator("option", has_text="bulk 100")
+    expect(last).to_have_count(1)
     form = page.locator("form", has_text="Create an account")
     form.get_by_label("Name", exact=True).fill("Ada")
     form.get_by_label("Email", exact=True).fill("ada@example.com")

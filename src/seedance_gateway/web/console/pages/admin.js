@@ -1,6 +1,6 @@
 // Admin: accounts (list, create) and credit grants. Shown only to admins.
 
-import { get, post } from "../api.js";
+import { get, post, query } from "../api.js";
 import { guard, notify, refreshCredits } from "../app.js";
 import { badge, field, fill, h, number, table, when } from "../dom.js";
 
@@ -8,8 +8,20 @@ export async function render(page, { signal }) {
   const list = h("div", {});
   const target = h("select", { name: "account", required: true });
 
+  // Every account, following the cursor (the grant form's select needs them all).
+  async function everyAccount() {
+    const accounts = [];
+    let after = null;
+    do {
+      const page = await get(`/api/v1/admin/accounts${query({ limit: 100, after })}`, { signal });
+      accounts.push(...page.data);
+      after = page.has_more ? page.next_cursor : null;
+    } while (after);
+    return accounts;
+  }
+
   async function load() {
-    const accounts = (await get("/api/v1/admin/accounts", { signal })).data;
+    const accounts = await everyAccount();
     fill(list, table([
       { label: "Name", cell: (a) => a.name || "—" },
       { label: "Email", cell: (a) => a.email || "—" },
