@@ -2,9 +2,9 @@
 
 Signing in with an email and password mints an ordinary API key (named ``console sign-in``,
 with every scope, expiring after ``SEEDANCE_SIGN_IN_TTL_SECONDS``) that the console then sends
-as a bearer token; signing out revokes it. So
-the API has one way to authenticate, and a browser session can be listed and revoked like any
-key. Accounts with the ``admin`` role may list and create accounts and grant credits.
+as a bearer token; signing out revokes it. So the API has one way to authenticate, and a
+browser session can be listed and revoked like any key. Accounts with the ``admin`` role may
+list and create accounts and grant credits.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ async def create_account(store: Store, new: NewAccount) -> Account:
     email = normalize_email(new.email) if new.email is not None else None
     if new.password is not None and email is None:
         raise ValidationFailed("a password needs an email to sign in with", field="email")
-    password_hash = await asyncio.to_thread(hash_checked, new.password) if new.password else None
+    password_hash = None
+    if new.password is not None:  # an empty one is refused as too short, not ignored
+        password_hash = await asyncio.to_thread(hash_checked, new.password)
     account_id = await store.accounts.create_account(
         name, new.credits, email=email, password_hash=password_hash, role=new.role
     )

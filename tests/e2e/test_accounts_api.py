@@ -132,6 +132,7 @@ def test_account_creation_is_checked_field_by_field(shared_server: Any) -> None:
         cases = [
             ({"name": "Dup", "email": email.upper(), "password": "long enough"}, 409, "email"),
             ({"name": "Short", "email": unique_email(), "password": "short"}, 400, "password"),
+            ({"name": "Empty", "email": unique_email(), "password": ""}, 400, "password"),
             ({"name": "", "email": unique_email()}, 400, "name"),
             ({"name": "Role", "role": "root"}, 400, "role"),
             ({"name": "Pw", "password": "no email here"}, 400, "email"),
