@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -114,13 +115,19 @@ class Server:
         )
         return done.stdout
 
-    def create_key(self, credits: int, name: str = "test", role: str = "user") -> tuple[str, str]:
+    def create_key(
+        self,
+        credits: int,
+        name: str = "test",
+        role: str = "user",
+        expires_at: datetime | None = None,
+    ) -> tuple[str, str]:
         """A new key on a new account (``role``: user or admin); returns (key, account id).
 
         Made in this process by what ``seedance keys create`` runs (``bootstrap.create_key``):
         a CLI process costs about two seconds, and ``tests/e2e/test_cli.py`` covers the CLI.
         """
-        made = asyncio.run(_new_key(self.env, name, credits, role))
+        made = asyncio.run(_new_key(self.env, name, credits, role, expires_at))
         return made.plaintext, made.key.account_id
 
     def start(self, *extra_args: str) -> None:
@@ -178,11 +185,13 @@ class Server:
 
 
 async def _new_key(
-    env: dict[str, str], name: str, credits: int, role: str = "user"
+    env: dict[str, str], name: str, credits: int, role: str, expires_at: datetime | None
 ) -> bootstrap.NewKey:
     store = await bootstrap.open_store(config.from_env(env))  # migrates first, as the CLI does
     try:
-        return await bootstrap.create_key(store, name=name, credits=credits, role=role)
+        return await bootstrap.create_key(
+            store, name=name, credits=credits, role=role, expires_at=expires_at
+        )
     finally:
         await store.close()
 

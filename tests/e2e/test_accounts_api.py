@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-
-from seedance_gateway import bootstrap, config
 
 from .support import create, credits, error_message, finish, small
 
@@ -208,8 +205,8 @@ def test_a_sign_in_key_expires_after_the_sign_in_lifetime(shared_server: Any) ->
 
 def test_an_expired_key_is_refused_with_its_own_code(shared_server: Any) -> None:
     past = datetime.now(UTC) - timedelta(seconds=1)
-    made = asyncio.run(_key_expiring(shared_server.env, past))
-    with shared_server.client(made.plaintext) as client:
+    key, _ = shared_server.create_key(0, "short", expires_at=past)
+    with shared_server.client(key) as client:
         message = error_message(client.get("/api/v1/credits"), 401, "api_key_expired")
     assert "sign in again" in message
 
@@ -226,11 +223,3 @@ def test_keys_made_through_the_api_may_expire(shared_server: Any) -> None:
             assert "expires_in_days" in error_message(refused, 400, "validation_failed")
         kept = owner.get("/api/v1/keys").json()["data"]
         assert [k["expires_at"] is None for k in kept] == [True, False]
-
-
-async def _key_expiring(env: dict[str, str], at: datetime) -> bootstrap.NewKey:
-    store = await bootstrap.open_store(config.from_env(env))
-    try:
-        return await bootstrap.create_key(store, name="short", credits=0, expires_at=at)
-    finally:
-        await store.close()
