@@ -371,9 +371,13 @@ def _send_reference(
         }[route]
         body = {"prompt": PROMPT, **QUICK, "input_reference": reference}
         return str(video_json(http.post("/v1/videos", json=body))["id"])
-    forms = {"form-image_url": ("image_url", url), "form-file_id": ("file_id", file_id)}
+    forms = {
+        "form-image_url": ("input_reference[image_url]", url),
+        "form-file_id": ("input_reference[file_id]", file_id),
+        "form-string-file_id": ("input_reference", file_id),  # a text part, not a file part
+    }
     name, value = forms[route]
-    parts = {"prompt": PROMPT, **QUICK, f"input_reference[{name}]": value}
+    parts = {"prompt": PROMPT, **QUICK, name: value}
     response = http.post("/v1/videos", files={k: (None, str(v)) for k, v in parts.items()})
     return str(video_json(response)["id"])
 
@@ -386,13 +390,15 @@ ROUTES = [
     "json-string-file_id",
     "form-image_url",
     "form-file_id",
+    "form-string-file_id",
 ]
 
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_the_input_reference_becomes_the_first_frame(shared_server: Any, route: str) -> None:
-    """An uploaded PNG, ``{"image_url": data:}``, ``{"file_id"}``, a bare URL or file id, and the
-    multipart ``input_reference[image_url]`` / ``[file_id]`` fields: frame 0 is the image."""
+    """An uploaded PNG, ``{"image_url": data:}``, ``{"file_id"}``, a bare URL or file id, the
+    multipart ``input_reference[image_url]`` / ``[file_id]`` fields and a plain text
+    ``input_reference`` part holding a file id: frame 0 is the image."""
     image = poster(854, 480)
     with sdk(shared_server) as client, shared_server.client() as http:
         vid = _send_reference(route, http, client, image)

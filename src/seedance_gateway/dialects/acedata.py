@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from seedance_gateway.dialects import error_headers
 from seedance_gateway.dialects.ark_v3 import parse_create
-from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
+from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import ids
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task
@@ -37,6 +37,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.service import Principal, Service
+from seedance_gateway.web.body import read_json
 
 PREFIX = "/seedance"
 router = APIRouter(prefix=PREFIX)
@@ -55,7 +56,7 @@ async def create_video(
 ) -> JSONResponse:
     """Creates a video; waits for it unless the body has a ``callback_url``."""
     service = service_of(request)
-    raw = await json_body(request)
+    raw = await read_json(request)
     command = parse_create(service, raw, request_id=request.state.request_id)
     command = dataclasses.replace(
         command,
@@ -76,7 +77,7 @@ async def tasks(request: Request, caller: Caller) -> dict[str, Any]:
     """``{"id" | "trace_id", "action": "retrieve"}`` or ``{"ids": [...], "action":
     "retrieve_batch"}``."""
     service = service_of(request)
-    raw = await json_body(request)
+    raw = await read_json(request)
     if not isinstance(raw, dict):
         raise ValidationFailed("the request body must be a JSON object", field="body")
     action = raw.get("action", "retrieve")

@@ -57,6 +57,16 @@ ROLES_BY_TYPE = {
     "audio_url": ("reference_audio",),
 }
 KIND_BY_TYPE = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
+#: The keys each content item type takes; any other is ``InvalidParameter`` naming it.
+ITEM_KEYS = {
+    "text": ("type", "text"),
+    "image_url": ("type", "image_url", "role"),
+    "video_url": ("type", "video_url", "role"),
+    "audio_url": ("type", "audio_url", "role"),
+    "draft_task": ("type", "draft_task"),
+}
+#: The keys of the object inside a media item (``image_url``...) and of ``draft_task``.
+INNER_KEYS = {**dict.fromkeys(KIND_BY_TYPE, ("url",)), "draft_task": ("id",)}
 
 #: Legacy text commands: each long and short spelling -> the field it sets.
 COMMANDS = {
@@ -298,6 +308,10 @@ def _item(index: int, entry: Any) -> dict[str, Any]:
             f"{where}.type must be one of {', '.join(CONTENT_TYPES)} (got {kind!r})",
             field=f"{where}.type",
         )
+    _only_known_keys(where, entry, ITEM_KEYS[kind])
+    inner = entry.get(kind)
+    if isinstance(inner, dict):
+        _only_known_keys(f"{where}.{kind}", inner, INNER_KEYS[kind])
     if kind == "text":
         if not isinstance(entry.get("text"), str):
             raise ValidationFailed(
@@ -313,6 +327,15 @@ def _item(index: int, entry: Any) -> dict[str, Any]:
             )
         return entry
     return _media_item(where, kind, entry)
+
+
+def _only_known_keys(where: str, entry: dict[str, Any], known: tuple[str, ...]) -> None:
+    for key in entry:
+        if key not in known:
+            raise ValidationFailed(
+                f"{where}.{key} is not recognized; allowed: {', '.join(known)}",
+                field=f"{where}.{key}",
+            )
 
 
 def _media_item(where: str, kind: str, entry: dict[str, Any]) -> dict[str, Any]:

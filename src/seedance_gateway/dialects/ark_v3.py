@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import ark_body, echo, error_headers
-from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
+from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import ids, usage
 from seedance_gateway.domain import webhooks as wh
@@ -39,6 +39,7 @@ from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Principal, Service, SubmitCommand
 from seedance_gateway.store.tasks import TaskFilter
+from seedance_gateway.web.body import read_json
 
 PREFIX = "/api/v3"
 router = APIRouter(prefix=f"{PREFIX}/contents/generations")
@@ -68,7 +69,7 @@ async def create_task(
 ) -> JSONResponse:
     """Queues a generation; answers ``{"id": "cgt-..."}``."""
     service = service_of(request)
-    raw = await json_body(request)
+    raw = await read_json(request)
     command = parse_create(service, raw, request_id=request.state.request_id)
     command = dataclasses.replace(command, idempotency_key=idempotency_key)
     submission = await service.submit(caller, command)

@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import echo, error_headers, whole_number
-from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
+from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import ids
 from seedance_gateway.domain.requests import nearest_ratio
@@ -46,6 +46,7 @@ from seedance_gateway.errors import (
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import RESULT_GONE, Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
+from seedance_gateway.web.body import read_json
 
 PREFIX = "/v1/videos"
 router = APIRouter(prefix=PREFIX)
@@ -317,7 +318,7 @@ def openai_terms(error: GatewayError) -> tuple[int, str, str, str | None]:
 async def _read_form(request: Request, service: Service) -> CreateForm:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raw = await json_body(request)
+        raw = await read_json(request)
         if not isinstance(raw, dict):
             raise ValidationFailed("the request body must be a JSON object", field="body")
         return CreateForm(fields={k: v for k, v in raw.items() if v is not None})

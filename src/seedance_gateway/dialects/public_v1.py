@@ -20,22 +20,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
-from seedance_gateway.dialects import echo, textcheck
+from seedance_gateway.dialects import echo
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import scopes
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task
-from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
+from seedance_gateway.errors import NotFound, ValidationFailed
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Principal, Service, SubmitCommand
+from seedance_gateway.web.body import read_json
 
 router = APIRouter(prefix="/api/v1")
 Body = TypeVar("Body", bound=BaseModel)
 STATUS_WORDS = {Status.RUNNING: "processing"}
 #: A ``callback_url`` (our extension) hears about the end of the task, whatever it is.
 CALLBACK_STATUSES = tuple(str(s) for s in TERMINAL)
-MAX_BODY = 32 * 1024 * 1024
 SSE_KEEPALIVE_SECONDS = 15.0
 
 
@@ -102,7 +102,7 @@ async def create_generation(
 ) -> JSONResponse:
     """Queues a generation; replays the original for a repeated idempotency key."""
     service = service_of(request)
-    command = _command(request, await json_body(request), idempotency_key)
+    command = _command(request, await read_json(request), idempotency_key)
     submission = await service.submit(caller, command)
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else {}
     return JSONResponse(task_view(service, submission.task, request), 201, headers=headers)
@@ -114,7 +114,7 @@ async def quote_generation(request: Request, _: Caller) -> dict[str, Any]:
 
     References are checked by role only (not fetched), so a quote never reads media.
     """
-    command = _command(request, await json_body(request), None)
+    command = _command(request, await read_json(request), None)
     priced = service_of(request).quote(command)
     return {
         "object": "quote",
@@ -318,19 +318,6 @@ def model_json(spec: ModelSpec) -> dict[str, Any]:
             if res in spec.capabilities.resolutions
         },
     }
-
-
-async def json_body(request: Request) -> Any:
-    """The decoded JSON body (size-capped, NUL and lone surrogates refused)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge("request body is larger than 32 MB; upload media with /api/v1/files")
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("request body must be valid JSON", field="body") from None
-    textcheck.check(body)
-    return body
 
 
 def _parse(raw: Any) -> CreateGeneration:

@@ -16,8 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from seedance_gateway.accounts import Accounts, NewAccount
-from seedance_gateway.dialects.public_v1 import Caller, iso_time, json_body, parse_body
+from seedance_gateway.dialects.public_v1 import Caller, iso_time, parse_body
 from seedance_gateway.store.rows import Account
+from seedance_gateway.web.body import SMALL_BYTES, read_json
 
 router = APIRouter(prefix="/api/v1")
 
@@ -58,7 +59,7 @@ def accounts_of(request: Request) -> Accounts:
 @router.post("/sessions")
 async def sign_in(request: Request) -> JSONResponse:
     """Signs in: a new API key for the account (``invalid_credentials`` otherwise)."""
-    body = parse_body(SignIn, await json_body(request))
+    body = parse_body(SignIn, await read_json(request, SMALL_BYTES))
     signed = await accounts_of(request).sign_in(body.email, body.password)
     return JSONResponse(
         {
@@ -98,7 +99,7 @@ async def list_accounts(
 @router.post("/admin/accounts")
 async def create_account(request: Request, caller: Caller) -> JSONResponse:
     """A new account; it signs in with its email and password."""
-    body = parse_body(CreateAccount, await json_body(request))
+    body = parse_body(CreateAccount, await read_json(request))
     new = NewAccount(**body.model_dump())
     return JSONResponse(account_json(await accounts_of(request).create(caller, new)), 201)
 
@@ -106,7 +107,7 @@ async def create_account(request: Request, caller: Caller) -> JSONResponse:
 @router.post("/admin/accounts/{account_id}/grants")
 async def grant(request: Request, account_id: str, caller: Caller) -> dict[str, Any]:
     """Adds credits to an account; answers the account with its new balance."""
-    body = parse_body(Grant, await json_body(request))
+    body = parse_body(Grant, await read_json(request))
     account = await accounts_of(request).grant(caller, account_id, body.credits, body.note)
     return account_json(account)
 

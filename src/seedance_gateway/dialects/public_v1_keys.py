@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict
 from seedance_gateway.dialects.public_v1 import (
     Caller,
     iso_time,
-    json_body,
     parse_body,
     service_of,
 )
 from seedance_gateway.domain import scopes
 from seedance_gateway.errors import ValidationFailed
 from seedance_gateway.store.rows import ApiKey
+from seedance_gateway.web.body import read_json
 
 router = APIRouter(prefix="/api/v1/keys")
 
@@ -45,7 +45,7 @@ async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
 @router.post("")
 async def create_key(request: Request, caller: Caller) -> JSONResponse:
     """A new key; ``key`` (the plaintext) is shown in this response only."""
-    body = _parse(await json_body(request))
+    body = _parse(await read_json(request))
     made = await service_of(request).create_key(
         caller, body.name, body.scopes, body.expires_in_days
     )

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from seedance_gateway.dialects.public_v1 import (
     Caller,
     iso_time,
-    json_body,
     parse_body,
     service_of,
     task_view,
@@ -23,6 +22,7 @@ from seedance_gateway.dialects.public_v1 import (
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import Task
 from seedance_gateway.service import Service
+from seedance_gateway.web.body import read_json
 from seedance_gateway.webhooks.manage import Created, Webhooks
 
 router = APIRouter(prefix="/api/v1")
@@ -71,7 +71,7 @@ def webhooks_of(request: Request) -> Webhooks:
 @router.post("/webhooks")
 async def create_endpoint(request: Request, caller: Caller) -> JSONResponse:
     """Registers an endpoint; the answer is the only time its secret is shown."""
-    body = parse_body(CreateEndpoint, await json_body(request))
+    body = parse_body(CreateEndpoint, await read_json(request))
     created = await webhooks_of(request).create(
         caller.account_id,
         url=body.url,
@@ -107,7 +107,7 @@ async def get_endpoint(request: Request, endpoint_id: str, caller: Caller) -> di
 @router.patch("/webhooks/{endpoint_id}")
 async def update_endpoint(request: Request, endpoint_id: str, caller: Caller) -> dict[str, Any]:
     """Changes url, event_types, description or enabled."""
-    body = parse_body(UpdateEndpoint, await json_body(request))
+    body = parse_body(UpdateEndpoint, await read_json(request))
     changes = body.model_dump(exclude_none=True)  # JSON null counts as absent
     if "event_types" in changes:
         changes["event_types"] = tuple(changes["event_types"])
@@ -276,8 +276,7 @@ def _with_secret(created: Created) -> dict[str, Any]:
 
 
 async def _optional_body(request: Request) -> Any:
-    raw = await request.body()
-    return await json_body(request) if raw.strip() else {}
+    return await read_json(request, empty={})
 
 
 def _page(data: list[dict[str, Any]], cursor: str | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import echo, error_headers, whole_number
-from seedance_gateway.dialects.public_v1 import json_body, principal_of, service_of
+from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task, end_error
@@ -41,6 +41,7 @@ from seedance_gateway.errors import (
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Principal, Service, SubmitCommand
+from seedance_gateway.web.body import read_json
 
 router = APIRouter()
 Caller = Annotated[Principal, Depends(principal_of)]
@@ -153,7 +154,7 @@ async def _generate(
     surface: Surface, request: Request, caller: Caller, idempotency_key: str | None
 ) -> JSONResponse:
     service = service_of(request)
-    raw = await json_body(request)
+    raw = await read_json(request)
     command = parse_generate(service, surface, raw)
     command = dataclasses.replace(
         command, idempotency_key=idempotency_key, request_id=request.state.request_id

@@ -91,8 +91,8 @@ class WebhookStore:
             ).scalar_one()
             if count >= wh.MAX_ENDPOINTS:
                 raise ValidationFailed(
-                    f"an account may have at most {wh.MAX_ENDPOINTS} webhook endpoints; "
-                    "delete one first",
+                    f"url: this account already has {wh.MAX_ENDPOINTS} webhook endpoints, the "
+                    "most allowed; delete one (DELETE /api/v1/webhooks/{id}) to add another",
                     field="url",
                 )
             row = (

@@ -3,6 +3,11 @@
 The file part is written as it arrives and the upload stops at the first byte over the cap
 (``413``), so memory stays flat whatever the client sends. Small text fields are kept in memory
 (capped too). The cap can tighten once the ``kind`` field is known, if it arrives first.
+
+A part named like the file field is the file only when it is one: it has a filename or a
+content type other than ``text/plain``; a plain text part of that name (``-F
+input_reference=file_…``) is a text field. Text fields, names and filenames hold no NUL and no
+lone surrogate (``values.check_text``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from seedance_gateway.errors import PayloadTooLarge, ValidationFailed
+from seedance_gateway.web.values import check_text
 
 MAX_FIELD_BYTES = 4096
 MAX_PARTS = 16
@@ -37,6 +43,7 @@ class Upload:
 class _Part:
     name: str = ""
     filename: str | None = None
+    is_file: bool = False
     data: bytearray = field(default_factory=bytearray)
 
 
@@ -88,17 +95,27 @@ class _Collector:
     def headers_finished(self) -> None:
         _, options = parse_options_header(self.headers.get("content-disposition", ""))
         self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
+        check_text(self.part.name, "body", "a form field's name")
         raw_filename = options.get(b"filename")
         self.part.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
-        if self.part.name == self.file_field:
+        if self.part.filename is not None:
+            check_text(self.part.filename, self.part.name, f"the filename of {self.part.name!r}")
+        if self._is_file():
             if self.sink is not None:
                 raise ValidationFailed("send exactly one file", field=self.file_field)
             self.sink = self.dest.open("wb")
             self.upload.path, self.upload.filename = self.dest, self.part.filename
 
+    def _is_file(self) -> bool:
+        if self.part.name != self.file_field:
+            return False
+        content_type = self.headers.get("content-type", "text/plain").split(";")[0].strip()
+        self.part.is_file = self.part.filename is not None or content_type.lower() != "text/plain"
+        return self.part.is_file
+
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
-        if self.part.name != self.file_field:
+        if not self.part.is_file:
             if len(self.part.data) + len(chunk) > self.max_field_bytes:
                 raise ValidationFailed(
                     f"form field {self.part.name!r} is longer than {self.max_field_bytes} bytes",
@@ -115,10 +132,12 @@ class _Collector:
         self.upload.size += len(chunk)
 
     def part_end(self) -> None:
-        if self.part.name == self.file_field and self.sink is not None:
+        if self.part.is_file and self.sink is not None:
             self.sink.close()
         elif self.part.name:
-            self.upload.fields[self.part.name] = self.part.data.decode("utf-8", "replace")
+            text = self.part.data.decode("utf-8", "replace")
+            check_text(text, self.part.name)
+            self.upload.fields[self.part.name] = text
 
     def close(self) -> None:
         if self.sink is not None and not self.sink.closed:

@@ -9,15 +9,15 @@ upstream does not confirm.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from seedance_gateway.errors import NotFound
+from seedance_gateway.errors import NotFound, ValidationFailed
 from seedance_gateway.providers.ark import wire
 from seedance_gateway.service import Service
+from seedance_gateway.web import body
 
 router = APIRouter()
 
@@ -34,8 +34,9 @@ async def ark_callback(request: Request, task_id: str, secret: str) -> JSONRespo
 
 
 async def _json(request: Request) -> Any:
-    """The body as JSON (None when it is not JSON)."""
+    """The body as JSON (None when it is not JSON within the bounds); at most 64 KB is read."""
+    raw = await body.read(request, body.SMALL_BYTES)
     try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+        return body.decode(raw)
+    except ValidationFailed:
         return None
