@@ -42,6 +42,7 @@ from seedance_gateway import config
 from seedance_gateway.app import build_worker
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.queue import Wakeup
+from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.webhooks.manage import example_task
 
@@ -120,7 +121,7 @@ async def ours(
     enqueue = time.perf_counter() - started
     catalog = catalog_module.load()
     wakeup = Wakeup()
-    worker = build_worker(settings, store, wakeup, catalog)
+    worker = build_worker(settings, store, wakeup, catalog, Scratch(settings.home / "tmp"))
     stop = asyncio.Event()
     started = time.perf_counter()
     runner = asyncio.create_task(worker.run(stop))

@@ -46,6 +46,7 @@ from seedance_gateway.providers.ark.runner import ArkConfig, ArkRunner
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.ratelimit import RateLimiter
+from seedance_gateway.scratch import Scratch
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.web import console, routes, upstream_callback
@@ -116,6 +117,7 @@ def build_upstream(
     store: Store,
     catalog: catalog_module.Catalog,
     wakeup: Wakeup,
+    scratch: Scratch,
 ) -> ArkRunner | None:
     """The upstream runner, when some model is served by provider ``ark``."""
     if not any(m.provider == "ark" for m in catalog.models):
@@ -154,6 +156,7 @@ def build_upstream(
         secret=config.load_secret(settings),
         public_url=settings.effective_public_url,
         wakeup=wakeup,
+        scratch=scratch,
     )
 
 
@@ -177,6 +180,7 @@ def build_worker(
     store: Store,
     wakeup: Wakeup,
     catalog: catalog_module.Catalog,
+    scratch: Scratch,
     upstream: ArkRunner | None = None,
 ) -> Worker:
     """A worker with this deployment's providers, blobs and webhook sender."""
@@ -188,6 +192,7 @@ def build_worker(
         providers=build_providers(settings),
         wakeup=wakeup,
         model_providers={m.id: m.provider for m in catalog.models},
+        scratch=scratch,
         sender=Sender(
             store=store.webhooks,
             renderers=RENDERERS,
@@ -197,13 +202,15 @@ def build_worker(
     )
 
 
-def build_files(settings: config.Settings, store: Store, blobs: BlobStore, secret: str) -> Files:
+def build_files(
+    settings: config.Settings, store: Store, blobs: BlobStore, secret: str, scratch: Scratch
+) -> Files:
     """The Files use cases with this deployment's limits and fetch policy."""
     return Files(
         store=store.files,
         blobs=blobs,
         secret=secret,
-        scratch=settings.home / "tmp",
+        scratch=scratch,
         quota_bytes=settings.storage_quota_bytes,
         limits=media.MediaLimits(),
         fetch_policy=netguard.FetchPolicy(
@@ -229,7 +236,8 @@ def _lifespan(
         )
         wakeup = Wakeup()
         secret = config.load_secret(settings)
-        upstream = build_upstream(settings, store, catalog, wakeup)
+        scratch = Scratch(settings.home / "tmp").open()
+        upstream = build_upstream(settings, store, catalog, wakeup, scratch)
         app.state.service = Service(
             settings=settings,
             catalog=catalog,
@@ -237,7 +245,7 @@ def _lifespan(
             blobs=blobs,
             limiter=limiter,
             secret=secret,
-            files=build_files(settings, store, blobs, secret),
+            files=build_files(settings, store, blobs, secret, scratch),
             webhooks=Webhooks(store=store.webhooks, settings=settings, secret=secret),
             wake=wakeup.notify,
             upstream=upstream,
@@ -246,7 +254,11 @@ def _lifespan(
             store, sign_in_limiter, timedelta(seconds=settings.sign_in_ttl_seconds)
         )
         stop = asyncio.Event()
-        worker = build_worker(settings, store, wakeup, catalog, upstream) if run_worker else None
+        worker = (
+            build_worker(settings, store, wakeup, catalog, scratch, upstream)
+            if run_worker
+            else None
+        )
         runner = asyncio.create_task(worker.run(stop)) if worker is not None else None
         try:
             yield
@@ -261,12 +273,14 @@ def _lifespan(
             await limiter.close()
             await sign_in_limiter.close()
             await store.close()
+            scratch.close()
 
     return lifespan
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (``request.state.request_id``) and every response ``x-request-id``.
+    """Gives every request an id (``request.state.request_id``) and every response
+    ``x-request-id`` and ``X-Content-Type-Options: nosniff``; refuses a NUL in the URL.
 
     Pure ASGI rather than ``BaseHTTPMiddleware``, which costs ~0.3 ms per request.
     """
@@ -288,8 +302,13 @@ class RequestIdMiddleware:
                 started = True
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("x-request-id", request_id)
+                headers.setdefault("x-content-type-options", "nosniff")
             await send(message)
 
+        if _url_holds_nul(scope):
+            refusal = ValidationFailed("the URL contains a NUL character (%00)", field="url")
+            await _render(Request(scope, receive), refusal)(scope, receive, send_with_id)
+            return
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
@@ -299,6 +318,12 @@ class RequestIdMiddleware:
                 raise
             response = await _unexpected_error(Request(scope, receive), exc)
             await response(scope, receive, send_with_id)
+
+
+def _url_holds_nul(scope: Scope) -> bool:
+    """A NUL in the path or the query string: no store keeps it, no route takes it."""
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
 
 
 def _render(request: Request, error: GatewayError) -> Response:

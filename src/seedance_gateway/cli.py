@@ -20,6 +20,7 @@ from seedance_gateway.app import build_catalog, build_upstream, build_worker, cr
 from seedance_gateway.domain import scopes
 from seedance_gateway.errors import GatewayError, NotFound
 from seedance_gateway.queue import Wakeup
+from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store, migrate
 
 app = typer.Typer(
@@ -116,8 +117,9 @@ async def _worker(settings: config.Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     wakeup = Wakeup()
-    upstream = build_upstream(settings, store, catalog, wakeup)
-    runner = build_worker(settings, store, wakeup, catalog, upstream)
+    scratch = Scratch(settings.home / "tmp").open()
+    upstream = build_upstream(settings, store, catalog, wakeup, scratch)
+    runner = build_worker(settings, store, wakeup, catalog, scratch, upstream)
     try:
         await runner.run(stop)
     finally:
@@ -125,6 +127,7 @@ async def _worker(settings: config.Settings) -> None:
         if upstream is not None:
             await upstream.close()
         await store.close()
+        scratch.close()
 
 
 @keys_app.command("create")

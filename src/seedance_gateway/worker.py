@@ -15,10 +15,8 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from seedance_gateway import queue
 from seedance_gateway.blobs import BlobStore
@@ -30,6 +28,7 @@ from seedance_gateway.errors import NotFound, ProviderRejected, ProviderUnavaila
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.providers.ark.runner import ArkRunner
 from seedance_gateway.queue import Wakeup
+from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store
 from seedance_gateway.store.outbox import DELIVER
 from seedance_gateway.store.rows import Job
@@ -56,10 +55,12 @@ class Worker:
         providers: Mapping[str, Provider],
         wakeup: Wakeup,
         model_providers: Mapping[str, str],
+        scratch: Scratch,
         sender: Sender | None = None,
         upstream: ArkRunner | None = None,
     ) -> None:
         self.settings = settings
+        self.scratch = scratch
         self.store = store
         self.blobs = blobs
         self.providers = providers
@@ -269,7 +270,7 @@ class Worker:
     async def _produce(self, job: Job, task: Task) -> dict[str, object] | None:
         request = GenerationRequest.from_json(task.request)
         provider = self.providers[self.model_providers.get(task.model, "preview")]
-        workdir = Path(tempfile.mkdtemp(prefix=f"seedance-{task.id}-"))
+        workdir = self.scratch.folder_for(f"render-{task.id}")
         try:
 
             async def progress(percent: int) -> None:

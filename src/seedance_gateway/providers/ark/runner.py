@@ -22,7 +22,6 @@ import base64
 import logging
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,6 +51,7 @@ from seedance_gateway.providers.ark.client import (
     Unreachable,
 )
 from seedance_gateway.queue import Wakeup
+from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store
 from seedance_gateway.store.rows import Job
 from seedance_gateway.store.upstream import Handoff, TaskGone, UpstreamTask
@@ -92,8 +92,10 @@ class ArkRunner:
         secret: str,
         public_url: str,
         wakeup: Wakeup,
+        scratch: Scratch,
     ) -> None:
         self.config = config
+        self.scratch = scratch
         self.store = store
         self.blobs = blobs
         self.channels = channels
@@ -408,7 +410,7 @@ class ArkRunner:
                 "the upstream finished the task but no longer offers its video",
                 code="result_unavailable",
             )
-        workdir = Path(tempfile.mkdtemp(prefix=f"seedance-fetch-{task.id}-"))
+        workdir = self.scratch.folder_for(f"fetch-{task.id}")
         try:
             return await self._copy_home(channel, task, remote, workdir)
         finally:
