@@ -25,6 +25,7 @@ from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import Reference
 from seedance_gateway.errors import NotFound, ValidationFailed
 from seedance_gateway.references import IncomingReference
+from seedance_gateway.scratch import Scratch
 from seedance_gateway.store.files import FileRecord, FileStore
 
 KINDS = ("image", "video", "audio")
@@ -48,7 +49,7 @@ class Files:
         store: FileStore,
         blobs: BlobStore,
         secret: str,
-        scratch: Path,
+        scratch: Scratch,
         quota_bytes: int,
         limits: media.MediaLimits,
         fetch_policy: netguard.FetchPolicy,
@@ -63,8 +64,7 @@ class Files:
 
     def temp_path(self) -> Path:
         """A fresh scratch file path for an incoming upload."""
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        return self.scratch / new_id("upload")
+        return self.scratch.file("upload")
 
     def cap_for(self, kind: str | None) -> int:
         """The upload cap for a kind (the largest cap while the kind is unknown)."""
