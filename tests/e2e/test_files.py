@@ -104,14 +104,15 @@ def faststart_mp4_bytes(seconds: float, fps: int = 8, size: tuple[int, int] = (9
         return path.read_bytes()
 
 
-def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
-    """A mono 16-bit WAV of a 440 Hz tone."""
+def wav_bytes(seconds: float, rate: int = 8000, declared: float | None = None) -> bytes:
+    """A mono 16-bit WAV of a 440 Hz tone; with ``declared``, its header's data size says that
+    many seconds whatever the samples that follow hold."""
     t = np.arange(int(seconds * rate)) / rate
     samples = (8000 * np.sin(2 * np.pi * 440 * t)).astype("<i2")
+    size = samples.nbytes if declared is None else int(declared * rate) * 2
     header = struct.pack(
         "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", 36 + samples.nbytes, b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16,
-        b"data", samples.nbytes,
+        b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16, b"data", size,
     )  # fmt: skip
     return header + samples.tobytes()
 
@@ -577,6 +578,14 @@ BAD_UPLOADS: list[tuple[str, Callable[[], list[Part]], tuple[str, ...]]] = [
         "audio-too-short-1s",
         lambda: [("kind", None, None, b"audio"), ("file", "a.wav", None, wav_bytes(1))],
         ("audio lasts 1.00 s", "2-15 s"),
+    ),
+    (
+        "wav-header-says-5s-holding-60s",
+        lambda: [
+            ("kind", None, None, b"audio"),
+            ("file", "a.wav", None, wav_bytes(60, rate=16000, declared=5)),
+        ],
+        ("audio lasts more than 16 s", "2-15 s"),
     ),
     (
         "wav-with-kind-video",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -336,3 +337,118 @@ def test_video_codec_off_the_allow_list_is_refused(clips: dict[str, Path]) -> No
 def test_audio_codec_off_the_allow_list_is_refused(clips: dict[str, Path]) -> None:
     error = rejected(clips["ac3_mp4"], "video")
     assert error.rule == "codec" and "audio codec 'ac3' is not allowed" in error.message
+
+
+# --- durations come from the data, never from a header that claims less ----------------------
+
+
+def wav_with(
+    seconds: float,
+    *,
+    declared: float | None = None,
+    after: bytes = b"",
+    rate: int = 16000,
+    channels: int = 1,
+) -> bytes:
+    """A 16-bit PCM WAV holding ``seconds`` of tone whose ``data`` size says ``declared`` s,
+    followed by ``after`` (other RIFF chunks)."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = np.repeat((8000 * np.sin(2 * np.pi * 440 * t)).astype("<i2"), channels).tobytes()
+    block = 2 * channels
+    size = len(samples) if declared is None else int(declared * rate) * block
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + size + len(after), b"WAVE", b"fmt ", 16, 1, channels, rate, rate * block,
+        block, 16, b"data", size,
+    )  # fmt: skip
+    return header + samples + after
+
+
+def riff_chunk(kind: bytes, data: bytes) -> bytes:
+    return kind + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) % 2)
+
+
+def scaled_boxes(data: bytes, scale: float, boxes: dict[bytes, int]) -> bytes:
+    """``data`` with the 32-bit field at ``offset`` of each named box multiplied by ``scale``."""
+    out = bytearray(data)
+    for box, offset in boxes.items():
+        at = out.find(box) - 4 + offset
+        (value,) = struct.unpack_from(">I", out, at)
+        struct.pack_into(">I", out, at, int(value * scale))
+    return bytes(out)
+
+
+#: Where the duration fields sit in version-0 boxes (from the box's first byte).
+HEADER_DURATIONS = {b"mvhd": 24, b"tkhd": 28, b"mdhd": 24}
+
+
+def test_a_wav_whose_header_claims_5_s_but_holds_60_s_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lie.wav"
+    path.write_bytes(wav_with(60, declared=5))
+    error = rejected(path, "audio")
+    assert error.rule == "duration"
+    assert "audio lasts more than 16 s; it must last 2-15 s" in error.message
+    info = inspect(path, "audio", MediaLimits(audio_max_seconds=100))
+    assert info.duration == pytest.approx(60.0, abs=0.01)
+
+
+def test_a_wav_is_measured_to_its_last_sample_not_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "lie.wav"
+    path.write_bytes(wav_with(8, declared=3))
+    assert inspect(path, "audio").duration == pytest.approx(8.0, abs=0.01)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("extra", [b"", b"x"])
+def test_a_wav_with_a_chunk_after_its_data_keeps_about_its_true_duration(
+    tmp_path: Path, channels: int, extra: bytes
+) -> None:
+    """Chunks after ``data`` (LIST INFO, odd sizes) are read as a few samples more: the file
+    is accepted, and measures its true length within milliseconds."""
+    info_list = riff_chunk(b"LIST", b"INFOISFT" + riff_chunk(b"ISFT", b"Lavf60.3.100\x00"))
+    path = tmp_path / "tagged.wav"
+    path.write_bytes(wav_with(3, after=info_list + extra, channels=channels))
+    assert inspect(path, "audio").duration == pytest.approx(3.0, abs=0.01)
+
+
+def test_a_wav_cut_short_inside_its_data_measures_what_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "cut.wav"
+    path.write_bytes(wav_with(6)[: 44 + 3 * 2 * 16000 + 1])  # header says 6 s, 3 s are there
+    assert inspect(path, "audio").duration == pytest.approx(3.0, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "boxes", [HEADER_DURATIONS, {b"elst": 16}, {**HEADER_DURATIONS, b"elst": 16}]
+)
+def test_an_mp4_whose_headers_claim_less_than_its_frames_measures_its_frames(
+    tmp_path: Path, boxes: dict[bytes, int]
+) -> None:
+    """mvhd/tkhd/mdhd (and the edit list) say 3 s; the sample tables hold 12 s of frames."""
+    honest = write_video(tmp_path / "v.mp4", seconds=12.0, fps=6)
+    assert inspect(honest, "video").duration == pytest.approx(12.0, abs=0.1)
+    liar = tmp_path / "liar.mp4"
+    liar.write_bytes(scaled_boxes(honest.read_bytes(), 0.25, boxes))
+    with av.open(str(liar)) as container:  # FFmpeg itself believes the header
+        assert container.duration == pytest.approx(3_000_000, rel=0.05)
+    assert inspect(liar, "video").duration == pytest.approx(12.0, abs=0.1)
+
+
+def test_an_m4a_whose_sample_table_squeezes_12_s_into_3_s_measures_its_samples(
+    tmp_path: Path,
+) -> None:
+    """Every stts delta (and every header) divided by 4: timestamps say 3 s; the decoder
+    makes 12 s of sound, and that is the duration."""
+    honest = write_audio(tmp_path / "a.m4a", "ipod", "aac", seconds=12.0)
+    data = bytearray(scaled_boxes(honest.read_bytes(), 0.25, {**HEADER_DURATIONS, b"elst": 16}))
+    stts = data.find(b"stts") - 4
+    (entries,) = struct.unpack_from(">I", data, stts + 12)
+    for index in range(entries):
+        at = stts + 20 + 8 * index
+        struct.pack_into(">I", data, at, struct.unpack_from(">I", data, at)[0] // 4)
+    liar = tmp_path / "liar.m4a"
+    liar.write_bytes(bytes(data))
+    with av.open(str(liar)) as container:
+        assert container.duration == pytest.approx(3_000_000, rel=0.05)
+    assert inspect(liar, "audio").duration == pytest.approx(12.0, abs=0.1)
+    error = rejected(liar, "audio", MediaLimits(audio_max_seconds=10))
+    assert error.rule == "duration" and "more than 11 s" in error.message

@@ -20,6 +20,10 @@ class FileType:
     demuxer: str | None = None  #: the FFmpeg demuxer forced when opening it with PyAV
     containers: frozenset[str] = frozenset()  #: accepted ``container.format.name`` values
     header_duration: bool = True  #: False: the container's duration is an estimate, measure it
+    #: FFmpeg demuxer options that hand over every sample the file holds, whatever its header
+    #: says (a WAV's data size, an MP4's edit list)
+    demuxer_options: tuple[tuple[str, str], ...] = ()
+    short_tail: bool = False  #: the last packet may be cut short by the end of the file
 
     @property
     def a_label(self) -> str:
@@ -28,6 +32,7 @@ class FileType:
 
 
 _MOV = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "mov", "mp4"})
+_WHOLE_MOV = (("ignore_editlist", "1"),)  #: every sample, not only the edit list's span
 
 FILE_TYPES: tuple[FileType, ...] = (
     FileType(
@@ -44,11 +49,11 @@ FILE_TYPES: tuple[FileType, ...] = (
     ),
     FileType(
         kind="video", mime_type="video/mp4", extension="mp4", label="MP4 video", article="an",
-        demuxer="mov", containers=_MOV,
+        demuxer="mov", containers=_MOV, demuxer_options=_WHOLE_MOV,
     ),
     FileType(
         kind="video", mime_type="video/quicktime", extension="mov", label="QuickTime video",
-        demuxer="mov", containers=_MOV,
+        demuxer="mov", containers=_MOV, demuxer_options=_WHOLE_MOV,
     ),
     FileType(
         kind="video", mime_type="video/webm", extension="webm", label="WebM video",
@@ -61,6 +66,7 @@ FILE_TYPES: tuple[FileType, ...] = (
     FileType(
         kind="audio", mime_type="audio/wav", extension="wav", label="WAV audio",
         demuxer="wav", containers=frozenset({"wav"}),
+        demuxer_options=(("ignore_length", "1"),), short_tail=True,
     ),
     FileType(
         kind="audio", mime_type="audio/aac", extension="aac", label="AAC (ADTS) audio",
@@ -68,7 +74,7 @@ FILE_TYPES: tuple[FileType, ...] = (
     ),
     FileType(
         kind="audio", mime_type="audio/mp4", extension="m4a", label="M4A audio", article="an",
-        demuxer="mov", containers=_MOV,
+        demuxer="mov", containers=_MOV, demuxer_options=_WHOLE_MOV,
     ),
     FileType(
         kind="audio", mime_type="audio/ogg", extension="ogg", label="Ogg audio", article="an",

@@ -4,7 +4,8 @@ Every packet of the chosen streams is read (cheap: no decoding), which proves th
 index points at data that is really there and measures each stream's extent. Decoding is
 sampled so that a 15 s 4K clip stays fast: the first ``HEAD_PACKETS`` packets, every keyframe,
 and the whole last group of pictures (from the last keyframe to the end). Audio packets are all
-keyframes, so audio is decoded in full.
+keyframes, so audio is decoded in full, and its length is also counted in decoded samples: a
+sample table that squeezes 60 s of audio into 5 s of timestamps still measures 60 s.
 """
 
 from __future__ import annotations
@@ -55,26 +56,36 @@ class StreamScan:
 
     packets: int  #: packets demuxed
     frames: int  #: frames decoded from the sampled packets
-    seconds: float | None  #: extent of the packets' timestamps, None without timestamps
+    #: the longer of the packets' timestamp extent and the decoded audio's length; None when
+    #: there are neither timestamps nor decoded samples
+    seconds: float | None
 
 
 class _Sampler:
     """Feeds one stream's decoder the sampled packets, in decode order."""
 
-    def __init__(self, stream: MediaStream) -> None:
+    def __init__(self, stream: MediaStream, short_tail: bool) -> None:
         self.stream = stream
+        self.short_tail = short_tail  #: the last packet may be cut short by the end of the file
+        self.cut_at: float | None = None  #: where a packet cut short was met
         self.packets = 0
         self.frames = 0
         self.tail: list[Packet] = []  #: packets after the last one decoded, all non-key
         self.start: float | None = None
         self.end: float | None = None
+        self.sample_seconds = 0.0  #: length of the audio decoded so far
 
     def add(self, packet: Packet, max_seconds: float) -> None:
         self.packets += 1
         at = self._track_time(packet)
         self._check_limits(max_seconds)
+        if self.cut_at is not None:  # the packet cut short was not the last one
+            raise Damaged(f"{self.stream.type} packet at {self.cut_at:.2f} s is damaged")
         if packet.is_corrupt:
-            raise Damaged(f"{self.stream.type} packet at {at:.2f} s is damaged")
+            if not self.short_tail:
+                raise Damaged(f"{self.stream.type} packet at {at:.2f} s is damaged")
+            self.cut_at = at  # measured, not decoded: it may hold less than one sample
+            return
         if self.packets <= HEAD_PACKETS:
             self._decode(packet, at)
         elif packet.is_keyframe:
@@ -91,8 +102,16 @@ class _Sampler:
             raise Exceeded(
                 f"{self.stream.type} stream has more than {MAX_PACKETS} packets", rule="streams"
             )
-        if self.start is not None and self.end is not None and self.end - self.start > max_seconds:
+        extent = self.extent()
+        if extent is not None and extent > max_seconds:
             raise Exceeded(f"{self.stream.type} lasts more than {max_seconds:g} s", rule="duration")
+
+    def extent(self) -> float | None:
+        """The longest reading so far: timestamps' extent or decoded audio, whichever is more."""
+        stamps = None if self.start is None or self.end is None else self.end - self.start
+        if not self.sample_seconds:
+            return stamps
+        return max(stamps or 0.0, self.sample_seconds)
 
     def finish(self) -> StreamScan:
         for packet in self.tail:
@@ -100,8 +119,7 @@ class _Sampler:
         self._decode(None, self.end or 0.0)
         if self.packets and not self.frames:
             raise Damaged(f"no {self.stream.type} frame could be decoded")
-        extent = None if self.start is None or self.end is None else self.end - self.start
-        return StreamScan(packets=self.packets, frames=self.frames, seconds=extent)
+        return StreamScan(packets=self.packets, frames=self.frames, seconds=self.extent())
 
     def _decode(self, packet: Packet | None, at: float) -> None:
         try:
@@ -114,6 +132,8 @@ class _Sampler:
             if frame.is_corrupt:
                 raise Damaged(f"{self.stream.type} frame at {at:.2f} s is corrupt")
             self.frames += 1
+            if isinstance(frame, av.AudioFrame) and frame.sample_rate > 0:
+                self.sample_seconds += frame.samples / frame.sample_rate
 
     def _seconds(self, packet: Packet) -> float | None:
         ts = packet.pts if packet.pts is not None else packet.dts
@@ -130,14 +150,20 @@ class _Sampler:
 
 
 def scan(
-    container: InputContainer, streams: list[MediaStream], max_seconds: float
+    container: InputContainer,
+    streams: list[MediaStream],
+    max_seconds: float,
+    *,
+    short_tail: bool = False,
 ) -> dict[int, StreamScan]:
     """Scans ``streams`` of an open input container.
 
     Raises ``Damaged`` or ``av.FFmpegError`` for damage, ``Exceeded`` as soon as a stream runs
     past ``max_seconds`` or ``MAX_PACKETS`` (so a long low-bitrate file is not decoded in full).
+    ``short_tail``: the demuxer reads to the end of the file, so a stream's last packet may be
+    cut short (FFmpeg flags it corrupt); only that last one is forgiven.
     """
-    samplers = {s.index: _Sampler(s) for s in streams}
+    samplers = {s.index: _Sampler(s, short_tail) for s in streams}
     for packet in container.demux(*streams):
         if packet.size == 0:  # the demuxer's end-of-stream marker
             continue

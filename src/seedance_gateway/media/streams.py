@@ -3,6 +3,11 @@
 PyAV opens almost anything (a PNG renamed ``.mp4`` opens as ``png_pipe``), so nothing is left
 to its probing: the demuxer is forced to the sniffed type, the container name, every codec and
 the kind of streams are checked against allow-lists, and a duration is required.
+
+The duration is the longest reading any player could take: what the scan measures (packet
+timestamps, decoded audio samples) or the header's figure, whichever is longer. A header that
+claims less than the file holds never wins; one that claims more than the data holds is a
+truncated file.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def inspect_av(
 ) -> MediaInfo:
     """Probes, checks and scans a video or audio file; any damage becomes ``MediaRejected``."""
     try:
-        with av.open(str(path), mode="r", format=ftype.demuxer, options=OPEN_OPTIONS) as c:
+        options = {**OPEN_OPTIONS, **dict(ftype.demuxer_options)}
+        with av.open(str(path), mode="r", format=ftype.demuxer, options=options) as c:
             return _inspect(_Probe(c, ftype, field), declared_kind, size, limits)
     except (av.FFmpegError, Damaged) as exc:
         raise MediaRejected(
@@ -77,11 +83,11 @@ def _inspect(probe: _Probe, declared_kind: str, size: int, limits: MediaLimits) 
     _check_frame_size(probe, limits)
     primary = probe.video[0] if ftype.kind == "video" else probe.audio[0]
     header = _header_duration(probe.container, primary, ftype)
-    if header is not None:
-        _check_duration(probe, header, limits)
+    if header is not None and header > _duration_range(ftype.kind, limits)[1]:
+        _check_duration(probe, header, limits)  # too long whatever the data holds: no scan
     scans = _scan(probe, limits)
     _check_complete(probe, scans, primary, header)
-    duration = header if header is not None else scans[primary.index].seconds
+    duration = _longest(header, scans)
     if duration is None or duration <= 0:
         raise probe.reject(f"the {ftype.label} has no measurable duration", "duration")
     _check_duration(probe, duration, limits)
@@ -92,7 +98,10 @@ def _scan(probe: _Probe, limits: MediaLimits) -> dict[int, StreamScan]:
     """Scans the streams, stopping one second past the longest acceptable duration."""
     low, high = _duration_range(probe.ftype.kind, limits)
     try:
-        return scan(probe.container, probe.video + probe.audio, max_seconds=high + 1.0)
+        streams = probe.video + probe.audio
+        return scan(
+            probe.container, streams, max_seconds=high + 1.0, short_tail=probe.ftype.short_tail
+        )
     except Exceeded as exc:
         allowed = f"; it must last {low:g}-{high:g} s" if exc.rule == "duration" else ""
         raise probe.reject(f"{exc}{allowed}", exc.rule) from exc
@@ -170,6 +179,14 @@ def _header_duration(
     if container.duration and container.duration > 0:
         return float(container.duration) / av.time_base
     return None
+
+
+def _longest(header: float | None, scans: dict[int, StreamScan]) -> float | None:
+    """The longest of the header's duration and every scanned stream's measured extent."""
+    readings = [s.seconds for s in scans.values() if s.seconds is not None]
+    if header is not None:
+        readings.append(header)
+    return max(readings, default=None)
 
 
 def _duration_range(kind: str, limits: MediaLimits) -> tuple[float, float]:
