@@ -4,7 +4,9 @@ Uploads arrive on disk (streamed under a cap by the dialect), are inspected from
 (``media.inspect``), stored as blobs and recorded with a quota check. Video and audio uploads get
 a ``durationToken`` (``domain.tokens``). A generation's references may be our own file URLs
 (owner and token checked), ``data:`` URLs (size-capped) or remote URLs (fetched through the
-outbound guard); each is inspected the same way before the task is created.
+outbound guard); each is inspected the same way before the task is created. Bytes after an
+image's own end (a motion photo's video, an appended ZIP) are cut off before anything is stored,
+so the stored size and sha256 are those of the image alone.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import base64
 import binascii
 import dataclasses
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,6 +93,8 @@ class Files:
                 f"kind must be one of {', '.join(KINDS)} (got {kind!r})", field="kind"
             )
         info = await asyncio.to_thread(media.inspect, path, kind, self.limits, field=field)
+        if await asyncio.to_thread(_cut_to_media, path, info):
+            sha256 = await asyncio.to_thread(_sha256, path)
         file_id = new_id("file")
         safe_name = _safe_name(name, info.extension)
         blob_key = f"files/{file_id}/{safe_name}"
@@ -178,6 +183,7 @@ class Files:
             info = await asyncio.to_thread(
                 media.inspect, path, item.kind, self.limits, field=item.field
             )
+            await asyncio.to_thread(_cut_to_media, path, info)
             key = f"inputs/{task_id}/{index}.{info.extension}"
             await self.blobs.put_file(key, path)
         finally:
@@ -270,6 +276,20 @@ def _write_data_url(item: IncomingReference, path: Path, cap: int) -> None:
         path.write_bytes(base64.b64decode(payload, validate=True))
     except (binascii.Error, ValueError):
         raise ValidationFailed(f"{field}: invalid base64", field=field) from None
+
+
+def _cut_to_media(path: Path, info: media.MediaInfo) -> bool:
+    """Truncates the file to the media's own bytes (``info.size``); True when it held more."""
+    if path.stat().st_size <= info.size:
+        return False
+    with path.open("r+b") as f:
+        f.truncate(info.size)
+    return True
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _safe_name(name: str, extension: str) -> str:

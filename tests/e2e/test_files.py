@@ -19,6 +19,7 @@ import socket
 import struct
 import tempfile
 import time
+import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -115,6 +116,21 @@ def wav_bytes(seconds: float, rate: int = 8000, declared: float | None = None) -
         b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16, b"data", size,
     )  # fmt: skip
     return header + samples.tobytes()
+
+
+def zip_bytes() -> bytes:
+    """A small ZIP archive (what a PNG/ZIP polyglot appends), holding an HTML page."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.html", "<html><script>alert(document.cookie)</script></html>")
+    return buffer.getvalue()
+
+
+def jpeg_bytes(image: Image.Image) -> bytes:
+    """``image`` encoded as JPEG."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
 
 
 def bomb_png(side: int) -> bytes:
@@ -444,6 +460,30 @@ def test_the_owner_downloads_the_exact_bytes_and_byte_ranges(shared_server: Any)
     assert part.status_code == 206
     assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
     assert part.content == data[100:1100]
+
+
+#: (id, the image, what follows it): phones and polyglots put data after an image's end.
+TRAILED: list[tuple[str, Callable[[], bytes], Callable[[], bytes]]] = [
+    ("png-with-a-zip", lambda: png_bytes(poster(400, 300)), zip_bytes),
+    ("jpeg-motion-photo", lambda: jpeg_bytes(poster(640, 480)), lambda: mp4_bytes(2)),
+]
+
+
+@pytest.mark.parametrize(("case", "image", "trailer"), TRAILED, ids=[c[0] for c in TRAILED])
+def test_bytes_after_the_image_are_dropped_before_it_is_stored(
+    shared_server: Any, case: str, image: Callable[[], bytes], trailer: Callable[[], bytes]
+) -> None:
+    """201; ``size``, ``sha256``, the content and the blob on disk are the image alone (a PNG
+    to the end of IEND, a JPEG to its EOI), not the ZIP or video after it."""
+    own = image()
+    with shared_server.client() as client:
+        created = uploaded(client, own + trailer(), "image", "trailed")
+        content = client.get(created["url"])
+    assert content.status_code == 200, content.text
+    assert content.content == own
+    assert (created["size"], created["sha256"]) == (len(own), hashlib.sha256(own).hexdigest())
+    blob = shared_server.home / "blobs" / "files" / created["id"] / created["name"]
+    assert blob.read_bytes() == own
 
 
 def test_another_account_can_neither_see_download_delete_nor_list_a_file(

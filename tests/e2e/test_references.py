@@ -53,7 +53,7 @@ from .support import (
     probe,
     wait_for_status,
 )
-from .test_files import mp4_bytes, png_bytes, poster, uploaded, wav_bytes
+from .test_files import mp4_bytes, png_bytes, poster, uploaded, wav_bytes, zip_bytes
 
 PROMPT = "A lighthouse on a cliff at sunset, waves rolling in"
 FIELD = "params.referenceMediaItems"
@@ -398,6 +398,25 @@ def test_an_image_on_a_local_http_server_is_fetched_and_is_the_first_frame(
     assert origin.hits == ["/media/poster.png"]
     assert origin.agents == ["seedance-gateway (outbound fetch)"]
     assert_opens_with(video, image)
+
+
+def test_bytes_after_a_reference_image_are_dropped_before_it_is_stored(
+    private_server: Any, origin: Origin
+) -> None:
+    """A PNG with a ZIP appended, as a ``data:`` URL and as a remote URL: each task's stored
+    input is the PNG alone (to the end of IEND), and the task renders from it."""
+    image = png_bytes(poster(1280, 720))
+    trailed = image + zip_bytes()
+    remote = origin.serve("/polyglot.png", trailed)
+    data_url = "data:image/png;base64," + base64.b64encode(trailed).decode()
+    with private_server.client() as client:
+        for url in (data_url, remote):
+            before = inputs(private_server)
+            task = create(client, v10(image_item(url)))
+            (stored,) = inputs(private_server) - before
+            assert stored.endswith(".png"), stored
+            assert (private_server.home / "blobs" / "inputs" / stored).read_bytes() == image
+            finish(client, task["id"])
 
 
 def test_a_redirect_to_an_allowed_url_is_followed(private_server: Any, origin: Origin) -> None:

@@ -4,7 +4,8 @@
 is not an allowed image (jpeg, png, webp), video (mp4, mov, webm) or audio (mp3, wav, aac, m4a,
 ogg) file of the declared kind, parses it with a decoder restricted to that type (Pillow with a
 decompression-bomb guard; PyAV with a forced demuxer and codec allow-lists), checks size,
-geometry and duration against ``MediaLimits``, and returns a ``MediaInfo``. Every refusal is a
+geometry and duration against ``MediaLimits``, and returns a ``MediaInfo`` (an image's ``size``
+is its own length: bytes after its end are not part of it, ``image_end``). Every refusal is a
 ``MediaRejected`` (400 validation_failed) whose message names the rule, what was found and what
 is allowed.
 """

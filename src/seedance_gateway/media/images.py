@@ -1,7 +1,9 @@
-"""Image inspection with Pillow: one decoder, bomb check before decoding, full decode, geometry."""
+"""Image inspection with Pillow: one decoder, bomb check before decoding, full decode, geometry,
+and where the image ends (bytes after it are not part of it: the caller drops them)."""
 
 from __future__ import annotations
 
+import mmap
 import threading
 import warnings
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import BinaryIO
 from PIL import Image, UnidentifiedImageError
 
 from seedance_gateway.media.formats import FileType
+from seedance_gateway.media.image_end import image_end
 from seedance_gateway.media.model import MediaInfo, MediaLimits, MediaRejected
 
 #: ``warnings.catch_warnings`` swaps process-wide state; serialise our own uses of it so that
@@ -20,7 +23,8 @@ _OPEN_LOCK = threading.Lock()
 def inspect_image(
     path: Path, ftype: FileType, size: int, limits: MediaLimits, field: str
 ) -> MediaInfo:
-    """Decodes the whole image with only ``ftype``'s Pillow plugin and checks its geometry."""
+    """Decodes the whole image with only ``ftype``'s Pillow plugin and checks its geometry;
+    ``size`` in the result is the image's own length, without any trailing bytes."""
     with path.open("rb") as f, _open(f, ftype, limits, field, path) as im:
         _check_pixels(im.size, limits, field)
         try:
@@ -38,7 +42,7 @@ def inspect_image(
         kind="image",
         mime_type=ftype.mime_type,
         extension=ftype.extension,
-        size=size,
+        size=_own_length(path, ftype, size),
         width=width,
         height=height,
     )
@@ -64,6 +68,13 @@ def _open(f: BinaryIO, ftype: FileType, limits: MediaLimits, field: str, path: P
             field=field,
             rule="corrupt",
         ) from exc
+
+
+def _own_length(path: Path, ftype: FileType, size: int) -> int:
+    """Where the image's own bytes end; the whole file when that cannot be told."""
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = image_end(data, ftype.mime_type)
+    return end if end is not None and end < size else size
 
 
 def _check_pixels(size: tuple[int, int], limits: MediaLimits, field: str) -> None:

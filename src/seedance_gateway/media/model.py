@@ -30,7 +30,7 @@ class MediaInfo:
     kind: str  #: "image" | "video" | "audio"
     mime_type: str  #: from the bytes, never from a name or a client's content type
     extension: str  #: "png", "mp4", "m4a", ...
-    size: int  #: bytes on disk
+    size: int  #: bytes of the media: the file's, less any bytes after an image's own end
     width: int | None = None
     height: int | None = None
     duration: float | None = None  #: seconds, video and audio
