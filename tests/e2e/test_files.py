@@ -486,6 +486,33 @@ def test_bytes_after_the_image_are_dropped_before_it_is_stored(
     assert blob.read_bytes() == own
 
 
+def test_a_file_is_served_inline_as_its_sniffed_type_under_a_safe_name(
+    shared_server: Any,
+) -> None:
+    """A PNG sent as ``a"b;cé.png`` typed text/html: the content is image/png, ``inline``, under
+    the stored plain name; a byte range still gets 206 with the same headers."""
+    data = png_bytes(poster(400, 300))
+    with shared_server.client() as client:
+        created = uploaded_as(client, data, 'a\\"b;c\u00e9.png', "text/html")
+        whole = client.get(created["url"])
+        part = client.get(created["url"], headers={"Range": "bytes=0-7"})
+    assert created["name"] == "a_b_c.png"
+    for response in (whole, part):
+        assert response.headers["content-type"] == "image/png"
+        assert response.headers["content-disposition"] == 'inline; filename="a_b_c.png"'
+    assert (whole.status_code, whole.content) == (200, data)
+    assert (part.status_code, part.content) == (206, data[:8])
+
+
+def uploaded_as(client: httpx.Client, data: bytes, filename: str, content_type: str) -> Any:
+    """Uploads an image under ``filename`` (as written in the part header) and ``content_type``."""
+    response = post_parts(
+        client, [("kind", None, None, b"image"), ("file", filename, content_type, data)]
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def test_another_account_can_neither_see_download_delete_nor_list_a_file(
     shared_server: Any, other_key: str
 ) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 import numpy as np
 from PIL import Image, ImageDraw
+
+from seedance_gateway.domain import ids
 
 from .support import (
     create,
@@ -115,6 +117,39 @@ def test_signed_result_urls_serve_byte_ranges(shared_server: Any) -> None:
     assert tail.status_code == 206
     assert tail.content == video[-10:]
     assert httpx.get(url, timeout=30).headers["content-type"] == "video/mp4"
+
+
+def test_results_are_served_inline_as_their_type_under_a_plain_name(shared_server: Any) -> None:
+    """Signed URLs (video, last frame) and OpenAI's content route (video, thumbnail): ``inline``
+    under a plain filename, the stored type. An id asked for with CR/LF around it still names
+    the file by the canonical id, never by the path as sent."""
+    with shared_server.client() as client:
+        task, _ = render(client, small(return_last_frame="true"))
+        video_id = ids.video_id(task["id"])
+        hostile = quote(f"\t{video_id}\r\n", safe="")
+        served = {
+            "video": httpx.get(task["result"]["primary_url"], timeout=30),
+            "last_frame": httpx.get(task["result"]["last_frame_url"], timeout=30),
+            "openai": client.get(f"/v1/videos/{hostile}/content"),
+            "openai-range": client.get(
+                f"/v1/videos/{video_id}/content", headers={"Range": "bytes=0-9"}
+            ),
+            "thumbnail": client.get(
+                f"/v1/videos/{video_id}/content", params={"variant": "thumbnail"}
+            ),
+        }
+    expected = {
+        "video": ("video/mp4", "video.mp4", 200),
+        "last_frame": ("image/png", "last_frame.png", 200),
+        "openai": ("video/mp4", f"{video_id}.mp4", 200),
+        "openai-range": ("video/mp4", f"{video_id}.mp4", 206),
+        "thumbnail": ("image/webp", f"{video_id}.webp", 200),
+    }
+    for case, response in served.items():
+        media_type, name, status = expected[case]
+        assert response.status_code == status, (case, response.text)
+        assert response.headers["content-type"] == media_type, case
+        assert response.headers["content-disposition"] == f'inline; filename="{name}"', case
 
 
 def test_a_tampered_result_url_is_refused_with_404_in_the_error_envelope(

@@ -47,6 +47,7 @@ from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import RESULT_GONE, Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
+from seedance_gateway.web.downloads import file_response
 
 PREFIX = "/v1/videos"
 router = APIRouter(prefix=PREFIX)
@@ -184,8 +185,8 @@ async def download_content(
         raise OpenAIError(409, "invalid_request_error", "video_not_ready", exc.message) from None
     except NotFound as exc:
         raise _not_found(video_id, exc) from None
-    name = f"{video_id}.{path.suffix.lstrip('.')}"
-    return FileResponse(path, media_type=media_type, filename=name)
+    name = f"{ids.video_id(ids.task_id_of(video_id))}{path.suffix}"  # not the path's spelling
+    return file_response(path, media_type=media_type, name=name)
 
 
 def parse_create(

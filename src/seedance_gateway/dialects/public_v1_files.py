@@ -18,6 +18,7 @@ from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
 from seedance_gateway.files import KINDS, StoredFile
 from seedance_gateway.store.files import FileRecord
 from seedance_gateway.web import multipart
+from seedance_gateway.web.downloads import file_response
 
 router = APIRouter(prefix="/api/v1")
 MAX_CLIENT_REQUEST_ID = 128
@@ -97,13 +98,14 @@ async def get_file(request: Request, file_id: str, caller: Caller) -> dict[str, 
 
 @router.get("/files/{file_id}/content")
 async def file_content(request: Request, file_id: str, caller: Caller) -> FileResponse:
-    """The file's bytes, for its owner only (Range requests supported)."""
+    """The file's bytes, for its owner only (Range requests supported), shown ``inline`` as the
+    type sniffed at upload."""
     service = service_of(request)
     record = await service.files.store.get(file_id, caller.account_id)
     path = service.blobs.local_path(record.blob_key)
     if path is None:
         raise NotFound(f"the bytes of {file_id} are no longer stored")
-    return FileResponse(path, media_type=record.mime_type, filename=record.name)
+    return file_response(path, media_type=record.mime_type, name=record.name)
 
 
 @router.delete("/files/{file_id}")

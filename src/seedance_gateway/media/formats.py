@@ -83,6 +83,8 @@ FILE_TYPES: tuple[FileType, ...] = (
 )  # fmt: skip
 
 BY_MIME: dict[str, FileType] = {t.mime_type: t for t in FILE_TYPES}
+#: Stored names end in the sniffed type's extension, so a stored name's extension is its type.
+BY_EXTENSION: dict[str, FileType] = {t.extension: t for t in FILE_TYPES}
 
 #: Video codecs accepted in video files (FFmpeg codec names).
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})

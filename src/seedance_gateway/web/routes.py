@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import mimetypes
-
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from seedance_gateway.blobs.signing import verify
 from seedance_gateway.errors import NotFound
+from seedance_gateway.media.formats import BY_EXTENSION
 from seedance_gateway.service import Service
+from seedance_gateway.web.downloads import file_response
 
 router = APIRouter()
 
@@ -42,7 +42,16 @@ async def blob(request: Request, key: str, exp: str = "", sig: str = "") -> Resp
     path = service.blobs.local_path(key)
     if path is None:
         raise NotFound("this file no longer exists")
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    return file_response(
+        path,
+        media_type=stored_type(path.name),
+        name=path.name,
+        headers={"Cache-Control": "private, max-age=3600"},
     )
+
+
+def stored_type(name: str) -> str:
+    """The type of a stored blob: every key the gateway writes ends in its sniffed type's
+    extension (``video.mp4``, ``inputs/<task>/0.wav``); anything else is plain bytes."""
+    ftype = BY_EXTENSION.get(name.rpartition(".")[2].lower()) if "." in name else None
+    return ftype.mime_type if ftype is not None else "application/octet-stream"
