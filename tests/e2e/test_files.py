@@ -223,9 +223,12 @@ def stored_blobs(server: Any) -> set[str]:
 
 
 def scratch(server: Any) -> list[str]:
-    """What is left in the server's upload scratch folder (should always be nothing)."""
+    """What is left in the server processes' scratch folders (should always be nothing but
+    each live process's folder and its lock file)."""
     root = server.home / "tmp"
-    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+    if not root.exists():
+        return []
+    return sorted(p.name for p in root.rglob("*") if p.is_file() and p.name != ".lock")
 
 
 @dataclass(frozen=True)
