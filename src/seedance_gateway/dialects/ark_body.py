@@ -310,7 +310,7 @@ def _item(index: int, entry: Any) -> dict[str, Any]:
         )
     _only_known_keys(where, entry, ITEM_KEYS[kind])
     inner = entry.get(kind)
-    if isinstance(inner, dict):
+    if kind in INNER_KEYS and isinstance(inner, dict):
         _only_known_keys(f"{where}.{kind}", inner, INNER_KEYS[kind])
     if kind == "text":
         if not isinstance(entry.get("text"), str):
