@@ -389,7 +389,8 @@ def run(repeat: int) -> tuple[float, list[Row]]:
                 for _ in range(repeat)
                 for scenario in scenarios(image)
             ]
-            left = sorted(p.name for p in (server.home / "tmp").iterdir())
+            scratch = (server.home / "tmp").rglob("*")
+            left = sorted(p.name for p in scratch if p.is_file() and p.name != ".lock")
             assert left == [], f"scratch files left behind: {left}"
             return baseline / MIB, rows
         finally:

@@ -19,7 +19,7 @@ import pytest
 
 from .envelopes import check_error
 from .support import small
-from .test_files import png_bytes, poster
+from .test_files import _pump, _read_response, png_bytes, poster
 
 #: Every endpoint that reads a JSON body, with the key it needs ("" for none).
 JSON_ENDPOINTS = [
@@ -232,18 +232,15 @@ def test_a_nul_in_the_url_is_a_400_in_the_dialects_envelope(
 # --- 4. bodies over the cap are refused before they are read ----------------------------------
 
 
-def _raw_request(server: Any, head: str, pieces: list[bytes]) -> tuple[str, float]:
-    """Sends a request by hand; the answer and how long the server took to give it."""
+def _raw_request(server: Any, head: str, pieces: list[bytes]) -> tuple[int, str, float]:
+    """Sends a request by hand, stopping when the server answers; the status, the body and how
+    long the server took to answer."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(head.encode())
-        for piece in pieces:
-            try:
-                sock.sendall(piece)
-            except (BrokenPipeError, ConnectionResetError):
-                break
-        answer = sock.recv(65536).decode("latin-1")
-    return answer, time.monotonic() - started
+        _pump(sock, iter(pieces))
+        status, body = _read_response(sock)
+    return status, body.decode(), time.monotonic() - started
 
 
 @pytest.mark.parametrize(
@@ -257,9 +254,9 @@ def test_a_declared_length_over_the_cap_is_refused_without_reading_the_body(
         f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {keys['user']}\r\n"
         "Content-Type: application/json\r\nContent-Length: 209715200\r\n\r\n"
     )
-    answer, took = _raw_request(queue_server, head, [b"{"])
-    assert answer.startswith(f"HTTP/1.1 {status} ") and took < 5, (answer, took)
-    assert "larger than the 32 MB allowed" in answer
+    answered, body, took = _raw_request(queue_server, head, [b"{"])
+    assert answered == status and took < 5, (answered, body, took)
+    assert "larger than the 32 MB allowed" in body
 
 
 def test_a_chunked_body_stops_at_the_first_chunk_over_the_cap(
@@ -271,8 +268,8 @@ def test_a_chunked_body_stops_at_the_first_chunk_over_the_cap(
     )
     chunk = b"a" * (1024 * 1024)
     framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-    answer, _ = _raw_request(queue_server, head, [framed] * 40)
-    assert answer.startswith("HTTP/1.1 413 "), answer
+    status, body, _ = _raw_request(queue_server, head, [framed] * 40)
+    assert status == 413 and "larger than the 32 MB allowed" in body, (status, body)
 
 
 def test_the_sign_in_body_is_capped_at_64_kb(queue_server: Any) -> None:
@@ -287,7 +284,7 @@ def test_a_body_of_too_many_values_is_refused_before_decoding(
 ) -> None:
     many = "[" + "{}," * 60_000 + "{}]"
     response = _post(queue_server, "/api/v1/generations", keys["user"], many)
-    assert "at most 50000" in check_error("/api/v1/generations", response)
+    assert "more than 50000" in check_error("/api/v1/generations", response)
 
 
 # --- 6. files are served with nosniff ---------------------------------------------------------

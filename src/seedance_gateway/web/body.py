@@ -3,10 +3,13 @@
 Every dialect reads its body here, so the same limits hold on every path:
 
 - a declared ``Content-Length`` over the cap is ``413`` before a byte is read, and a body sent
-  without one (chunked) stops at the first chunk over the cap, so a client can make the server
-  hold at most ``max_bytes`` of it;
-- a JSON body holds at most ``MAX_VALUES`` arrays, objects and items, counted on the raw bytes
-  before decoding (a 32 MB body of ``[{},{},…]`` would otherwise become ~700 MB of objects);
+  without one (chunked) stops at the first chunk over the cap;
+- while it arrives, a body past ``SPILL_BYTES`` waits in an unlinked temporary file, not in
+  memory, so concurrent large or oversized bodies cost disk, not RAM; it is read into memory
+  only once it is whole and within the cap;
+- a JSON body holds at most ``MAX_VALUES`` commas and brackets, counted as it arrives, a bound
+  on its arrays, objects and items (a 32 MB body of ``[{},{},…]`` would otherwise decode into
+  ~700 MB of objects);
 - a decoder recursion (``[[[[…``) and invalid JSON are ``400``, never a traceback;
 - the decoded value passes ``values.check`` (depth, finite numbers, storable text).
 
@@ -16,6 +19,7 @@ Refusals are ``GatewayError`` subclasses; each dialect renders them in its own e
 from __future__ import annotations
 
 import json
+import tempfile
 from typing import Any
 
 from starlette.requests import Request
@@ -27,22 +31,31 @@ from seedance_gateway.web import values
 MAX_BYTES = 32 * 1024 * 1024
 #: The cap for bodies anyone may send without a key (sign-in, upstream callbacks).
 SMALL_BYTES = 64 * 1024
+#: Bodies past this size wait on disk while they arrive.
+SPILL_BYTES = 1024 * 1024
 #: At most this many commas and brackets in a JSON body: a bound on its values (no accepted
 #: body comes near it; base64 data: URLs hold one comma each).
 MAX_VALUES = 50_000
 
 
 async def read(request: Request, max_bytes: int = MAX_BYTES) -> bytes:
-    """The raw body, refused with ``413`` once it is longer than ``max_bytes``."""
+    """The raw body: ``413`` once longer than ``max_bytes``, ``400`` once it holds more than
+    ``MAX_VALUES`` commas and brackets."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
-    received = bytearray()
-    async for chunk in request.stream():
-        if len(received) + len(chunk) > max_bytes:
-            raise _too_large(max_bytes)
-        received += chunk
-    return bytes(received)
+    size = structure = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPILL_BYTES) as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            structure += _structure(chunk)
+            if structure > MAX_VALUES:
+                raise _too_many_values()
+            spool.write(chunk)
+        spool.seek(0)
+        return spool.read()
 
 
 async def read_json(request: Request, max_bytes: int = MAX_BYTES, *, empty: Any = None) -> Any:
@@ -51,10 +64,10 @@ async def read_json(request: Request, max_bytes: int = MAX_BYTES, *, empty: Any 
 
 
 def decode(raw: bytes, *, empty: Any = None) -> Any:
-    """``raw`` as JSON within the bounds, or ``validation_failed`` saying what is wrong."""
+    """``raw`` (a body from ``read``) as JSON within the bounds, or ``validation_failed`` saying
+    what is wrong."""
     if not raw or raw.isspace():
         return empty
-    _check_size_of_structure(raw)
     try:
         value = json.loads(
             raw, parse_constant=values.decode_constant, parse_float=values.decode_float
@@ -72,14 +85,17 @@ def decode(raw: bytes, *, empty: Any = None) -> Any:
     return value
 
 
-def _check_size_of_structure(raw: bytes) -> None:
-    count = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
-    if count > MAX_VALUES:
-        raise ValidationFailed(
-            f"request body holds {count} commas and brackets; at most {MAX_VALUES} are allowed "
-            "(send large media with /api/v1/files)",
-            field="body",
-        )
+def _structure(chunk: bytes) -> int:
+    """Commas and opening brackets: with one more, a bound on the JSON values in ``chunk``."""
+    return chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
+
+
+def _too_many_values() -> ValidationFailed:
+    return ValidationFailed(
+        f"request body holds more than {MAX_VALUES} commas and brackets, the most allowed "
+        "(send large media with /api/v1/files)",
+        field="body",
+    )
 
 
 def _nested_too_deep() -> ValidationFailed:

@@ -118,6 +118,8 @@ def _text(text: str) -> None:
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "contains a NUL character (\\u0000)"
+    if text.isascii():  # O(1) in CPython; ASCII holds no surrogate
+        return None
     try:
         text.encode("utf-8")  # fails exactly on lone surrogates, at C speed
     except UnicodeEncodeError:
