@@ -51,6 +51,7 @@ from bench_upload_memory import (
 )
 
 BLOCK = 256 * 1024
+PATH = "/api/v1/generations"
 
 
 def post_json(
@@ -196,15 +197,23 @@ def soak(server: Server, minutes: float, every: float) -> list[tuple[float, floa
     ).encode()
     bad = [b"[" * 1000, b'{"prompt": NaN}', b'{"model": "x\\u0000"}', b"\xff\xfe"]
 
+    answers: dict[str, int] = {}
+
+    def count(status: int | str) -> None:
+        answers[str(status)] = answers.get(str(status), 0) + 1
+
     def load() -> None:
         turn = 0
         while time.monotonic() < stop:
             turn += 1
-            post_json(server, "/api/v1/generations", iter([create]), declared=len(create))
-            for body in bad:
-                post_json(server, "/api/v1/generations", iter([body]), declared=len(body))
-            if turn % 20 == 0:
-                upload(server, kind="image", size=0, file=image)
+            try:
+                for body in [create, *bad]:
+                    sent = post_json(server, PATH, iter([body]), declared=len(body))
+                    count(sent)
+                if turn % 20 == 0:
+                    count(upload(server, kind="image", size=0, file=image).status)
+            except OSError as exc:
+                count(type(exc).__name__)
 
     curve: list[tuple[float, float]] = []
     started = time.monotonic()
@@ -217,6 +226,7 @@ def soak(server: Server, minutes: float, every: float) -> list[tuple[float, floa
         time.sleep(every)
     for thread in threads:
         thread.join()
+    print(f"  answers: {dict(sorted(answers.items()))}")
     return curve
 
 
