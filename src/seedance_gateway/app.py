@@ -46,6 +46,7 @@ from seedance_gateway.providers.ark.runner import ArkConfig, ArkRunner
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.ratelimit import RateLimiter
+from seedance_gateway.results import Results
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
@@ -247,6 +248,12 @@ def _lifespan(
             secret=secret,
             files=build_files(settings, store, blobs, secret, scratch),
             webhooks=Webhooks(store=store.webhooks, settings=settings, secret=secret),
+            results=Results(
+                blobs=blobs,
+                secret=secret,
+                public_url=settings.public_url,
+                url_ttl_seconds=settings.url_ttl_seconds,
+            ),
             wake=wakeup.notify,
             upstream=upstream,
         )

@@ -44,7 +44,8 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import RESULT_GONE, Principal, Service, SubmitCommand
+from seedance_gateway.results import RESULT_GONE
+from seedance_gateway.service import Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.downloads import file_response
@@ -180,7 +181,8 @@ async def download_content(
     """The MP4 (``variant=video``), a WEBP thumbnail or a JPEG spritesheet."""
     service = service_of(request)
     try:
-        path, media_type = await service.result_asset(caller, ids.task_id_of(video_id), variant)
+        task = await service.get(caller, ids.task_id_of(video_id))
+        path, media_type = await service.results.asset(task, variant)
     except InvalidState as exc:
         raise OpenAIError(409, "invalid_request_error", "video_not_ready", exc.message) from None
     except NotFound as exc:
