@@ -7,6 +7,7 @@ beside it.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from seedance_gateway.domain.tasks import Task
 from seedance_gateway.errors import InvalidState, NotFound
 from seedance_gateway.links import ResultLinks, result_links
 from seedance_gateway.media import stills
+from seedance_gateway.scratch import Scratch
 
 RESULT_GONE = "result_gone"  #: the task exists but its stored video does not
 #: Stills made from a finished video on first request, then kept: variant -> (name, media type).
@@ -28,9 +30,16 @@ class Results:
     """Links to and assets of finished tasks."""
 
     def __init__(
-        self, *, blobs: BlobStore, secret: str, public_url: str, url_ttl_seconds: int
+        self,
+        *,
+        blobs: BlobStore,
+        scratch: Scratch,
+        secret: str,
+        public_url: str,
+        url_ttl_seconds: int,
     ) -> None:
         self.blobs = blobs
+        self.scratch = scratch
         self.secret = secret
         self.public_url = public_url
         self.url_ttl_seconds = url_ttl_seconds
@@ -44,23 +53,30 @@ class Results:
             ttl_seconds=self.url_ttl_seconds,
         )
 
-    async def asset(self, task: Task, variant: str) -> tuple[Path, str]:
-        """A finished task's video (``variant="video"``) or a still made from it, as a local
-        path and media type."""
+    async def asset(self, task: Task, variant: str) -> tuple[str, str]:
+        """A finished task's video (``variant="video"``) or a still made from it, as a blob
+        key and media type."""
         if task.result is None:
             raise InvalidState(
                 f"task {task.id} is {task.status}; its content is ready once it has succeeded"
             )
-        video = self.blobs.local_path(task.result.video_key)
-        if video is None:
+        video = task.result.video_key
+        if await self.blobs.size(video) is None:
             raise NotFound(f"the video of task {task.id} is no longer stored", code=RESULT_GONE)
         if variant == "video":
             return video, "video/mp4"
         name, media_type, make = STILLS[variant]
         key = f"results/{task.id}/{name}"
-        path = self.blobs.local_path(key)
-        if path is None:
-            await self.blobs.put_bytes(key, await asyncio.to_thread(make, video))
-            path = self.blobs.local_path(key)
-        assert path is not None
-        return path, media_type
+        if await self.blobs.size(key) is None:
+            await self.blobs.put_bytes(key, await self._still(video, make))
+        return key, media_type
+
+    async def _still(self, video_key: str, make: Callable[[Path], bytes]) -> bytes:
+        """A still made from the video, read into a scratch file first."""
+        folder = self.scratch.folder_for("still")
+        try:
+            video = folder / "video.mp4"
+            await self.blobs.download(video_key, video)
+            return await asyncio.to_thread(make, video)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import echo, error_headers, whole_number
@@ -48,7 +48,7 @@ from seedance_gateway.results import RESULT_GONE
 from seedance_gateway.service import Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
-from seedance_gateway.web.downloads import file_response
+from seedance_gateway.web.downloads import blob_response
 
 PREFIX = "/v1/videos"
 router = APIRouter(prefix=PREFIX)
@@ -177,18 +177,26 @@ async def download_content(
     video_id: str,
     caller: Caller,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
-) -> FileResponse:
+) -> Response:
     """The MP4 (``variant=video``), a WEBP thumbnail or a JPEG spritesheet."""
     service = service_of(request)
     try:
         task = await service.get(caller, ids.task_id_of(video_id))
-        path, media_type = await service.results.asset(task, variant)
+        key, media_type = await service.results.asset(task, variant)
+        name = f"{ids.video_id(task.id)}.{key.rpartition('.')[2]}"  # not the path's spelling
+        return await blob_response(
+            request,
+            service.blobs,
+            key,
+            media_type=media_type,
+            name=name,
+            redirect=service.settings.blob_downloads == "redirect",
+            missing=f"the video of task {task.id} is no longer stored",
+        )
     except InvalidState as exc:
         raise OpenAIError(409, "invalid_request_error", "video_not_ready", exc.message) from None
     except NotFound as exc:
         raise _not_found(video_id, exc) from None
-    name = f"{ids.video_id(ids.task_id_of(video_id))}{path.suffix}"  # not the path's spelling
-    return file_response(path, media_type=media_type, name=name)
 
 
 def parse_create(
