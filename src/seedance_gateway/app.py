@@ -263,6 +263,7 @@ def _lifespan(
                 secret=secret,
                 public_url=settings.public_url,
                 url_ttl_seconds=settings.url_ttl_seconds,
+                retention=settings.result_ttl,
             ),
             wake=wakeup.notify,
             upstream=upstream,

@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 from seedance_gateway.webhooks import schedule
@@ -43,6 +44,7 @@ class Settings:
     poll_seconds: float = 2.0  #: fallback poll when no wake-up arrives
     job_max_attempts: int = 3
     url_ttl_seconds: int = 86400  #: lifetime of signed result URLs
+    result_ttl_days: float = 30.0  #: a finished task's blobs are deleted after this; 0: kept
     idempotency_ttl_seconds: int = 86400
     default_expires_after: int = 172800  #: seconds before an unfinished task expires
     allow_private_urls: bool = False  #: let reference URLs reach private addresses (tests)
@@ -71,6 +73,11 @@ class Settings:
     ark_callbacks: bool = True  #: ask the upstream to call back (only when ``public_url`` is set)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def result_ttl(self) -> timedelta | None:
+        """How long a finished task's blobs are kept (None: for ever)."""
+        return timedelta(days=self.result_ttl_days) if self.result_ttl_days > 0 else None
 
     @property
     def ark_channel_keys(self) -> tuple[str, ...]:
@@ -143,6 +150,7 @@ _INT_FIELDS = {
     "ark_max_video_bytes",
 }
 _FLOAT_FIELDS = {
+    "result_ttl_days",
     "lease_seconds",
     "heartbeat_seconds",
     "poll_seconds",

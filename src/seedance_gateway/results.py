@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.domain.tasks import Task
 from seedance_gateway.errors import InvalidState, NotFound
-from seedance_gateway.links import ResultLinks, result_links
+from seedance_gateway.links import ResultLinks, result_links, results_expire_at
 from seedance_gateway.media import stills
 from seedance_gateway.scratch import Scratch
 
@@ -37,9 +38,11 @@ class Results:
         secret: str,
         public_url: str,
         url_ttl_seconds: int,
+        retention: timedelta | None = None,
     ) -> None:
         self.blobs = blobs
         self.scratch = scratch
+        self.retention = retention
         self.secret = secret
         self.public_url = public_url
         self.url_ttl_seconds = url_ttl_seconds
@@ -51,6 +54,7 @@ class Results:
             base_url=self.public_url or base_url,
             secret=self.secret,
             ttl_seconds=self.url_ttl_seconds,
+            retention=self.retention,
         )
 
     async def asset(self, task: Task, variant: str) -> tuple[str, str]:
@@ -60,6 +64,8 @@ class Results:
             raise InvalidState(
                 f"task {task.id} is {task.status}; its content is ready once it has succeeded"
             )
+        if task.blobs_collected_at is not None:
+            raise NotFound(self.expired_message(task), code=RESULT_GONE)
         video = task.result.video_key
         if await self.blobs.size(video) is None:
             raise NotFound(f"the video of task {task.id} is no longer stored", code=RESULT_GONE)
@@ -70,6 +76,23 @@ class Results:
         if await self.blobs.size(key) is None:
             await self.blobs.put_bytes(key, await self._still(video, make))
         return key, media_type
+
+    def expiry(self, task: Task) -> datetime | None:
+        """When the task's results are (or were) deleted; None while kept for ever."""
+        if task.blobs_collected_at is not None:
+            return results_expire_at(task, self.retention) or task.blobs_collected_at
+        return results_expire_at(task, self.retention)
+
+    def expired_message(self, task: Task) -> str:
+        """Why a finished task has no results any more."""
+        when = task.blobs_collected_at or task.finished_at
+        kept = (
+            f"results are kept for {self.retention.total_seconds() / 86400:g} days after a task "
+            "ends"
+            if self.retention is not None
+            else "the task was deleted"
+        )
+        return f"the results of task {task.id} were deleted on {when:%Y-%m-%d} ({kept})"
 
     async def _still(self, video_key: str, make: Callable[[Path], bytes]) -> bytes:
         """A still made from the video, read into a scratch file first."""

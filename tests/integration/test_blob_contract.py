@@ -129,3 +129,22 @@ async def test_a_direct_url_serves_the_bytes_or_there_is_none(blobs: BlobStore) 
     part = httpx.get(url, headers={"Range": "bytes=2-4"}, timeout=10)
     assert part.status_code == 206 and part.content == b"234"
     assert httpx.get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=10).is_error
+
+
+async def test_a_folder_of_blobs_is_deleted_and_nothing_beside_it(blobs: BlobStore) -> None:
+    for key in ("results/t1/video.mp4", "results/t1/last_frame.png", "results/t1/x/y.bin"):
+        await blobs.put_bytes(key, b"x")
+    await blobs.put_bytes("results/t10/video.mp4", b"kept: t1/ is not a prefix of t10/")
+    await blobs.put_bytes("results/t1.mp4", b"kept too")
+    assert await blobs.delete_prefix("results/t1/") == 3
+    assert await blobs.delete_prefix("results/t1/") == 0
+    assert await blobs.size("results/t1/video.mp4") is None
+    assert await blobs.size("results/t1/x/y.bin") is None
+    assert await blobs.read("results/t10/video.mp4") == b"kept: t1/ is not a prefix of t10/"
+    assert await blobs.read("results/t1.mp4") == b"kept too"
+
+
+@pytest.mark.parametrize("prefix", ["results/t1", "../x/", "/abs/", ""])
+async def test_a_prefix_must_be_a_folder_inside_the_store(blobs: BlobStore, prefix: str) -> None:
+    with pytest.raises(ValueError, match="invalid blob"):
+        await blobs.delete_prefix(prefix)

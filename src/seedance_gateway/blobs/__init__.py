@@ -53,6 +53,11 @@ class BlobStore(Protocol):
         """Removes ``key`` if present."""
         ...
 
+    async def delete_prefix(self, prefix: str) -> int:
+        """Removes every blob whose key starts with ``prefix`` (a folder: ``results/<task>/``);
+        how many were removed. Idempotent."""
+        ...
+
     async def direct_url(self, key: str, expires_in: timedelta) -> str | None:
         """A URL a client can fetch the blob from without us (a presigned object URL), or None
         when the store has none (the local disk)."""

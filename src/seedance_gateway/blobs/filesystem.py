@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-from seedance_gateway.blobs.keys import checked
+from seedance_gateway.blobs.keys import checked, checked_prefix
 
 CHUNK_BYTES = 256 * 1024
 
@@ -60,6 +60,10 @@ class FilesystemBlobStore:
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self.root.joinpath(*checked_prefix(prefix)[:-1].split("/"))
+        return await asyncio.to_thread(_remove_tree, folder)
+
     async def direct_url(self, key: str, expires_in: timedelta) -> str | None:
         return None
 
@@ -106,3 +110,12 @@ async def _chunks(path: Path, start: int, end: int | None) -> AsyncIterator[byte
             if left is not None:
                 left -= len(chunk)
             yield chunk
+
+
+def _remove_tree(folder: Path) -> int:
+    """Removes ``folder`` and what it holds; the number of files removed (0 if none)."""
+    if not folder.is_dir():
+        return 0
+    count = sum(1 for path in folder.rglob("*") if path.is_file())
+    shutil.rmtree(folder, ignore_errors=True)
+    return count

@@ -12,3 +12,11 @@ def checked(key: str) -> str:
     if not key or path.is_absolute() or any(part in ("..", ".", "") for part in key.split("/")):
         raise ValueError(f"invalid blob key {key!r}")
     return key
+
+
+def checked_prefix(prefix: str) -> str:
+    """``prefix`` (a folder of keys, ending in ``/``) itself, or ``ValueError``."""
+    if not prefix.endswith("/"):
+        raise ValueError(f"invalid blob prefix {prefix!r}: it must end with /")
+    checked(prefix[:-1])
+    return prefix

@@ -20,7 +20,7 @@ import obstore
 from obstore.exceptions import NotFoundError
 from obstore.store import S3Store
 
-from seedance_gateway.blobs.keys import checked
+from seedance_gateway.blobs.keys import checked, checked_prefix
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
@@ -123,6 +123,15 @@ class S3BlobStore:
             await obstore.delete_async(self.store, checked(key))
         except MISSING:
             return
+
+    async def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        async for batch in obstore.list(self.store, checked_prefix(prefix), chunk_size=500):
+            paths = [meta["path"] for meta in batch]
+            if paths:
+                await obstore.delete_async(self.store, paths)
+                removed += len(paths)
+        return removed
 
     async def direct_url(self, key: str, expires_in: timedelta) -> str | None:
         """A presigned GET URL of the object, valid for ``expires_in``."""

@@ -44,7 +44,7 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.results import RESULT_GONE
+from seedance_gateway.results import RESULT_GONE, Results
 from seedance_gateway.service import Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
@@ -117,7 +117,7 @@ async def create_video(
     headers = _poll_headers(submission.task)
     if submission.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(video_json(submission.task), headers=headers)
+    return JSONResponse(video_json(submission.task, service.results), headers=headers)
 
 
 @router.get("")
@@ -137,7 +137,7 @@ async def list_videos(
     page = await service_of(request).list_tasks(
         caller, limit=limit, after=after, status=None, model=None, oldest_first=order == "asc"
     )
-    data = [video_json(t) for t in page.items]
+    data = [video_json(t, service_of(request).results) for t in page.items]
     return {
         "object": "list",
         "data": data,
@@ -151,7 +151,8 @@ async def list_videos(
 async def retrieve_video(request: Request, video_id: str, caller: Caller) -> JSONResponse:
     """One video; ``openai-poll-after-ms`` says when to ask again while it is unfinished."""
     task = await _get(service_of(request), caller, video_id)
-    return JSONResponse(video_json(task), headers=_poll_headers(task))
+    results = service_of(request).results
+    return JSONResponse(video_json(task, results), headers=_poll_headers(task))
 
 
 @router.delete("/{video_id}")
@@ -264,8 +265,9 @@ def size_terms(spec: ModelSpec, width: int, height: int) -> tuple[str, str]:
     return ratio, min(spec.capabilities.resolutions, key=distance)
 
 
-def video_json(task: Task) -> dict[str, Any]:
-    """The ``Video`` object."""
+def video_json(task: Task, results: Results) -> dict[str, Any]:
+    """The ``Video`` object (``expires_at``: when retention deletes the video)."""
+    expires_at = results.expiry(task)
     request = task.request
     return {
         "id": ids.video_id(task.id),
@@ -275,7 +277,7 @@ def video_json(task: Task) -> dict[str, Any]:
         "progress": 100 if task.status is Status.SUCCEEDED else task.progress,
         "created_at": int(task.created_at.timestamp()),
         "completed_at": int(task.finished_at.timestamp()) if task.finished_at else None,
-        "expires_at": None,  # results are kept until the video is deleted
+        "expires_at": int(expires_at.timestamp()) if expires_at else None,
         "prompt": request.get("prompt", ""),
         "seconds": _seconds_of(request),
         "size": f"{request.get('width')}x{request.get('height')}",
