@@ -634,6 +634,7 @@ def backend_env(backend: str, home: Path, admin_url: str) -> Iterator[dict[str, 
         "SEEDANCE_HOME": str(home),
         "SEEDANCE_RATE_LIMIT": RATE_LIMIT,
         "SEEDANCE_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
+        "SEEDANCE_SECRET": "bench-secret",  # serve --no-worker on PostgreSQL requires one
     }
     if backend == "sqlite":
         yield clean_env(base)

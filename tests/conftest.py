@@ -29,6 +29,23 @@ from seedance_gateway.store import Store, migrate
 PG_ADMIN_URL = os.environ.get("SEEDANCE_TEST_PG", "postgresql://127.0.0.1:5432/test")
 BACKENDS = os.environ.get("SEEDANCE_TEST_BACKENDS", "sqlite,postgres").split(",")
 TEMPLATE = f"sdg_test_template_{os.getpid()}"
+#: The signing secret of every test server (a split deployment on PostgreSQL requires one).
+TEST_SECRET = "test-secret-not-for-production"
+
+
+#: The S3 server of the tests: SeaweedFS, which scripts/services starts on 127.0.0.1:9354.
+S3_ENV = {
+    "AWS_ENDPOINT_URL": os.environ.get("SEEDANCE_TEST_S3_ENDPOINT", "http://127.0.0.1:9354"),
+    "AWS_ACCESS_KEY_ID": os.environ.get("SEEDANCE_TEST_S3_KEY", "seedance"),
+    "AWS_SECRET_ACCESS_KEY": os.environ.get("SEEDANCE_TEST_S3_SECRET", "seedance-secret"),
+    "AWS_REGION": "us-east-1",
+}
+S3_BUCKET = os.environ.get("SEEDANCE_TEST_S3_BUCKET", "seedance-test")
+
+
+def s3_blobs(name: str = "t") -> str:
+    """A ``SEEDANCE_BLOBS`` URL with a fresh prefix in the test bucket (runs never meet)."""
+    return f"s3://{S3_BUCKET}/{name}-{secrets.token_hex(6)}"
 
 
 def _pg(sql: str) -> None:
@@ -43,6 +60,18 @@ def _pg(sql: str) -> None:
 def _pg_url(name: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@pytest.fixture(scope="session")
+def s3_env() -> dict[str, str]:
+    """The ``AWS_*`` variables that reach the test S3 server."""
+    return dict(S3_ENV)
+
+
+@pytest.fixture
+def s3_url() -> str:
+    """A ``SEEDANCE_BLOBS`` URL with a fresh prefix in the test bucket."""
+    return s3_blobs()
 
 
 @pytest.fixture(scope="session")
@@ -206,6 +235,7 @@ def make_server(tmp_path: Path, database_url: str, **settings: str) -> Server:
             "SEEDANCE_HOME": str(home),
             "SEEDANCE_DATABASE_URL": database_url,
             "SEEDANCE_RENDER_PROCESSES": "1",
+            "SEEDANCE_SECRET": TEST_SECRET,  # servers on one database share it, as deployed
             "SEEDANCE_POLL_SECONDS": "0.5",
             "PYTHONUNBUFFERED": "1",
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -21,6 +22,7 @@ from seedance_gateway import catalog as catalog_module
 from seedance_gateway import config, media, netguard
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.blobs.s3 import S3BlobStore
 from seedance_gateway.dialects import (
     ErrorRoute,
     acedata,
@@ -46,6 +48,7 @@ from seedance_gateway.providers.ark.runner import ArkConfig, ArkRunner
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.ratelimit import RateLimiter
+from seedance_gateway.results import Results
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
@@ -89,6 +92,13 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
     return app
+
+
+def build_blobs(settings: config.Settings) -> BlobStore:
+    """The blob store ``SEEDANCE_BLOBS`` names: an S3 bucket, or ``home/blobs`` on local disk."""
+    if settings.blobs:
+        return S3BlobStore(settings.blobs, os.environ)
+    return FilesystemBlobStore(settings.home / "blobs")
 
 
 def build_catalog(settings: config.Settings) -> catalog_module.Catalog:
@@ -150,7 +160,7 @@ def build_upstream(
             url_ttl_seconds=settings.url_ttl_seconds,
         ),
         store=store,
-        blobs=FilesystemBlobStore(settings.home / "blobs"),
+        blobs=build_blobs(settings),
         channels=channels,
         catalog=catalog,
         secret=config.load_secret(settings),
@@ -188,7 +198,7 @@ def build_worker(
     return Worker(
         settings=settings,
         store=store,
-        blobs=FilesystemBlobStore(settings.home / "blobs"),
+        blobs=build_blobs(settings),
         providers=build_providers(settings),
         wakeup=wakeup,
         model_providers={m.id: m.provider for m in catalog.models},
@@ -229,7 +239,7 @@ def _lifespan(
         url = settings.effective_database_url
         await migrate.upgrade(url)
         store = Store.open(url, max_attempts=settings.job_max_attempts)
-        blobs = FilesystemBlobStore(settings.home / "blobs")
+        blobs = build_blobs(settings)
         limiter = RateLimiter(settings.rate_limit, settings.redis_url)
         sign_in_limiter = RateLimiter(
             accounts_module.SIGN_IN_LIMIT, settings.redis_url, subject="signing in to this email"
@@ -247,6 +257,14 @@ def _lifespan(
             secret=secret,
             files=build_files(settings, store, blobs, secret, scratch),
             webhooks=Webhooks(store=store.webhooks, settings=settings, secret=secret),
+            results=Results(
+                blobs=blobs,
+                scratch=scratch,
+                secret=secret,
+                public_url=settings.public_url,
+                url_ttl_seconds=settings.url_ttl_seconds,
+                retention=settings.result_ttl,
+            ),
             wake=wakeup.notify,
             upstream=upstream,
         )

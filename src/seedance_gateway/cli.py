@@ -72,6 +72,7 @@ def serve(
 ) -> None:
     """Runs the API (and, unless --no-worker, the workers) in one process."""
     settings = _settings().with_changes(host=host, port=port)
+    _refuse_unless_deployable(settings, split=no_worker)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -85,6 +86,15 @@ def serve(
         log_level="info",
         access_log=False,
     )
+
+
+def _refuse_unless_deployable(settings: config.Settings, *, split: bool) -> None:
+    """Exits with the reason when this process cannot work with the others of its deployment."""
+    try:
+        config.require_shared_secret(settings, split=split)
+    except config.ConfigError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
@@ -103,10 +113,12 @@ def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
 @app.command()
 def worker() -> None:
     """Runs workers only (for `serve --no-worker` deployments)."""
+    settings = _settings()
+    _refuse_unless_deployable(settings, split=True)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(_worker(_settings()))
+    asyncio.run(_worker(settings))
 
 
 async def _worker(settings: config.Settings) -> None:

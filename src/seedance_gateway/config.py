@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 from seedance_gateway.webhooks import schedule
+
+BLOB_DOWNLOADS = ("proxy", "redirect")
 
 
 class ConfigError(ValueError):
@@ -27,6 +30,8 @@ class Settings:
     redis_url: str = ""  #: empty means in-memory rate limits (one process)
     public_url: str = ""  #: base of the URLs we hand out; empty means ``http://host:port``
     secret: str = ""  #: signs blob URLs and duration tokens; empty means ``home/secret``
+    blobs: str = ""  #: where bytes live: empty means ``home/blobs``; ``s3://BUCKET[/PREFIX]``
+    blob_downloads: str = "proxy"  #: ``proxy`` (stream through us) or ``redirect`` (307 to S3)
     catalog_path: Path | None = None  #: an operator's model catalog; None means the shipped one
     rate_limit: str = "120/minute"  #: requests per API key
     max_in_flight: int = 20  #: queued + running tasks per API key
@@ -39,6 +44,7 @@ class Settings:
     poll_seconds: float = 2.0  #: fallback poll when no wake-up arrives
     job_max_attempts: int = 3
     url_ttl_seconds: int = 86400  #: lifetime of signed result URLs
+    result_ttl_days: float = 30.0  #: a finished task's blobs are deleted after this; 0: kept
     idempotency_ttl_seconds: int = 86400
     default_expires_after: int = 172800  #: seconds before an unfinished task expires
     allow_private_urls: bool = False  #: let reference URLs reach private addresses (tests)
@@ -67,6 +73,11 @@ class Settings:
     ark_callbacks: bool = True  #: ask the upstream to call back (only when ``public_url`` is set)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def result_ttl(self) -> timedelta | None:
+        """How long a finished task's blobs are kept (None: for ever)."""
+        return timedelta(days=self.result_ttl_days) if self.result_ttl_days > 0 else None
 
     @property
     def ark_channel_keys(self) -> tuple[str, ...]:
@@ -139,6 +150,7 @@ _INT_FIELDS = {
     "ark_max_video_bytes",
 }
 _FLOAT_FIELDS = {
+    "result_ttl_days",
     "lease_seconds",
     "heartbeat_seconds",
     "poll_seconds",
@@ -153,6 +165,8 @@ _FLOAT_FIELDS = {
 }
 _BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http", "ark_callbacks"}
 _STR_FIELDS = {
+    "blobs",
+    "blob_downloads",
     "database_url",
     "redis_url",
     "public_url",
@@ -195,14 +209,46 @@ def _parse(name: str, raw: str) -> object:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name in {"home", "catalog_path"}:
         return Path(raw)
-    if name == "ark_region" and raw not in ARK_HOSTS:
-        raise ValueError(f"SEEDANCE_ARK_REGION must be one of {', '.join(ARK_HOSTS)}, got {raw!r}")
-    if name == "webhook_schedule":
-        try:
-            schedule.parse(raw)
-        except ValueError as exc:
-            raise ValueError(f"SEEDANCE_WEBHOOK_SCHEDULE: {exc}") from None
+    problem = _STRING_CHECKS[name](raw) if name in _STRING_CHECKS else None
+    if problem:
+        raise ValueError(f"SEEDANCE_{name.upper()} {problem}, got {raw!r}")
     return raw
+
+
+def _schedule_problem(raw: str) -> str | None:
+    try:
+        schedule.parse(raw)
+    except ValueError as exc:
+        return f"is not a retry schedule ({exc})"
+    return None
+
+
+#: What is wrong with a string setting's value (None: nothing), by setting.
+_STRING_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "blobs": lambda raw: None if raw.startswith("s3://") else "must be s3://BUCKET[/PREFIX]",
+    "blob_downloads": lambda raw: None if raw in BLOB_DOWNLOADS else "must be proxy or redirect",
+    "ark_region": lambda raw: (
+        None if raw in ARK_HOSTS else f"must be one of {', '.join(ARK_HOSTS)}"
+    ),
+    "webhook_schedule": _schedule_problem,
+}
+
+
+def require_shared_secret(settings: Settings, *, split: bool) -> None:
+    """Refuses a deployment of several processes on PostgreSQL without ``SEEDANCE_SECRET``.
+
+    Such a deployment is an API without workers or a standalone worker (``split``), or one whose
+    blobs are shared (``SEEDANCE_BLOBS``). Each of its processes would otherwise sign result
+    URLs, duration tokens and callbacks with a secret of its own home, and refuse the others'.
+    """
+    if settings.secret or not settings.effective_database_url.startswith("postgresql"):
+        return
+    if split or settings.blobs:
+        raise ConfigError(
+            "SEEDANCE_SECRET is required when the API and the workers run as separate "
+            "processes or share SEEDANCE_BLOBS: set the same long random value on every process "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
 
 
 def load_secret(settings: Settings) -> str:

@@ -10,7 +10,6 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 from seedance_gateway import bootstrap, netguard
@@ -31,9 +30,8 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.files import Files
-from seedance_gateway.links import ResultLinks, result_links
-from seedance_gateway.media import stills
 from seedance_gateway.ratelimit import RateLimiter
+from seedance_gateway.results import Results
 from seedance_gateway.store import Store
 from seedance_gateway.store.rows import ApiKey
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
@@ -42,14 +40,6 @@ from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.policy import outbound_policy
 
 MAX_IDEMPOTENCY_KEY = 255
-RESULT_GONE = "result_gone"  #: the task exists but its stored video does not
-#: Stills made from a finished video on first request, then kept: variant -> (name, media type).
-STILLS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
-    "thumbnail": ("thumbnail.webp", "image/webp", stills.thumbnail),
-    "spritesheet": ("spritesheet.jpg", "image/jpeg", stills.spritesheet),
-}
-
-
 #: Providers that carry a task on a remote service (a durable state machine, not one call).
 UPSTREAM_PROVIDERS = ("ark",)
 WATCH_SECONDS = 0.5  #: how often ``watch`` reads a task it streams
@@ -126,10 +116,12 @@ class Service:
         secret: str,
         files: Files,
         webhooks: Webhooks,
+        results: Results,
         wake: Callable[[], None] = lambda: None,
         upstream: UpstreamCancel | None = None,
     ) -> None:
         self.settings = settings
+        self.results = results
         self.catalog = catalog
         self.store = store
         self.blobs = blobs
@@ -412,30 +404,6 @@ class Service:
             )
         await self.store.tasks.delete(task.id, principal.account_id)
 
-    async def result_asset(
-        self, principal: Principal, task_id: str, variant: str
-    ) -> tuple[Path, str]:
-        """A finished task's video (``variant="video"``) or a still made from it, as a local
-        path and media type."""
-        task = await self.get(principal, task_id)
-        if task.result is None:
-            raise InvalidState(
-                f"task {task_id} is {task.status}; its content is ready once it has succeeded"
-            )
-        video = self.blobs.local_path(task.result.video_key)
-        if video is None:
-            raise NotFound(f"the video of task {task_id} is no longer stored", code=RESULT_GONE)
-        if variant == "video":
-            return video, "video/mp4"
-        name, media_type, make = STILLS[variant]
-        key = f"results/{task.id}/{name}"
-        path = self.blobs.local_path(key)
-        if path is None:
-            await self.blobs.put_bytes(key, await asyncio.to_thread(make, video))
-            path = self.blobs.local_path(key)
-        assert path is not None
-        return path, media_type
-
     async def delete(self, principal: Principal, task_id: str) -> Task:
         """Deletes a finished task; a queued one is cancelled first (credits released).
 
@@ -468,15 +436,6 @@ class Service:
     async def credits(self, principal: Principal) -> int:
         """The caller's balance."""
         return await self.store.accounts.balance(principal.account_id)
-
-    def result_links(self, task: Task, base_url: str) -> ResultLinks:
-        """Fresh signed URLs for a task's stored results."""
-        return result_links(
-            task,
-            base_url=self.settings.public_url or base_url,
-            secret=self.secret,
-            ttl_seconds=self.settings.url_ttl_seconds,
-        )
 
     def _normalize(
         self, command: SubmitCommand, references: tuple[Reference, ...]

@@ -28,15 +28,18 @@ from seedance_gateway.errors import NotFound, ProviderRejected, ProviderUnavaila
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.providers.ark.runner import ArkRunner
 from seedance_gateway.queue import Wakeup
+from seedance_gateway.retention import Collector
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store
 from seedance_gateway.store.outbox import DELIVER
+from seedance_gateway.store.retention import COLLECT
 from seedance_gateway.store.rows import Job
 from seedance_gateway.store.upstream import FETCH, SUBMIT
 from seedance_gateway.webhooks.sender import Sender
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 5.0
+COLLECT_RETRY = 60.0  #: seconds before a failed collection runs again
 
 
 class LeaseLost(Exception):
@@ -72,6 +75,10 @@ class Worker:
         self.running: set[asyncio.Task[None]] = set()
         self.delivering: set[asyncio.Task[None]] = set()
         self.upstreaming: set[asyncio.Task[None]] = set()
+        self.collecting: set[asyncio.Task[None]] = set()
+        self.collector = Collector(
+            store=store.retention, blobs=blobs, retention=settings.result_ttl
+        )
 
     async def close(self) -> None:
         """Closes the providers and the webhook sender (after ``run`` returned); the upstream
@@ -86,7 +93,7 @@ class Worker:
         checks = asyncio.create_task(self._check_loop(stop)) if self.upstream else None
         async with queue.listening(self.store.db, self.wakeup):
             await self._loop(stop)
-        pending = [*self.running, *self.delivering, *self.upstreaming]
+        pending = [*self.running, *self.delivering, *self.upstreaming, *self.collecting]
         if checks is not None:
             pending.append(checks)
         if pending:
@@ -107,6 +114,7 @@ class Worker:
         try:
             await self.store.jobs.reap()
             await self.store.jobs.expire()
+            await self.collector.schedule()
         except Exception:
             log.exception("housekeeping failed")
 
@@ -122,6 +130,7 @@ class Worker:
             claimed += await self._claim_into(
                 self.upstreaming, self.settings.ark_concurrency, (FETCH, SUBMIT), self.step
             )
+        claimed += await self._claim_into(self.collecting, 1, (COLLECT,), self.collect)
         return claimed
 
     async def _claim_into(
@@ -148,6 +157,22 @@ class Worker:
     def _finished(self, runner: asyncio.Task[None], *, pool: set[asyncio.Task[None]]) -> None:
         pool.discard(runner)
         self.wakeup.notify()
+
+    async def collect(self, job: Job) -> None:
+        """Deletes the blobs of tasks past their retention under a heartbeat, then ends the job
+        (a crash leaves it to the reaper; collecting again deletes nothing twice)."""
+        work = await self._leased(job, self._collect())
+        if work is None:
+            return
+        failure = work.exception()
+        if failure is None:
+            await self.store.jobs.hand_off(job)
+            return
+        log.error("collecting blobs failed: %s", failure, exc_info=failure)
+        await self.store.jobs.retry(job, f"collecting blobs failed: {failure}", COLLECT_RETRY)
+
+    async def _collect(self) -> dict[str, object]:
+        return {"tasks": await self.collector.collect()}
 
     async def deliver(self, job: Job) -> None:
         """Makes one delivery attempt under a heartbeat; a crash leaves the job to the reaper."""

@@ -136,13 +136,15 @@ def shared_many(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     *specs: Spec,
+    env: dict[str, str] | None = None,
 ) -> Iterator[list[Any]]:
     """Servers for a module's fixture, one per :class:`Spec`, started at once.
 
     Each is built like ``_shared``'s (a fresh database, a rich key made before any server
     starts) and they start side by side: a start is a couple of seconds of one core (imports,
     the migration check), so on two cores several cost little more than one. Tests that share
-    one make keys of their own; a test that kills or restarts one owns it.
+    one make keys of their own; a test that kills or restarts one owns it. ``env``: more
+    environment for every server (``AWS_*`` for an S3 blob store).
     """
     with ExitStack() as stack:
         servers: list[Any] = []
@@ -155,6 +157,7 @@ def shared_many(
                     databases[spec.database] = url
             merged = {**SHARED_SETTINGS, **spec.settings}
             server = make_server(tmp_path_factory.mktemp("shared"), url, **merged)
+            server.env.update(env or {})
             server.key, server.account_id = server.create_key(1_000_000)
             servers.append(server)
         stack.callback(_stop_all, servers)  # first, before the databases go

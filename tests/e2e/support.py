@@ -45,6 +45,8 @@ Server: Any = _ROOT.Server
 make_server: Any = _ROOT.make_server
 wait_for_status: Any = _ROOT.wait_for_status
 BACKENDS: list[str] = _ROOT.BACKENDS
+S3_ENV: dict[str, str] = _ROOT.S3_ENV
+s3_blobs: Any = _ROOT.s3_blobs
 pg_admin = _ROOT._pg
 pg_url = _ROOT._pg_url
 

@@ -218,7 +218,9 @@ def test_create_and_poll_renders_an_h264_mp4_with_a_thumbnail_and_a_spritesheet(
         assert (video.prompt, video.seconds, video.size) == (PROMPT, "4", "864x496")
         assert video.progress == 100
         assert video.error is None
-        assert video.expires_at is None and video.remixed_from_video_id is None
+        assert video.remixed_from_video_id is None
+        assert video.completed_at is not None  # kept 30 days by default (SEEDANCE_RESULT_TTL_DAYS)
+        assert video.expires_at == video.completed_at + 30 * 86400
         assert before - 2 <= video.created_at <= time.time() + 1
         assert video.completed_at is not None
         assert video.created_at <= video.completed_at <= time.time() + 1

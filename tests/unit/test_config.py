@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from seedance_gateway.config import Settings, from_env, normalize_database_url
+from seedance_gateway.config import (
+    ConfigError,
+    Settings,
+    from_env,
+    normalize_database_url,
+    require_shared_secret,
+)
 
 
 def test_an_empty_environment_gives_the_documented_defaults() -> None:
@@ -117,3 +123,62 @@ def test_a_malformed_boolean_names_the_variable_and_the_value() -> None:
     with pytest.raises(ValueError) as caught:
         from_env({"SEEDANCE_ALLOW_PRIVATE_URLS": "maybe"})
     assert str(caught.value) == "SEEDANCE_ALLOW_PRIVATE_URLS must be true or false, got 'maybe'"
+
+
+S3_FORM = "must be s3://BUCKET[/PREFIX]"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SEEDANCE_BLOBS", "/var/blobs", f"SEEDANCE_BLOBS {S3_FORM}, got '/var/blobs'"),
+        ("SEEDANCE_BLOBS", "gs://b", f"SEEDANCE_BLOBS {S3_FORM}, got 'gs://b'"),
+        (
+            "SEEDANCE_BLOB_DOWNLOADS",
+            "cdn",
+            "SEEDANCE_BLOB_DOWNLOADS must be proxy or redirect, got 'cdn'",
+        ),
+    ],
+)
+def test_a_blob_setting_that_cannot_work_names_what_it_must_be(
+    variable: str, value: str, message: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        from_env({variable: value})
+    assert str(caught.value) == message
+
+
+def test_the_blob_settings_are_read() -> None:
+    settings = from_env({"SEEDANCE_BLOBS": "s3://media/gw", "SEEDANCE_BLOB_DOWNLOADS": "redirect"})
+    assert (settings.blobs, settings.blob_downloads) == ("s3://media/gw", "redirect")
+    assert (Settings().blobs, Settings().blob_downloads) == ("", "proxy")
+
+
+PG = "postgresql://127.0.0.1/db"
+
+
+@pytest.mark.parametrize(
+    ("settings", "split"),
+    [
+        (Settings(database_url=PG), True),  # serve --no-worker, or a standalone worker
+        (Settings(database_url=PG, blobs="s3://b"), False),  # shared blobs: many machines
+    ],
+)
+def test_a_split_deployment_on_postgresql_needs_an_explicit_secret(
+    settings: Settings, split: bool
+) -> None:
+    with pytest.raises(ConfigError, match="SEEDANCE_SECRET is required"):
+        require_shared_secret(settings, split=split)
+    require_shared_secret(settings.with_changes(secret="s" * 43), split=split)
+
+
+@pytest.mark.parametrize(
+    ("settings", "split"),
+    [
+        (Settings(database_url=PG), False),  # one embedded serve: its home's secret is enough
+        (Settings(), True),  # SQLite: one machine, one home
+        (Settings(blobs="s3://b"), True),
+    ],
+)
+def test_one_process_or_sqlite_may_keep_the_homes_secret(settings: Settings, split: bool) -> None:
+    require_shared_secret(settings, split=split)

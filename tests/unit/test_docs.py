@@ -26,6 +26,8 @@ def test_every_documented_variable_is_read_from_the_environment(tmp_path: Path) 
         "HOME": str(tmp_path),
         "CATALOG_PATH": str(tmp_path / "c.yaml"),
         "CATALOG": str(tmp_path / "c.yaml"),
+        "BLOBS": "s3://bucket/prefix",
+        "BLOB_DOWNLOADS": "redirect",
         "ALLOW_PRIVATE_URLS": "true",
         "WEBHOOK_ALLOW_HTTP": "true",
         "WEBHOOK_SCHEDULE": "1,2",

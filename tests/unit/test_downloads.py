@@ -8,9 +8,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from starlette.responses import FileResponse
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
 
-from seedance_gateway.web.downloads import content_disposition, file_response
+from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.errors import NotFound
+from seedance_gateway.web.downloads import blob_response, content_disposition
 
 #: The whole header: a plain quoted filename, then optionally an RFC 5987 extended one.
 SAFE = re.compile(
@@ -71,16 +74,98 @@ def test_only_the_last_path_part_is_kept() -> None:
     assert content_disposition("") == 'inline; filename="download"'
 
 
-def test_starlettes_own_filename_would_keep_separators_and_drop_the_fallback(
-    tmp_path: Path,
-) -> None:
-    """Why the header is made here: Starlette passes ``/`` through and sends non-ASCII names
-    as ``filename*`` alone."""
+def test_starlettes_own_filename_would_keep_separators(tmp_path: Path) -> None:
+    """Why the header is made here: Starlette passes ``/`` through."""
     path = tmp_path / "x.bin"
     path.write_bytes(b"x")
     theirs = FileResponse(path, filename="a/b.png", content_disposition_type="inline")
     assert theirs.headers["content-disposition"] == 'inline; filename="a/b.png"'
-    ours = file_response(path, media_type="image/png", name="a/b.png", headers={"X-A": "1"})
-    assert ours.headers["content-disposition"] == 'inline; filename="b.png"'
-    assert ours.headers["content-type"] == "image/png"
-    assert ours.headers["x-a"] == "1"
+    assert content_disposition("a/b.png") == 'inline; filename="b.png"'
+
+
+def _request(range_header: str | None = None) -> Request:
+    headers = [(b"range", range_header.encode())] if range_header else []
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
+
+
+async def _body(response: Response) -> bytes:
+    assert isinstance(response, StreamingResponse)
+    return b"".join([bytes(c) async for c in response.body_iterator])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FilesystemBlobStore:
+    return FilesystemBlobStore(tmp_path / "blobs")
+
+
+async def test_a_blob_is_served_whole_inline_as_its_type(store: FilesystemBlobStore) -> None:
+    await store.put_bytes("files/a/b.png", b"0123456789")
+    response = await blob_response(
+        _request(), store, "files/a/b.png", media_type="image/png", name="a/b.png",
+        headers={"X-A": "1"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'inline; filename="b.png"'
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["content-length"] == "10"
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.headers["x-a"] == "1"
+    assert await _body(response) == b"0123456789"
+
+
+@pytest.mark.parametrize(
+    ("header", "part", "content_range"),
+    [
+        ("bytes=2-5", b"2345", "bytes 2-5/10"),
+        ("bytes=7-", b"789", "bytes 7-9/10"),
+        ("bytes=-3", b"789", "bytes 7-9/10"),
+        ("bytes=8-100", b"89", "bytes 8-9/10"),
+    ],
+)
+async def test_one_range_is_a_206_of_those_bytes(
+    store: FilesystemBlobStore, header: str, part: bytes, content_range: str
+) -> None:
+    await store.put_bytes("k.bin", b"0123456789")
+    response = await blob_response(_request(header), store, "k.bin", media_type="x/y", name="k")
+    assert response.status_code == 206
+    assert response.headers["content-range"] == content_range
+    assert response.headers["content-length"] == str(len(part))
+    assert await _body(response) == part
+
+
+@pytest.mark.parametrize("header", ["bytes=10-", "bytes=50-60", "bytes=-0"])
+async def test_a_range_past_the_end_is_416(store: FilesystemBlobStore, header: str) -> None:
+    await store.put_bytes("k.bin", b"0123456789")
+    response = await blob_response(_request(header), store, "k.bin", media_type="x/y", name="k")
+    assert response.status_code == 416
+    assert response.headers["content-range"] == "bytes */10"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,4-5", "items=0-1", "bytes=5-2", "bytes=x-"])
+async def test_a_range_we_do_not_serve_gets_the_whole_blob(
+    store: FilesystemBlobStore, header: str
+) -> None:
+    await store.put_bytes("k.bin", b"0123456789")
+    response = await blob_response(_request(header), store, "k.bin", media_type="x/y", name="k")
+    assert response.status_code == 200
+    assert await _body(response) == b"0123456789"
+
+
+async def test_a_missing_blob_is_not_found_with_the_callers_words(
+    store: FilesystemBlobStore,
+) -> None:
+    with pytest.raises(NotFound, match="gone away"):
+        await blob_response(
+            _request(), store, "nope.bin", media_type="x/y", name="n", missing="gone away"
+        )
+
+
+async def test_the_local_disk_has_no_redirect_so_redirect_mode_streams(
+    store: FilesystemBlobStore,
+) -> None:
+    await store.put_bytes("k.bin", b"abc")
+    response = await blob_response(
+        _request(), store, "k.bin", media_type="x/y", name="k", redirect=True
+    )
+    assert response.status_code == 200
+    assert await _body(response) == b"abc"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from pathlib import Path, PurePosixPath
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 
+from seedance_gateway.blobs.keys import checked, checked_prefix
 
-def _checked(key: str) -> PurePosixPath:
-    path = PurePosixPath(key)
-    if not key or path.is_absolute() or any(part in ("..", ".", "") for part in path.parts):
-        raise ValueError(f"invalid blob key {key!r}")
-    return path
+CHUNK_BYTES = 256 * 1024
 
 
 class FilesystemBlobStore:
@@ -22,7 +21,13 @@ class FilesystemBlobStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*_checked(key).parts)
+        return self.root.joinpath(*checked(key).split("/"))
+
+    def _existing(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise KeyError(key)
+        return path
 
     async def put_file(self, key: str, source: Path) -> int:
         return await asyncio.to_thread(self._copy, key, source)
@@ -31,23 +36,36 @@ class FilesystemBlobStore:
         return await asyncio.to_thread(self._write, key, data)
 
     async def read(self, key: str) -> bytes:
-        path = self._path(key)
-        if not path.is_file():
-            raise KeyError(key)
-        return await asyncio.to_thread(path.read_bytes)
+        return await asyncio.to_thread(self._existing(key).read_bytes)
 
-    def local_path(self, key: str) -> Path | None:
+    async def size(self, key: str) -> int | None:
         try:
-            path = self._path(key)
-        except ValueError:
+            return self._existing(key).stat().st_size
+        except (KeyError, FileNotFoundError):
             return None
-        return path if path.is_file() else None
+
+    async def stream(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        return _chunks(self._existing(key), start, end)
+
+    async def download(self, key: str, target: Path) -> int:
+        source = self._existing(key)
+        await asyncio.to_thread(shutil.copyfile, source, target)
+        return target.stat().st_size
 
     async def copy(self, source_key: str, target_key: str) -> None:
-        source = self._path(source_key)
-        if not source.is_file():
-            raise KeyError(source_key)
-        await asyncio.to_thread(self._link_or_copy, source, target_key)
+        await asyncio.to_thread(self._link_or_copy, self._existing(source_key), target_key)
+
+    async def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self.root.joinpath(*checked_prefix(prefix)[:-1].split("/"))
+        return await asyncio.to_thread(_remove_tree, folder)
+
+    async def direct_url(self, key: str, expires_in: timedelta) -> str | None:
+        return None
 
     def _link_or_copy(self, source: Path, target_key: str) -> None:
         target = self._prepare(target_key)
@@ -58,9 +76,6 @@ class FilesystemBlobStore:
         except OSError:
             shutil.copyfile(source, temp)
         os.replace(temp, target)
-
-    async def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
 
     def _copy(self, key: str, source: Path) -> int:
         target = self._prepare(key)
@@ -80,3 +95,27 @@ class FilesystemBlobStore:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
+
+
+async def _chunks(path: Path, start: int, end: int | None) -> AsyncIterator[bytes]:
+    """``path``'s bytes ``[start, end)``, read in a thread a chunk at a time."""
+    with path.open("rb") as source:
+        source.seek(start)
+        left = None if end is None else end - start
+        while left is None or left > 0:
+            size = CHUNK_BYTES if left is None else min(CHUNK_BYTES, left)
+            chunk = await asyncio.to_thread(source.read, size)
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+
+
+def _remove_tree(folder: Path) -> int:
+    """Removes ``folder`` and what it holds; the number of files removed (0 if none)."""
+    if not folder.is_dir():
+        return 0
+    count = sum(1 for path in folder.rglob("*") if path.is_file())
+    shutil.rmtree(folder, ignore_errors=True)
+    return count

@@ -198,7 +198,7 @@ def task_json(task: Task, links: ResultLinks) -> dict[str, Any]:
 
 def task_view(service: Service, task: Task, request: Request) -> dict[str, Any]:
     """``task_json`` with result URLs signed for this request's host."""
-    return task_json(task, service.result_links(task, str(request.base_url)))
+    return task_json(task, service.results.links(task, str(request.base_url)))
 
 
 def callback_json(event: wh.Event, task: Task, links: ResultLinks) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import echo, error_headers, whole_number
@@ -44,10 +44,11 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import RESULT_GONE, Principal, Service, SubmitCommand
+from seedance_gateway.results import RESULT_GONE, Results
+from seedance_gateway.service import Principal, Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
-from seedance_gateway.web.downloads import file_response
+from seedance_gateway.web.downloads import blob_response
 
 PREFIX = "/v1/videos"
 router = APIRouter(prefix=PREFIX)
@@ -116,7 +117,7 @@ async def create_video(
     headers = _poll_headers(submission.task)
     if submission.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(video_json(submission.task), headers=headers)
+    return JSONResponse(video_json(submission.task, service.results), headers=headers)
 
 
 @router.get("")
@@ -136,7 +137,7 @@ async def list_videos(
     page = await service_of(request).list_tasks(
         caller, limit=limit, after=after, status=None, model=None, oldest_first=order == "asc"
     )
-    data = [video_json(t) for t in page.items]
+    data = [video_json(t, service_of(request).results) for t in page.items]
     return {
         "object": "list",
         "data": data,
@@ -150,7 +151,8 @@ async def list_videos(
 async def retrieve_video(request: Request, video_id: str, caller: Caller) -> JSONResponse:
     """One video; ``openai-poll-after-ms`` says when to ask again while it is unfinished."""
     task = await _get(service_of(request), caller, video_id)
-    return JSONResponse(video_json(task), headers=_poll_headers(task))
+    results = service_of(request).results
+    return JSONResponse(video_json(task, results), headers=_poll_headers(task))
 
 
 @router.delete("/{video_id}")
@@ -176,17 +178,26 @@ async def download_content(
     video_id: str,
     caller: Caller,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
-) -> FileResponse:
+) -> Response:
     """The MP4 (``variant=video``), a WEBP thumbnail or a JPEG spritesheet."""
     service = service_of(request)
     try:
-        path, media_type = await service.result_asset(caller, ids.task_id_of(video_id), variant)
+        task = await service.get(caller, ids.task_id_of(video_id))
+        key, media_type = await service.results.asset(task, variant)
+        name = f"{ids.video_id(task.id)}.{key.rpartition('.')[2]}"  # not the path's spelling
+        return await blob_response(
+            request,
+            service.blobs,
+            key,
+            media_type=media_type,
+            name=name,
+            redirect=service.settings.blob_downloads == "redirect",
+            missing=f"the video of task {task.id} is no longer stored",
+        )
     except InvalidState as exc:
         raise OpenAIError(409, "invalid_request_error", "video_not_ready", exc.message) from None
     except NotFound as exc:
         raise _not_found(video_id, exc) from None
-    name = f"{ids.video_id(ids.task_id_of(video_id))}{path.suffix}"  # not the path's spelling
-    return file_response(path, media_type=media_type, name=name)
 
 
 def parse_create(
@@ -254,8 +265,9 @@ def size_terms(spec: ModelSpec, width: int, height: int) -> tuple[str, str]:
     return ratio, min(spec.capabilities.resolutions, key=distance)
 
 
-def video_json(task: Task) -> dict[str, Any]:
-    """The ``Video`` object."""
+def video_json(task: Task, results: Results) -> dict[str, Any]:
+    """The ``Video`` object (``expires_at``: when retention deletes the video)."""
+    expires_at = results.expiry(task)
     request = task.request
     return {
         "id": ids.video_id(task.id),
@@ -265,7 +277,7 @@ def video_json(task: Task) -> dict[str, Any]:
         "progress": 100 if task.status is Status.SUCCEEDED else task.progress,
         "created_at": int(task.created_at.timestamp()),
         "completed_at": int(task.finished_at.timestamp()) if task.finished_at else None,
-        "expires_at": None,  # results are kept until the video is deleted
+        "expires_at": int(expires_at.timestamp()) if expires_at else None,
         "prompt": request.get("prompt", ""),
         "seconds": _seconds_of(request),
         "size": f"{request.get('width')}x{request.get('height')}",

@@ -37,6 +37,7 @@ STATUS_WORDS = {Status.RUNNING: "processing"}
 #: A ``callback_url`` (our extension) hears about the end of the task, whatever it is.
 CALLBACK_STATUSES = tuple(str(s) for s in TERMINAL)
 SSE_KEEPALIVE_SECONDS = 15.0
+RESULT_EXPIRED = "result_expired"  #: a succeeded task whose results retention deleted
 
 
 class ReferenceItem(BaseModel):
@@ -249,18 +250,30 @@ def task_json(task: Task, links: ResultLinks) -> dict[str, Any]:
     }
     if task.client_request_id:
         body["client_request_id"] = task.client_request_id
-    if task.status is Status.SUCCEEDED:
+    if task.status is Status.SUCCEEDED and links.expired:
+        body["error"] = _results_deleted(links)
+    elif task.status is Status.SUCCEEDED:
         body["result"] = {
             "primary_url": links.video_url,
             "urls": [links.video_url],
             "last_frame_url": links.last_frame_url,
+            "expires_at": iso_time(links.expires_at) if links.expires_at else None,
         }
     return body
 
 
+def _results_deleted(links: ResultLinks) -> dict[str, str]:
+    when = f" on {links.expires_at:%Y-%m-%d}" if links.expires_at else ""
+    return {
+        "code": RESULT_EXPIRED,
+        "message": f"the results of this task were deleted{when} under the server's retention "
+        "setting (result.expires_at said when); create the generation again",
+    }
+
+
 def task_view(service: Service, task: Task, request: Request) -> dict[str, Any]:
     """``task_json`` with result URLs signed for this request's host."""
-    return task_json(task, service.result_links(task, str(request.base_url)))
+    return task_json(task, service.results.links(task, str(request.base_url)))
 
 
 def event_json(event: wh.Event, task: Task, links: ResultLinks) -> dict[str, Any]:

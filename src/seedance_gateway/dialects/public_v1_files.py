@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
-from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
+from seedance_gateway.errors import PayloadTooLarge, ValidationFailed
 from seedance_gateway.files import KINDS, StoredFile
 from seedance_gateway.store.files import FileRecord
 from seedance_gateway.web import multipart
-from seedance_gateway.web.downloads import file_response
+from seedance_gateway.web.downloads import blob_response
 
 router = APIRouter(prefix="/api/v1")
 MAX_CLIENT_REQUEST_ID = 128
@@ -97,15 +97,20 @@ async def get_file(request: Request, file_id: str, caller: Caller) -> dict[str, 
 
 
 @router.get("/files/{file_id}/content")
-async def file_content(request: Request, file_id: str, caller: Caller) -> FileResponse:
+async def file_content(request: Request, file_id: str, caller: Caller) -> Response:
     """The file's bytes, for its owner only (Range requests supported), shown ``inline`` as the
     type sniffed at upload."""
     service = service_of(request)
     record = await service.files.store.get(file_id, caller.account_id)
-    path = service.blobs.local_path(record.blob_key)
-    if path is None:
-        raise NotFound(f"the bytes of {file_id} are no longer stored")
-    return file_response(path, media_type=record.mime_type, name=record.name)
+    return await blob_response(
+        request,
+        service.blobs,
+        record.blob_key,
+        media_type=record.mime_type,
+        name=record.name,
+        redirect=service.settings.blob_downloads == "redirect",
+        missing=f"the bytes of {file_id} are no longer stored",
+    )
 
 
 @router.delete("/files/{file_id}")

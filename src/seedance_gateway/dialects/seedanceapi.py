@@ -147,7 +147,7 @@ async def status(request: Request, caller: Caller, task_id: str | None = None) -
         raise NotFound(
             f"task {task_id} was not found in your account", code="TASK_NOT_FOUND"
         ) from None
-    return envelope(status_json(task, service.result_links(task, str(request.base_url))))
+    return envelope(status_json(task, service.results.links(task, str(request.base_url))))
 
 
 async def _generate(

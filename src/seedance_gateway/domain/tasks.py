@@ -82,6 +82,7 @@ class Task:
     client_request_id: str | None = None
     request_id: str | None = None  #: the ``x-request-id`` of the create request
     wire_request: dict[str, Any] | None = None  #: the create body as the client sent it
+    blobs_collected_at: datetime | None = None  #: its inputs and results were deleted then
 
     @property
     def service_tier(self) -> str:
@@ -114,7 +115,14 @@ class Task:
         return cls(**values)
 
 
-_TIMES = ("created_at", "updated_at", "started_at", "finished_at", "expires_at")
+_TIMES = (
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+    "expires_at",
+    "blobs_collected_at",
+)
 
 
 CANCELLED_ERROR = TaskError(code="cancelled", message="the task was cancelled before it started")

@@ -1,5 +1,5 @@
 """All SQL lives here: tables, migrations, and the stores for accounts, tasks, jobs, files,
-webhooks and upstream tasks."""
+webhooks, upstream tasks and retention."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from seedance_gateway.store.accounts import AccountStore
 from seedance_gateway.store.database import Database
 from seedance_gateway.store.files import FileStore
 from seedance_gateway.store.jobs import JobStore
+from seedance_gateway.store.retention import RetentionStore
 from seedance_gateway.store.tasks import TaskStore
 from seedance_gateway.store.upstream import UpstreamStore
 from seedance_gateway.store.webhooks import WebhookStore
@@ -25,6 +26,7 @@ class Store:
     files: FileStore
     webhooks: WebhookStore
     upstream: UpstreamStore
+    retention: RetentionStore
 
     @classmethod
     def open(cls, url: str, *, max_attempts: int = 3) -> Store:
@@ -39,6 +41,7 @@ class Store:
             FileStore(db),
             WebhookStore(db),
             UpstreamStore(db),
+            RetentionStore(db),
         )
 
     async def close(self) -> None:

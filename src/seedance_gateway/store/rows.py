@@ -91,6 +91,7 @@ def task_from_row(row: RowMapping) -> Task:
         client_request_id=row["client_request_id"],
         request_id=row["request_id"],
         wire_request=row["wire_request"],
+        blobs_collected_at=row["blobs_collected_at"],
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -88,6 +89,28 @@ api_keys = Table(
     Column("expires_at", UTCDateTime, nullable=True),  #: refused from then on; NULL: never
 )
 
+
+def uncollected_indexes() -> tuple[Index, Index]:
+    """Partial indexes that find the finished and the deleted tasks whose blobs are still
+    stored, so that retention never scans the tasks that are done with."""
+    pending = text("blobs_collected_at IS NULL")
+    deleted = text("blobs_collected_at IS NULL AND deleted_at IS NOT NULL")
+    return (
+        Index(
+            "ix_tasks_uncollected_finished",
+            "finished_at",
+            postgresql_where=pending,
+            sqlite_where=pending,
+        ),
+        Index(
+            "ix_tasks_uncollected_deleted",
+            "deleted_at",
+            postgresql_where=deleted,
+            sqlite_where=deleted,
+        ),
+    )
+
+
 tasks = Table(
     "tasks",
     metadata,
@@ -115,10 +138,12 @@ tasks = Table(
     Column("wire_request", Json, nullable=True),  #: the create body as sent (data: URLs elided)
     Column("service_tier", String(20), nullable=False, server_default="default"),
     Column("deleted_at", UTCDateTime, nullable=True),  #: hidden by a v3 DELETE
+    Column("blobs_collected_at", UTCDateTime, nullable=True),  #: inputs and results deleted
     Index(None, "account_id", "id"),
     Index(None, "request_id"),
     Index(None, "api_key_id", "status"),
     Index(None, "status", "expires_at"),
+    *uncollected_indexes(),
 )
 
 jobs = Table(

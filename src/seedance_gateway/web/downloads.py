@@ -1,36 +1,86 @@
 """Serving stored bytes: the stored type, shown ``inline``, under a name that is safe in a header.
 
+``blob_response`` streams a blob from whichever store holds it, with ``Range`` support (one
+range, ``206``; ``416`` past the end), or, in redirect mode (``SEEDANCE_BLOB_DOWNLOADS=redirect``
+on an object store), answers ``307`` to a presigned object URL so that the bytes do not pass
+through the API process at all.
+
 A name reaches ``Content-Disposition`` only through ``content_disposition``: an ASCII
 ``filename="..."`` without quotes, backslashes, control characters, path separators or ``;``,
 and, when that fallback is not the name itself, an RFC 5987 ``filename*=UTF-8''...`` with every
-byte outside letters, digits and ``._-~`` percent-encoded. Starlette's own ``filename=`` keeps
-``/`` and sends no ASCII fallback for other names, so it is not used. The type is the one stored
-(sniffed from the bytes), never guessed from a name; ``Range`` requests work as before.
+byte outside letters, digits and ``._-~`` percent-encoded. The type is the one stored (sniffed
+from the bytes), never guessed from a name.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from urllib.parse import quote
 
-from fastapi.responses import FileResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from seedance_gateway.blobs import BlobStore
+from seedance_gateway.errors import NotFound
+from seedance_gateway.web import ranges
 
 FALLBACK_STEM = "download"
 MAX_NAME_CHARS = 150
+#: How long a presigned object URL of redirect mode is valid.
+REDIRECT_TTL = timedelta(minutes=15)
 #: Runs of what may not appear in the ASCII ``filename="..."``.
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9._()+ -]+")
 _SEPARATORS = re.compile(r"[/\\]")
 
 
-def file_response(
-    path: Path, *, media_type: str, name: str, headers: Mapping[str, str] | None = None
-) -> FileResponse:
-    """``path`` as ``media_type``, ``inline`` under ``name`` (made safe), with ``headers``."""
-    all_headers = {**(headers or {}), "Content-Disposition": content_disposition(name)}
-    return FileResponse(path, media_type=media_type, headers=all_headers)
+async def blob_response(
+    request: Request,
+    blobs: BlobStore,
+    key: str,
+    *,
+    media_type: str,
+    name: str,
+    headers: Mapping[str, str] | None = None,
+    redirect: bool = False,
+    missing: str = "this file is no longer stored",
+) -> Response:
+    """The blob under ``key`` as ``media_type``, ``inline`` under ``name`` (made safe); a
+    ``Range`` header gets that part. ``NotFound(missing)`` when the blob is gone."""
+    size = await blobs.size(key)
+    if size is None:
+        raise NotFound(missing)
+    if redirect and (url := await blobs.direct_url(key, REDIRECT_TTL)) is not None:
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    common = {
+        **(headers or {}),
+        "Content-Disposition": content_disposition(name),
+        "Accept-Ranges": "bytes",
+    }
+    try:
+        part = ranges.requested(request.headers.get("range"), size)
+    except ranges.Unsatisfiable:
+        return Response(status_code=416, headers={**common, "Content-Range": f"bytes */{size}"})
+    if part is not None:
+        common["Content-Range"] = part.content_range
+    start, end = (part.start, part.end) if part is not None else (0, size)
+    try:
+        body = await blobs.stream(key, start, end if part is not None else None)
+    except KeyError:
+        raise NotFound(missing) from None
+    return StreamingResponse(
+        body if end > start else _nothing(),
+        status_code=206 if part is not None else 200,
+        media_type=media_type,
+        headers={**common, "Content-Length": str(end - start)},
+    )
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""
 
 
 def content_disposition(name: str, disposition: str = "inline") -> str:

@@ -10,7 +10,7 @@ from seedance_gateway.blobs.signing import verify
 from seedance_gateway.errors import NotFound
 from seedance_gateway.media.formats import BY_EXTENSION
 from seedance_gateway.service import Service
-from seedance_gateway.web.downloads import file_response
+from seedance_gateway.web.downloads import blob_response
 
 router = APIRouter()
 
@@ -39,14 +39,15 @@ async def blob(request: Request, key: str, exp: str = "", sig: str = "") -> Resp
     service: Service = request.app.state.service
     if not verify(service.secret, key, exp, sig):
         raise NotFound("this link is invalid or has expired; fetch the task again for a fresh one")
-    path = service.blobs.local_path(key)
-    if path is None:
-        raise NotFound("this file no longer exists")
-    return file_response(
-        path,
-        media_type=stored_type(path.name),
-        name=path.name,
+    return await blob_response(
+        request,
+        service.blobs,
+        key,
+        media_type=stored_type(key),
+        name=key.rpartition("/")[2],
         headers={"Cache-Control": "private, max-age=3600"},
+        redirect=service.settings.blob_downloads == "redirect",
+        missing="this file no longer exists",
     )
 
 

@@ -47,6 +47,7 @@ class SenderConfig:
     public_url: str = "http://127.0.0.1:8000"
     secret: str = ""  #: the server secret (callback secrets derive from it; blob URLs too)
     url_ttl_seconds: int = 86400
+    retention: timedelta | None = None  #: how long results are kept (SEEDANCE_RESULT_TTL_DAYS)
 
     @classmethod
     def from_settings(cls, settings: Settings, secret: str) -> SenderConfig:
@@ -59,6 +60,7 @@ class SenderConfig:
             public_url=settings.effective_public_url,
             secret=secret,
             url_ttl_seconds=settings.url_ttl_seconds,
+            retention=settings.result_ttl,
         )
 
 
@@ -139,6 +141,7 @@ class Sender:
             base_url=self.config.public_url,
             secret=self.config.secret,
             ttl_seconds=self.config.url_ttl_seconds,
+            retention=self.config.retention,
         )
         render = self.renderers[outgoing.delivery.renderer]
         payload = render(outgoing.event, task, links)

@@ -1,0 +1,148 @@
+"""Retention end to end, on both backends and both blob stores (issue 18).
+
+A finished task's blobs (video, last frame, stills, reference copies) are deleted by ``collect``
+jobs once it is older than ``SEEDANCE_RESULT_TTL_DAYS`` (here about 9 s), a deleted task's at
+once; every dialect then says so instead of handing out a broken URL, and nothing a queued
+task still needs is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from seedance_gateway.blobs import BlobStore
+from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.blobs.s3 import S3BlobStore
+
+from .conftest import Spec, no_unhandled_errors, shared_many
+from .support import (
+    S3_ENV,
+    create,
+    download,
+    finish,
+    rgb_frames,
+    s3_blobs,
+    small,
+    wait_for_status,
+)
+from .test_files import png_bytes, poster, uploaded
+
+TTL_DAYS = 0.0001  #: 8.64 s
+SHORT = {"result_ttl_days": str(TTL_DAYS), "worker_concurrency": "1"}
+LONG_RENDER = small(resolution="1080p", duration="10", seed=3)
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def retention_servers(
+    request: pytest.FixtureRequest,
+    shared_backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Any]]:
+    """``short``: results kept 8.64 s; ``kept``: the default 30 days. Blobs on the local disk
+    or in S3 (SeaweedFS)."""
+    store = {"blobs": s3_blobs("retention")} if request.param == "s3" else {}
+    specs = {"short": Spec({**SHORT, **store}), "kept": Spec(dict(store))}
+    env = S3_ENV if request.param == "s3" else None
+    for servers in shared_many(shared_backend, request, tmp_path_factory, *specs.values(), env=env):
+        named = dict(zip(specs, servers, strict=True))
+        with no_unhandled_errors(*named.values()):
+            yield named
+
+
+def blob_store(server: Any) -> BlobStore:
+    """The server's blob store, opened from the test."""
+    if server.env.get("SEEDANCE_BLOBS"):
+        return S3BlobStore(server.env["SEEDANCE_BLOBS"], S3_ENV)
+    return FilesystemBlobStore(server.home / "blobs")
+
+
+def stored(server: Any, key: str) -> bool:
+    return asyncio.run(blob_store(server).size(key)) is not None
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+def test_results_expire_and_every_dialect_says_so(retention_servers: dict[str, Any]) -> None:
+    server = retention_servers["short"]
+    key, _ = server.create_key(1000)
+    with server.client(key) as client:
+        task = finish(client, create(client, small(return_last_frame="true"))["id"])
+        task_id, result = task["id"], task["result"]
+        finished = datetime.fromisoformat(task["updated_at"].replace("Z", "+00:00"))
+        expires = datetime.fromisoformat(result["expires_at"].replace("Z", "+00:00"))
+        assert abs((expires - finished) - timedelta(days=TTL_DAYS)) < timedelta(seconds=2)
+        video = client.get(f"/v1/videos/{task_id}").json()
+        assert video["expires_at"] == int(expires.timestamp())
+        assert download(result["primary_url"])  # served while kept
+        thumbnail = client.get(f"/v1/videos/{task_id}/content", params={"variant": "thumbnail"})
+        assert thumbnail.status_code == 200
+        for name in ("video.mp4", "last_frame.png", "thumbnail.webp"):
+            assert stored(server, f"results/{task_id}/{name}")
+        wait_until(lambda: not stored(server, f"results/{task_id}/video.mp4"), 60, "collection")
+        for name in ("last_frame.png", "thumbnail.webp"):
+            assert not stored(server, f"results/{task_id}/{name}")
+        gone = client.get(f"/api/v1/generations/{task_id}").json()
+        assert gone["status"] == "succeeded" and gone["result"] is None
+        assert gone["error"]["code"] == "result_expired", gone
+        content = client.get(f"/v1/videos/{task_id}/content")
+        assert content.status_code == 404
+        assert "were deleted on" in content.json()["error"]["message"]
+        assert "kept for 0.0001 days" in content.json()["error"]["message"]
+    stale = httpx.get(result["primary_url"], timeout=30)
+    assert stale.status_code == 404 and "no longer" in stale.json()["error"]["message"]
+
+
+def test_a_queued_tasks_reference_is_not_collected(retention_servers: dict[str, Any]) -> None:
+    """With the one render slot busy for a while, a task waits with its reference while another
+    task's results are collected; then it renders from that reference."""
+    server = retention_servers["short"]
+    key, _ = server.create_key(10_000)
+    image = poster(864, 480)
+    with server.client(key) as client:
+        early = finish(client, create(client, small())["id"])
+        busy = [create(client, LONG_RENDER) for _ in range(3)]  # ahead of it, 30 s of video
+        reference = uploaded(client, png_bytes(image), "image", "first.png")
+        body = small(
+            referenceMediaItems=[{"url": reference["url"], "kind": "image", "role": "first_frame"}]
+        )
+        waiting = create(client, body)
+        wait_until(lambda: not stored(server, f"results/{early['id']}/video.mp4"), 60, "collection")
+        assert client.get(f"/api/v1/generations/{waiting['id']}").json()["status"] == "queued"
+        assert stored(server, f"inputs/{waiting['id']}/0.png")
+        assert stored(server, f"files/{reference['id']}/first.png")
+        done = wait_for_status(client, waiting["id"], {"succeeded", "failed"}, 180)
+        assert done["status"] == "succeeded", done
+        frame = rgb_frames(download(done["result"]["primary_url"]))[0].astype(np.int16)
+        for task in busy:
+            assert wait_for_status(client, task["id"], {"succeeded"}, 240)
+    assert np.abs(frame - np.asarray(image.convert("RGB"), dtype=np.int16)).mean() < 12
+    # the caller's own file is not the task's: it stays after the task's blobs are collected
+    wait_until(lambda: not stored(server, f"inputs/{waiting['id']}/0.png"), 60, "collection")
+    assert stored(server, f"files/{reference['id']}/first.png")
+
+
+def test_a_deleted_tasks_blobs_are_collected_at_once(retention_servers: dict[str, Any]) -> None:
+    server = retention_servers["kept"]  # 30 days: only the deletion makes them due
+    key, _ = server.create_key(1000)
+    with server.client(key) as client:
+        kept = finish(client, create(client, small())["id"])
+        deleted = finish(client, create(client, small())["id"])
+        assert kept["result"]["expires_at"] is not None
+        answer = client.delete(f"/api/v3/contents/generations/tasks/{deleted['id']}")
+        assert answer.status_code == 200, answer.text
+    wait_until(lambda: not stored(server, f"results/{deleted['id']}/video.mp4"), 60, "collection")
+    assert stored(server, f"results/{kept['id']}/video.mp4")
+    assert download(kept["result"]["primary_url"])
