@@ -227,6 +227,7 @@ def build_files(
             allow_private=settings.allow_private_urls,
             timeout_seconds=settings.fetch_timeout_seconds,
         ),
+        upload_ttl=settings.upload_ttl,
     )
 
 

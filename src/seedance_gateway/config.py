@@ -45,6 +45,7 @@ class Settings:
     job_max_attempts: int = 3
     url_ttl_seconds: int = 86400  #: lifetime of signed result URLs
     result_ttl_days: float = 30.0  #: a finished task's blobs are deleted after this; 0: kept
+    upload_ttl_days: float = 0.0  #: Files API uploads are deleted after this; 0: kept
     idempotency_ttl_seconds: int = 86400
     default_expires_after: int = 172800  #: seconds before an unfinished task expires
     allow_private_urls: bool = False  #: let reference URLs reach private addresses (tests)
@@ -78,6 +79,11 @@ class Settings:
     def result_ttl(self) -> timedelta | None:
         """How long a finished task's blobs are kept (None: for ever)."""
         return timedelta(days=self.result_ttl_days) if self.result_ttl_days > 0 else None
+
+    @property
+    def upload_ttl(self) -> timedelta | None:
+        """How long a Files API upload is kept (None: until it is deleted)."""
+        return timedelta(days=self.upload_ttl_days) if self.upload_ttl_days > 0 else None
 
     @property
     def ark_channel_keys(self) -> tuple[str, ...]:
@@ -151,6 +157,7 @@ _INT_FIELDS = {
 }
 _FLOAT_FIELDS = {
     "result_ttl_days",
+    "upload_ttl_days",
     "lease_seconds",
     "heartbeat_seconds",
     "poll_seconds",

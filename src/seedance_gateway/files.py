@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from seedance_gateway import media, netguard
@@ -56,6 +56,7 @@ class Files:
         quota_bytes: int,
         limits: media.MediaLimits,
         fetch_policy: netguard.FetchPolicy,
+        upload_ttl: timedelta | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -64,6 +65,11 @@ class Files:
         self.quota_bytes = quota_bytes
         self.limits = limits
         self.fetch_policy = fetch_policy
+        self.upload_ttl = upload_ttl
+
+    def expires_at(self, record: FileRecord) -> datetime | None:
+        """When an upload is deleted (``SEEDANCE_UPLOAD_TTL_DAYS``); None: when its owner does."""
+        return record.created_at + self.upload_ttl if self.upload_ttl else None
 
     def temp_path(self) -> Path:
         """A fresh scratch file path for an incoming upload."""
@@ -202,6 +208,13 @@ class Files:
             raise ValidationFailed(
                 f"{item.field}.kind is {item.kind!r} but file {file_id} is {record.kind!r}",
                 field=f"{item.field}.kind",
+            )
+        expires_at = self.expires_at(record)
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            raise ValidationFailed(
+                f"{item.field}.url: file {file_id} expired on {expires_at:%Y-%m-%d %H:%M} UTC "
+                "(uploads are kept for a limited time here); upload it again",
+                field=f"{item.field}.url",
             )
         if record.kind in ("video", "audio"):
             self._check_token(record, item)

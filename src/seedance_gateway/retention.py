@@ -1,5 +1,6 @@
 """Retention: a finished task's blobs (its inputs and results) are deleted once it is older
-than ``SEEDANCE_RESULT_TTL_DAYS``, and a deleted task's at once.
+than ``SEEDANCE_RESULT_TTL_DAYS``, a deleted task's at once, and a Files API upload once it is
+older than ``SEEDANCE_UPLOAD_TTL_DAYS`` (when set).
 
 Collection runs as ``collect`` jobs on the queue, so it is leased, retried and shared by every
 worker like any job: each worker's housekeeping queues one when none is pending, and the job
@@ -16,6 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from seedance_gateway.blobs import BlobStore
+from seedance_gateway.store.files import FileStore
 from seedance_gateway.store.retention import RetentionStore
 
 log = logging.getLogger(__name__)
@@ -25,21 +27,51 @@ TASK_FOLDERS = ("inputs/{task}/", "results/{task}/")
 
 
 class Collector:
-    """Deletes the blobs of tasks past their retention (the ``collect`` job's work)."""
+    """Deletes the blobs of tasks past their retention, and expired uploads (the ``collect``
+    job's work)."""
 
     def __init__(
-        self, *, store: RetentionStore, blobs: BlobStore, retention: timedelta | None
+        self,
+        *,
+        store: RetentionStore,
+        files: FileStore,
+        blobs: BlobStore,
+        retention: timedelta | None,
+        upload_ttl: timedelta | None = None,
     ) -> None:
         self.store = store
+        self.files = files
         self.blobs = blobs
         self.retention = retention
+        self.upload_ttl = upload_ttl
 
     async def schedule(self) -> bool:
         """Queues a collection unless one is pending (called from every worker's housekeeping)."""
         return await self.store.schedule()
 
     async def collect(self) -> int:
-        """Collects due tasks batch by batch until none is left; how many tasks."""
+        """Collects due tasks, then expired uploads, batch by batch; how many of them."""
+        return await self._tasks() + await self._uploads()
+
+    async def _uploads(self) -> int:
+        """Deletes uploads older than their TTL: the bytes first, then the row, so a crash
+        between the two leaves a row the next run deletes again, never stray bytes."""
+        if self.upload_ttl is None:
+            return 0
+        total = 0
+        while True:
+            cutoff = datetime.now(UTC) - self.upload_ttl
+            expired = await self.files.created_before(cutoff, limit=BATCH)
+            for record in expired:
+                await self.blobs.delete(record.blob_key)
+            await self.files.remove([r.id for r in expired])
+            total += len(expired)
+            if len(expired) < BATCH:
+                if total:
+                    log.info("deleted %d expired upload(s)", total)
+                return total
+
+    async def _tasks(self) -> int:
         total = 0
         while True:
             cutoff = datetime.now(UTC) - self.retention if self.retention else None

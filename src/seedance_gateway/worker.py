@@ -77,7 +77,11 @@ class Worker:
         self.upstreaming: set[asyncio.Task[None]] = set()
         self.collecting: set[asyncio.Task[None]] = set()
         self.collector = Collector(
-            store=store.retention, blobs=blobs, retention=settings.result_ttl
+            store=store.retention,
+            files=store.files,
+            blobs=blobs,
+            retention=settings.result_ttl,
+            upload_ttl=settings.upload_ttl,
         )
 
     async def close(self) -> None:

@@ -334,7 +334,10 @@ def _read_response(sock: socket.socket) -> tuple[int, bytes]:
 
 # --- fixtures ----------------------------------------------------------------------------------
 
-FILE_KEYS = {"id", "object", "url", "kind", "name", "mimeType", "size", "sha256", "created_at"}
+FILE_KEYS = {
+    *("id", "object", "url", "kind", "name", "mimeType", "size", "sha256"),
+    *("created_at", "expires_at"),
+}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ from .support import (
     create,
     download,
     finish,
+    png_data_url,
     rgb_frames,
     s3_blobs,
     small,
@@ -36,7 +37,11 @@ from .support import (
 from .test_files import png_bytes, poster, uploaded
 
 TTL_DAYS = 0.0001  #: 8.64 s
-SHORT = {"result_ttl_days": str(TTL_DAYS), "worker_concurrency": "1"}
+SHORT = {
+    "result_ttl_days": str(TTL_DAYS),
+    "upload_ttl_days": str(TTL_DAYS),
+    "worker_concurrency": "1",
+}
 LONG_RENDER = small(resolution="1080p", duration="10", seed=3)
 
 
@@ -46,10 +51,15 @@ def retention_servers(
     shared_backend: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
-    """``short``: results kept 8.64 s; ``kept``: the default 30 days. Blobs on the local disk
-    or in S3 (SeaweedFS)."""
+    """``short``: results and uploads kept 8.64 s; ``idle``: the same without a worker (nothing
+    is collected); ``kept``: the defaults (results 30 days, uploads until deleted). Blobs on the
+    local disk or in S3 (SeaweedFS)."""
     store = {"blobs": s3_blobs("retention")} if request.param == "s3" else {}
-    specs = {"short": Spec({**SHORT, **store}), "kept": Spec(dict(store))}
+    specs = {
+        "short": Spec({**SHORT, **store}),
+        "idle": Spec({**SHORT, **store}, ("--no-worker",)),
+        "kept": Spec(dict(store)),
+    }
     env = S3_ENV if request.param == "s3" else None
     for servers in shared_many(shared_backend, request, tmp_path_factory, *specs.values(), env=env):
         named = dict(zip(specs, servers, strict=True))
@@ -114,35 +124,74 @@ def test_a_queued_tasks_reference_is_not_collected(retention_servers: dict[str, 
     with server.client(key) as client:
         early = finish(client, create(client, small())["id"])
         busy = [create(client, LONG_RENDER) for _ in range(3)]  # ahead of it, 30 s of video
-        reference = uploaded(client, png_bytes(image), "image", "first.png")
-        body = small(
-            referenceMediaItems=[{"url": reference["url"], "kind": "image", "role": "first_frame"}]
-        )
+        reference = {"url": png_data_url(image), "kind": "image", "role": "first_frame"}
+        body = small(referenceMediaItems=[reference])
         waiting = create(client, body)
         wait_until(lambda: not stored(server, f"results/{early['id']}/video.mp4"), 60, "collection")
         assert client.get(f"/api/v1/generations/{waiting['id']}").json()["status"] == "queued"
         assert stored(server, f"inputs/{waiting['id']}/0.png")
-        assert stored(server, f"files/{reference['id']}/first.png")
         done = wait_for_status(client, waiting["id"], {"succeeded", "failed"}, 180)
         assert done["status"] == "succeeded", done
         frame = rgb_frames(download(done["result"]["primary_url"]))[0].astype(np.int16)
         for task in busy:
             assert wait_for_status(client, task["id"], {"succeeded"}, 240)
     assert np.abs(frame - np.asarray(image.convert("RGB"), dtype=np.int16)).mean() < 12
-    # the caller's own file is not the task's: it stays after the task's blobs are collected
-    wait_until(lambda: not stored(server, f"inputs/{waiting['id']}/0.png"), 60, "collection")
-    assert stored(server, f"files/{reference['id']}/first.png")
 
 
 def test_a_deleted_tasks_blobs_are_collected_at_once(retention_servers: dict[str, Any]) -> None:
+    """The task's copy of a reference goes with it; the caller's uploaded file stays."""
     server = retention_servers["kept"]  # 30 days: only the deletion makes them due
     key, _ = server.create_key(1000)
     with server.client(key) as client:
         kept = finish(client, create(client, small())["id"])
-        deleted = finish(client, create(client, small())["id"])
+        reference = uploaded(client, png_bytes(poster(864, 480)), "image", "first.png")
+        item = {"url": reference["url"], "kind": "image", "role": "first_frame"}
+        deleted = finish(client, create(client, small(referenceMediaItems=[item]))["id"])
+        assert stored(server, f"inputs/{deleted['id']}/0.png")
         assert kept["result"]["expires_at"] is not None
         answer = client.delete(f"/api/v3/contents/generations/tasks/{deleted['id']}")
         assert answer.status_code == 200, answer.text
     wait_until(lambda: not stored(server, f"results/{deleted['id']}/video.mp4"), 60, "collection")
+    assert not stored(server, f"inputs/{deleted['id']}/0.png")
+    assert stored(server, f"files/{reference['id']}/first.png")
     assert stored(server, f"results/{kept['id']}/video.mp4")
     assert download(kept["result"]["primary_url"])
+
+
+def test_an_expired_upload_is_deleted_and_refused(retention_servers: dict[str, Any]) -> None:
+    server = retention_servers["short"]
+    key, _ = server.create_key(1000)
+    with server.client(key) as client:
+        made = uploaded(client, png_bytes(poster(640, 360)), "image", "old.png")
+        created = datetime.fromisoformat(made["created_at"].replace("Z", "+00:00"))
+        expires = datetime.fromisoformat(made["expires_at"].replace("Z", "+00:00"))
+        assert abs((expires - created) - timedelta(days=TTL_DAYS)) < timedelta(seconds=1)
+        blob = f"files/{made['id']}/old.png"
+        assert stored(server, blob)
+        wait_until(lambda: not stored(server, blob), 60, "the upload's collection")
+        assert client.get(f"/api/v1/files/{made['id']}").status_code == 404
+        reference = [{"url": made["url"], "kind": "image", "role": "first_frame"}]
+        refused = client.post("/api/v1/generations", json=small(referenceMediaItems=reference))
+    assert refused.status_code == 400
+    assert f"no file {made['id']}" in refused.json()["error"]["message"]
+
+
+def test_an_expired_upload_is_refused_before_it_is_collected(
+    retention_servers: dict[str, Any],
+) -> None:
+    server = retention_servers["idle"]  # no worker: nothing collects it
+    key, _ = server.create_key(1000)
+    with server.client(key) as client:
+        made = uploaded(client, png_bytes(poster(640, 360)), "image", "old.png")
+        expires = datetime.fromisoformat(made["expires_at"].replace("Z", "+00:00"))
+        time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.5)
+        reference = [{"url": made["url"], "kind": "image", "role": "first_frame"}]
+        refused = client.post("/api/v1/generations", json=small(referenceMediaItems=reference))
+    assert refused.status_code == 400
+    assert f"file {made['id']} expired on" in refused.json()["error"]["message"]
+    assert stored(server, f"files/{made['id']}/old.png")
+
+
+def test_uploads_are_kept_by_default(retention_servers: dict[str, Any]) -> None:
+    with retention_servers["kept"].client() as client:
+        assert uploaded(client, png_bytes(poster(640, 360)), "image", "k.png")["expires_at"] is None

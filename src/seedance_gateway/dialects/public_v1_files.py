@@ -133,12 +133,18 @@ def file_json(request: Request, stored: StoredFile) -> dict[str, Any]:
         "size": record.size,
         "sha256": record.sha256,
         "created_at": iso_time(record.created_at),
+        "expires_at": _expiry(request, record),
     }
     if record.kind == "image":
         body.update(width=record.width, height=record.height)
     else:
         body.update(duration=record.duration, durationToken=stored.duration_token)
     return body
+
+
+def _expiry(request: Request, record: FileRecord) -> str | None:
+    expires_at = service_of(request).files.expires_at(record)
+    return iso_time(expires_at) if expires_at else None
 
 
 def _base(request: Request) -> str:

@@ -84,6 +84,23 @@ class FileStore:
             await conn.execute(delete(t.files).where(t.files.c.id == file_id))
         return record
 
+    async def created_before(self, cutoff: datetime, *, limit: int) -> list[FileRecord]:
+        """Up to ``limit`` files (of every account) uploaded before ``cutoff``, oldest first."""
+        query = (
+            select(t.files)
+            .where(t.files.c.created_at < cutoff)
+            .order_by(t.files.c.created_at)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            return [_record(r) for r in (await conn.execute(query)).mappings()]
+
+    async def remove(self, file_ids: list[str]) -> None:
+        """Removes these rows (the collector has deleted their bytes)."""
+        if file_ids:
+            async with self.db.write() as conn:
+                await conn.execute(delete(t.files).where(t.files.c.id.in_(file_ids)))
+
     async def usage(self, account_id: str) -> int:
         """Bytes the account's files take."""
         async with self.db.read() as conn:

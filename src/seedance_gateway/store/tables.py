@@ -208,6 +208,7 @@ files = Table(
     Column("client_request_id", String(128), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "account_id", "id"),
+    Index("ix_files_created_at", "created_at"),
 )
 
 webhook_endpoints = Table(
