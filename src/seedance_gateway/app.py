@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedance_gateway import accounts as accounts_module
@@ -103,8 +104,9 @@ def create_metrics_app(settings: config.Settings, store: Store) -> FastAPI:
 
 
 def _install_errors(app: FastAPI) -> None:
-    """Request ids, metrics and log context (the middleware), and the error envelopes."""
-    app.add_middleware(RequestIdMiddleware)
+    """Request ids, metrics and log context (the middleware), and the error envelopes; called
+    once every route is in place."""
+    app.add_middleware(RequestIdMiddleware, templates=_plain_route_templates(app))
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
@@ -322,6 +324,18 @@ def _lifespan(
     return lifespan
 
 
+def _plain_route_templates(app: FastAPI) -> dict[object, str]:
+    """The templates of the routes FastAPI routes without setting ``scope["route"]`` (plain
+    Starlette routes and mounts: the API docs, the console's assets), by the endpoint it sets."""
+    templates: dict[object, str] = {}
+    for route in app.routes:
+        if isinstance(route, Mount):
+            templates[route.app] = route.path
+        elif isinstance(route, Route):
+            templates[route.endpoint] = route.path
+    return templates
+
+
 class RequestIdMiddleware:
     """Gives every request an id (``request.state.request_id``, and the log context) and every
     response ``x-request-id`` and ``X-Content-Type-Options: nosniff``; refuses a NUL in the URL;
@@ -330,8 +344,9 @@ class RequestIdMiddleware:
     Pure ASGI rather than ``BaseHTTPMiddleware``, which costs ~0.3 ms per request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, templates: Mapping[object, str] | None = None) -> None:
         self.app = app
+        self.templates = templates or {}  #: see ``_plain_route_templates``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -345,11 +360,24 @@ class RequestIdMiddleware:
         try:
             await self._answer(scope, receive, answer)
         finally:
-            route = getattr(scope.get("route"), "path", None)  # set by the router once matched
             metrics.request_answered(
-                route, scope["method"], answer.status, time.perf_counter() - began
+                self._template(scope), scope["method"], answer.status, time.perf_counter() - began
             )
             logs.close(context)
+
+    def _template(self, scope: Scope) -> str | None:
+        """The matched route's path template; None when no route matched.
+
+        FastAPI puts the matched API route in ``scope["route"]``: the router's own route, whose
+        path is the whole template because every router carries its prefix
+        (``APIRouter(prefix=...)``; ``include_router`` adds none). Other routes leave only their
+        endpoint in the scope.
+        """
+        route = scope.get("route")
+        if route is not None:
+            path: str = route.path
+            return path
+        return self.templates.get(scope.get("endpoint"))
 
     async def _answer(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
         if _url_holds_nul(scope):

@@ -176,6 +176,47 @@ def test_metrics_need_the_token_when_one_is_set(main: Any) -> None:
     assert requests_of(moved, "/metrics", "GET", 200) == 1  # the first scrape, seen by the second
 
 
+#: One request to a route of each router (no key: most are refused, after routing) and the
+#: template it must be counted under.
+ROUTED = [
+    ("GET", "/", "/"),
+    ("GET", "/console/app.js", "/console"),
+    ("GET", "/blobs/results/task_x/video.mp4?exp=1&sig=x", "/blobs/{key:path}"),
+    ("POST", "/upstream/ark/task_x/not-the-secret", "/upstream/ark/{task_id}/{secret}"),
+    ("GET", "/api/v1/keys", "/api/v1/keys"),
+    ("GET", "/api/v1/credits/ledger", "/api/v1/credits/ledger"),
+    ("GET", "/api/v1/files/file_x", "/api/v1/files/{file_id}"),
+    ("GET", "/api/v1/webhooks/wh_x/deliveries", "/api/v1/webhooks/{endpoint_id}/deliveries"),
+    (
+        "GET",
+        "/api/v3/contents/generations/tasks/cgt-x",
+        "/api/v3/contents/generations/tasks/{task_id}",
+    ),
+    ("GET", "/v1/videos/video_x", "/v1/videos/{video_id}"),
+    ("GET", "/v1/status?task_id=x", "/v1/status"),
+    ("POST", "/seedance/tasks", "/seedance/tasks"),
+    ("PATCH", "/api/v1/generations/task_x", "/api/v1/generations/{task_id}"),  # 405: still it
+    ("GET", "/openapi.json", "/openapi.json"),
+    ("PROPFIND", "/api/v1/generations", "/api/v1/generations"),  # counted as method other
+]
+
+
+def test_each_router_counts_its_requests_under_the_full_route_template(main: Any) -> None:
+    before = scrape(main.url)
+    with no_unhandled_errors(main):
+        for method, path, _ in ROUTED:
+            httpx.request(method, f"{main.url}{path}")
+    moved = scrape(main.url) - before
+    name = "seedance_http_request_duration_seconds_count"
+    counted = {
+        (dict(labels)["method"], dict(labels)["route"]): value
+        for (sample, labels), value in moved.values.items()
+        if sample == name and value and dict(labels)["route"] != "/metrics"
+    }
+    expected = {("other" if m == "PROPFIND" else m, route): 1.0 for m, _, route in ROUTED}
+    assert counted == expected
+
+
 def test_the_counters_move_by_exactly_the_work_done(main: Any) -> None:
     key, _ = main.create_key(10_000)
     with Receiver() as receiver, main.client(key) as client, no_unhandled_errors(main):
