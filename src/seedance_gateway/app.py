@@ -90,7 +90,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     console.install(app)
     app.include_router(upstream_callback.router)
     app.include_router(web_metrics.router)
-    _install_errors(app)
+    _install_request_handling(app)
     return app
 
 
@@ -98,12 +98,12 @@ def create_metrics_app(settings: config.Settings, store: Store) -> FastAPI:
     """A standalone worker's own listener: ``/metrics`` alone, with the API's ids and errors."""
     app = FastAPI(title="Seedance Gateway worker", openapi_url=None, docs_url=None)
     app.include_router(web_metrics.router)
-    _install_errors(app)
+    _install_request_handling(app)
     app.state.metrics = web_metrics.Scrape(token=settings.metrics_token, jobs=store.jobs)
     return app
 
 
-def _install_errors(app: FastAPI) -> None:
+def _install_request_handling(app: FastAPI) -> None:
     """Request ids, metrics and log context (the middleware), and the error envelopes; called
     once every route is in place."""
     app.add_middleware(RequestIdMiddleware, templates=_plain_route_templates(app))

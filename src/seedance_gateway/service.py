@@ -244,7 +244,6 @@ class Service:
     async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
         """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
         task_id = new_id("task")
-        logs.bind(task_id=task_id)
         self.quote(command)  # the cheap checks first, before any media is fetched
         items = refs.assign_roles(list(command.references))
         await self._check_callback(command)
@@ -260,8 +259,8 @@ class Service:
         except BaseException:
             await self.files.drop(resolved)
             raise
+        logs.bind(task_id=task.id)  # the new task, or the one a replay returns
         if replayed:
-            logs.bind(task_id=task.id)
             await self.files.drop(resolved)
         else:
             metrics.task_created(task.model, task.dialect, command.spec.provider)
