@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -15,11 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedance_gateway import accounts as accounts_module
 from seedance_gateway import catalog as catalog_module
-from seedance_gateway import config, media, netguard
+from seedance_gateway import config, logs, media, metrics, netguard
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
 from seedance_gateway.blobs.s3 import S3BlobStore
@@ -53,6 +55,7 @@ from seedance_gateway.scratch import Scratch
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
 from seedance_gateway.web import console, routes, upstream_callback
+from seedance_gateway.web import metrics as web_metrics
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
 from seedance_gateway.worker import Worker
@@ -86,12 +89,33 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     app.include_router(routes.router)
     console.install(app)
     app.include_router(upstream_callback.router)
-    app.add_middleware(RequestIdMiddleware)
+    app.include_router(web_metrics.router)
+    _install_request_handling(app)
+    return app
+
+
+def create_metrics_app(settings: config.Settings, store: Store) -> FastAPI:
+    """A standalone worker's own listener: ``/metrics`` alone, with the API's ids and errors."""
+    app = FastAPI(title="Seedance Gateway worker", openapi_url=None, docs_url=None)
+    app.include_router(web_metrics.router)
+    _install_request_handling(app)
+    app.state.metrics = web_metrics.Scrape(token=settings.metrics_token, jobs=store.jobs)
+    return app
+
+
+def _install_request_handling(app: FastAPI) -> None:
+    """Request ids, metrics and log context (the middleware), and the error envelopes; called
+    once every route is in place."""
+    app.add_middleware(RequestIdMiddleware, templates=_plain_route_templates(app))
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
-    return app
+
+
+def know_catalog(catalog: catalog_module.Catalog) -> None:
+    """Tells the metrics which provider serves each model (a process does it once it starts)."""
+    metrics.know_models({m.id: m.provider for m in catalog.models})
 
 
 def build_blobs(settings: config.Settings) -> BlobStore:
@@ -137,7 +161,10 @@ def build_upstream(
             Channel(
                 name=channel_name(key),
                 client=ArkClient(
-                    settings.effective_ark_base_url, key, timeout=settings.ark_timeout_seconds
+                    settings.effective_ark_base_url,
+                    key,
+                    timeout=settings.ark_timeout_seconds,
+                    channel=channel_name(key),
                 ),
                 max_in_flight=settings.ark_max_in_flight,
                 list_interval=settings.ark_list_interval_seconds,
@@ -237,9 +264,11 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         catalog = build_catalog(settings)
+        know_catalog(catalog)
         url = settings.effective_database_url
         await migrate.upgrade(url)
         store = Store.open(url, max_attempts=settings.job_max_attempts)
+        app.state.metrics = web_metrics.Scrape(token=settings.metrics_token, jobs=store.jobs)
         blobs = build_blobs(settings)
         limiter = RateLimiter(settings.rate_limit, settings.redis_url)
         sign_in_limiter = RateLimiter(
@@ -297,46 +326,96 @@ def _lifespan(
     return lifespan
 
 
+def _plain_route_templates(app: FastAPI) -> dict[object, str]:
+    """The templates of the routes FastAPI routes without setting ``scope["route"]`` (plain
+    Starlette routes and mounts: the API docs, the console's assets), by the endpoint it sets."""
+    templates: dict[object, str] = {}
+    for route in app.routes:
+        if isinstance(route, Mount):
+            templates[route.app] = route.path
+        elif isinstance(route, Route):
+            templates[route.endpoint] = route.path
+    return templates
+
+
 class RequestIdMiddleware:
-    """Gives every request an id (``request.state.request_id``) and every response
-    ``x-request-id`` and ``X-Content-Type-Options: nosniff``; refuses a NUL in the URL.
+    """Gives every request an id (``request.state.request_id``, and the log context) and every
+    response ``x-request-id`` and ``X-Content-Type-Options: nosniff``; refuses a NUL in the URL;
+    counts the request under its route's template (``metrics.request_answered``).
 
     Pure ASGI rather than ``BaseHTTPMiddleware``, which costs ~0.3 ms per request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, templates: Mapping[object, str] | None = None) -> None:
         self.app = app
+        self.templates = templates or {}  #: see ``_plain_route_templates``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         request_id = new_id("req")
         scope.setdefault("state", {})["request_id"] = request_id
-        started = False
+        context = logs.open_request(request_id)
+        answer = _Answer(send, request_id)
+        try:
+            await self._answer(scope, receive, answer)
+        finally:
+            metrics.request_answered(
+                self._template(scope), scope["method"], answer.status, time.perf_counter() - began
+            )
+            logs.close(context)
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("x-request-id", request_id)
-                headers.setdefault("x-content-type-options", "nosniff")
-            await send(message)
+    def _template(self, scope: Scope) -> str | None:
+        """The matched route's path template; None when no route matched.
 
+        FastAPI puts the matched API route in ``scope["route"]``: the router's own route, whose
+        path is the whole template because every router carries its prefix
+        (``APIRouter(prefix=...)``; ``include_router`` adds none). Other routes leave only their
+        endpoint in the scope.
+        """
+        route = scope.get("route")
+        if route is not None:
+            path: str = route.path
+            return path
+        return self.templates.get(scope.get("endpoint"))
+
+    async def _answer(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
         if _url_holds_nul(scope):
             refusal = ValidationFailed("the URL contains a NUL character (%00)", field="url")
-            await _render(Request(scope, receive), refusal)(scope, receive, send_with_id)
+            await _render(Request(scope, receive), refusal)(scope, receive, answer.send)
             return
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, answer.send)
         except Exception as exc:
             # Answered here, the 500 keeps the connection usable; Starlette's outermost
             # handler would re-raise and the server would drop the keep-alive connection.
-            if started:
+            if answer.started:
                 raise
             response = await _unexpected_error(Request(scope, receive), exc)
-            await response(scope, receive, send_with_id)
+            await response(scope, receive, answer.send)
+
+
+class _Answer:
+    """Sends a response with the request's id and ``nosniff``, noting its status."""
+
+    __slots__ = ("request_id", "send_on", "started", "status")
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self.send_on = send
+        self.request_id = request_id
+        self.started = False
+        self.status = 500  #: until a response starts (a request that never answers counts so)
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            headers = MutableHeaders(scope=message)
+            headers.setdefault("x-request-id", self.request_id)
+            headers.setdefault("x-content-type-options", "nosniff")
+        await self.send_on(message)
 
 
 def _url_holds_nul(scope: Scope) -> bool:

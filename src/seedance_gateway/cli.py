@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -15,13 +16,21 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from seedance_gateway import accounts, bootstrap, cli_client, config
-from seedance_gateway.app import build_catalog, build_upstream, build_worker, create_app
+from seedance_gateway import accounts, bootstrap, cli_client, config, logs
+from seedance_gateway.app import (
+    build_catalog,
+    build_upstream,
+    build_worker,
+    create_app,
+    create_metrics_app,
+    know_catalog,
+)
 from seedance_gateway.domain import scopes
 from seedance_gateway.errors import GatewayError, NotFound
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store, migrate
+from seedance_gateway.web import metrics as web_metrics
 
 app = typer.Typer(
     help="Seedance Gateway: a self-hostable API for Seedance video generation.",
@@ -39,6 +48,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(db_app, name="db")
 cli_client.register(app)
 console = Console()
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -73,9 +83,7 @@ def serve(
     """Runs the API (and, unless --no-worker, the workers) in one process."""
     settings = _settings().with_changes(host=host, port=port)
     _refuse_unless_deployable(settings, split=no_worker)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
     created = asyncio.run(bootstrap.first_key(settings))
     if created is not None:
         _announce(settings, created)
@@ -83,6 +91,7 @@ def serve(
         create_app(settings, run_worker=not no_worker),
         host=host,
         port=port,
+        log_config=None,  # uvicorn's loggers go through ``logs.configure``'s handler
         log_level="info",
         access_log=False,
     )
@@ -99,6 +108,14 @@ def _refuse_unless_deployable(settings: config.Settings, *, split: bool) -> None
 
 def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
     base = settings.effective_public_url
+    if settings.log_format == "json":  # the output stays one JSON object a line
+        log.warning(
+            "created API key %s (shown once; %d credits); console at %s/",
+            created.plaintext,
+            created.credits,
+            base,
+        )
+        return
     console.print(f"\n[bold green]Created API key[/] (shown once; {created.credits} credits):\n")
     print(created.plaintext)
     console.print("\nTry it:\n")
@@ -115,14 +132,13 @@ def worker() -> None:
     """Runs workers only (for `serve --no-worker` deployments)."""
     settings = _settings()
     _refuse_unless_deployable(settings, split=True)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
     asyncio.run(_worker(settings))
 
 
 async def _worker(settings: config.Settings) -> None:
     catalog = build_catalog(settings)
+    know_catalog(catalog)
     store = await bootstrap.open_store(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -133,13 +149,24 @@ async def _worker(settings: config.Settings) -> None:
     upstream = build_upstream(settings, store, catalog, wakeup, scratch)
     runner = build_worker(settings, store, wakeup, catalog, scratch, upstream)
     try:
-        await runner.run(stop)
+        async with _metrics_listener(settings, store):
+            await runner.run(stop)
     finally:
         await runner.close()
         if upstream is not None:
             await upstream.close()
         await store.close()
         scratch.close()
+
+
+def _metrics_listener(
+    settings: config.Settings, store: Store
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """The worker's ``/metrics`` on ``SEEDANCE_HOST:SEEDANCE_METRICS_PORT`` (none when 0)."""
+    if not settings.metrics_port:
+        return contextlib.nullcontext()
+    app = create_metrics_app(settings, store)
+    return web_metrics.listening(app, settings.host, settings.metrics_port)
 
 
 @keys_app.command("create")

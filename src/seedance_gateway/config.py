@@ -15,6 +15,7 @@ from pathlib import Path
 from seedance_gateway.webhooks import schedule
 
 BLOB_DOWNLOADS = ("proxy", "redirect")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -72,6 +73,9 @@ class Settings:
     ark_timeout_seconds: float = 30.0  #: one upstream HTTP call
     ark_max_video_bytes: int = 512 * 1024**2  #: largest result video copied home
     ark_callbacks: bool = True  #: ask the upstream to call back (only when ``public_url`` is set)
+    log_format: str = "text"  #: ``text`` or ``json`` (one object a line)
+    metrics_token: str = ""  #: bearer token ``/metrics`` requires; empty means open
+    metrics_port: int = 0  #: a ``seedance worker``'s own ``/metrics`` listener; 0 means none
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -154,6 +158,7 @@ _INT_FIELDS = {
     "ark_concurrency",
     "ark_batch",
     "ark_max_video_bytes",
+    "metrics_port",
 }
 _FLOAT_FIELDS = {
     "result_ttl_days",
@@ -185,6 +190,8 @@ _STR_FIELDS = {
     "ark_region",
     "ark_base_url",
     "ark_models",
+    "log_format",
+    "metrics_token",
 }
 
 
@@ -238,6 +245,7 @@ _STRING_CHECKS: dict[str, Callable[[str], str | None]] = {
         None if raw in ARK_HOSTS else f"must be one of {', '.join(ARK_HOSTS)}"
     ),
     "webhook_schedule": _schedule_problem,
+    "log_format": lambda raw: None if raw in LOG_FORMATS else "must be text or json",
 }
 
 

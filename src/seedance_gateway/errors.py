@@ -5,7 +5,8 @@
     GatewayError
     ├── ValidationFailed        400 validation_failed
     ├── Unauthorized            401 api_key_missing | api_key_invalid | api_key_revoked |
-    │                               api_key_expired | invalid_credentials
+    │                               api_key_expired | invalid_credentials |
+    │                               metrics_token_required
     ├── Forbidden               403 insufficient_scope | admin_only
     ├── InsufficientCredits     402 insufficient_credits
     ├── NotFound                404 not_found

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from seedance_gateway import bootstrap, netguard
+from seedance_gateway import bootstrap, logs, metrics, netguard
 from seedance_gateway import references as refs
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.catalog import Catalog, ModelSpec
@@ -157,6 +157,7 @@ class Service:
             raise Forbidden(
                 f"this API key lacks the {scope!r} scope (it has: {held}); use a key with {scope!r}"
             )
+        logs.bind(account_id=key.account_id)
         await self.limiter.hit(key.id)
         await self._touch(key)
         return Principal(key_id=key.id, account_id=key.account_id, scopes=key.scopes)
@@ -258,9 +259,11 @@ class Service:
         except BaseException:
             await self.files.drop(resolved)
             raise
+        logs.bind(task_id=task.id)  # the new task, or the one a replay returns
         if replayed:
             await self.files.drop(resolved)
         else:
+            metrics.task_created(task.model, task.dialect, command.spec.provider)
             self.wake()
         return Submission(task=task, replayed=replayed)
 
@@ -285,7 +288,10 @@ class Service:
 
     async def get(self, principal: Principal, task_id: str) -> Task:
         """A task of the caller's account by any spelling of its id (``not_found`` otherwise)."""
-        return await self.store.tasks.get(ids.task_id_of(task_id), principal.account_id)
+        canonical = ids.task_id_of(task_id)
+        if ids.is_task_id(canonical):  # what a client sent reaches the logs only if it is one
+            logs.bind(task_id=canonical)
+        return await self.store.tasks.get(canonical, principal.account_id)
 
     async def ledger_entries(
         self, principal: Principal, *, limit: int, before: int | None

@@ -15,10 +15,11 @@ import logging
 import os
 import shutil
 import socket
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 
-from seedance_gateway import queue
+from seedance_gateway import logs, metrics, queue
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.config import Settings
 from seedance_gateway.domain.ids import new_id
@@ -153,7 +154,7 @@ class Worker:
             log.exception("claim failed")
             return 0
         for job in jobs:
-            runner = asyncio.create_task(run(job))
+            runner = asyncio.create_task(_observed(run, job))
             running.add(runner)
             runner.add_done_callback(functools.partial(self._finished, pool=running))
         return len(jobs)
@@ -199,6 +200,7 @@ class Worker:
                 job, Status.FAILED, error=_error("gone", "task finished")
             )
             return
+        logs.bind(account_id=task.account_id)
         work = await self._leased(job, self._produce(job, task))
         if work is not None:
             await self._settle(job, work)
@@ -337,6 +339,19 @@ class Worker:
             "width": request.width,
             "height": request.height,
         }
+
+
+async def _observed(run: Callable[[Job], Coroutine[None, None, None]], job: Job) -> None:
+    """Runs a job in its own log context (its task), timing it for the metrics and the log."""
+    context = logs.open_job(job.task_id)
+    began = time.perf_counter()
+    try:
+        await run(job)
+    finally:
+        seconds = time.perf_counter() - began
+        metrics.job_ran(job.kind, seconds)
+        log.info("%s job %s (attempt %d) ran %.3f s", job.kind, job.id, job.attempt, seconds)
+        logs.close(context)
 
 
 def _error(code: str, message: str) -> dict[str, str]:

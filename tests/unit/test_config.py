@@ -148,6 +148,15 @@ def test_a_blob_setting_that_cannot_work_names_what_it_must_be(
     assert str(caught.value) == message
 
 
+def test_the_log_format_is_text_or_json() -> None:
+    """``SEEDANCE_LOG_FORMAT`` takes the two formats and names them when refusing another."""
+    assert from_env({"SEEDANCE_LOG_FORMAT": "json"}).log_format == "json"
+    assert Settings().log_format == "text"
+    with pytest.raises(ValueError) as caught:
+        from_env({"SEEDANCE_LOG_FORMAT": "logfmt"})
+    assert str(caught.value) == "SEEDANCE_LOG_FORMAT must be text or json, got 'logfmt'"
+
+
 def test_the_blob_settings_are_read() -> None:
     settings = from_env({"SEEDANCE_BLOBS": "s3://media/gw", "SEEDANCE_BLOB_DOWNLOADS": "redirect"})
     assert (settings.blobs, settings.blob_downloads) == ("s3://media/gw", "redirect")

@@ -42,6 +42,8 @@ def test_every_documented_variable_is_read_from_the_environment(tmp_path: Path) 
         "ARK_BASE_URL": "http://b/api/v3",
         "ARK_MODELS": "*",
         "ARK_CALLBACKS": "false",
+        "LOG_FORMAT": "json",
+        "METRICS_TOKEN": "t",
     }
     for name in names:
         value = samples.get(name, "7")

@@ -65,6 +65,12 @@ def task_id_of(value: str) -> str:
     return text
 
 
+def is_task_id(value: str) -> bool:
+    """Whether ``value`` is a task id in our own spelling (``task_<body>``)."""
+    prefix, _, body = value.partition("_")
+    return prefix == TASK_PREFIX and _is_body(body)
+
+
 def _body(task_id: str) -> str:
     body = task_id.partition("_")[2]
     if not _is_body(body):

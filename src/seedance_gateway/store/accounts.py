@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seedance_gateway import metrics
 from seedance_gateway.domain import ledger, scopes
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import InvalidState, NotFound
 from seedance_gateway.store import tables as t
-from seedance_gateway.store.database import Database
+from seedance_gateway.store.database import Database, after_commit
 from seedance_gateway.store.rows import Account, ApiKey, account_from_row, key_from_row
 
 
@@ -44,6 +46,7 @@ async def record_entry(
     note: str | None = None,
 ) -> None:
     """Appends one ledger entry (the balance change was made by ``change_balance``)."""
+    after_commit(functools.partial(metrics.credits_moved, str(kind), amount))
     await conn.execute(
         insert(t.ledger).values(
             account_id=account_id,

@@ -8,14 +8,31 @@ transactions start with ``BEGIN IMMEDIATE`` on their own engine; reads use a sec
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+#: What the write transaction running in this context does once it has committed.
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "seedance_after_commit", default=None
+)
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Runs ``action`` once the ``Database.write`` transaction running here has committed,
+    never if it rolls back (so what it reports, e.g. a metric, has happened); outside one, now.
+    """
+    actions = _after_commit.get()
+    if actions is None:
+        action()
+    else:
+        actions.append(action)
 
 
 class Database:
@@ -38,12 +55,25 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that may write; commits on success, rolls back on error.
+        """A transaction that may write; commits on success, rolls back on error, and then
+        runs what ``after_commit`` deferred.
 
         On SQLite, writers of this process queue on a lock first: SQLite admits one writer at a
         time anyway, and queueing here beats its sleep-and-retry busy handler (p99 2 s -> 0.4 s
         under 16 concurrent creates, measured in bench/bench_api.py).
         """
+        actions: list[Callable[[], None]] = []
+        token = _after_commit.set(actions)
+        try:
+            async with self._begin_write() as conn:
+                yield conn
+        finally:
+            _after_commit.reset(token)
+        for action in actions:
+            action()
+
+    @asynccontextmanager
+    async def _begin_write(self) -> AsyncIterator[AsyncConnection]:
         if self._write_lock is None:
             async with self.writer.begin() as conn:
                 yield conn

@@ -7,10 +7,11 @@ Every write a worker makes after claiming is fenced: it applies only while the j
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, select, update
+from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain.tasks import Status, Task
@@ -22,6 +23,15 @@ from seedance_gateway.store.rows import Job, job_from_row, task_from_row
 from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs, locked_task
 
 CLAIMABLE = ("available", "retryable")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waiting:
+    """Due jobs of one kind waiting for a worker: how many, and how long the oldest has waited."""
+
+    kind: str
+    depth: int
+    oldest_seconds: float
 
 
 def fence(job: Job) -> ColumnElement[bool]:
@@ -188,6 +198,22 @@ class JobStore:
                 )
             )
         return fenced.rowcount == 1
+
+    async def waiting(self) -> list[Waiting]:
+        """The due jobs waiting for a worker, by kind: one aggregate over ``(state, run_at)``,
+        so its cost follows the jobs waiting, never the jobs (or tasks) ever made."""
+        stamp = now()
+        query = (
+            select(t.jobs.c.kind, func.count(), func.min(t.jobs.c.run_at))
+            .where(t.jobs.c.state.in_(CLAIMABLE), t.jobs.c.run_at <= stamp)
+            .group_by(t.jobs.c.kind)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            Waiting(kind=kind, depth=int(count), oldest_seconds=(stamp - oldest).total_seconds())
+            for kind, count, oldest in rows
+        ]
 
     async def reap(self) -> int:
         """Re-queues jobs whose lease expired, or fails their task when out of attempts."""

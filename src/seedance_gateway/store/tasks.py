@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seedance_gateway import metrics
 from seedance_gateway.domain import ledger
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import (
@@ -22,7 +24,7 @@ from seedance_gateway.errors import (
 from seedance_gateway.store import notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
-from seedance_gateway.store.database import Database
+from seedance_gateway.store.database import Database, after_commit
 from seedance_gateway.store.rows import task_from_row
 
 IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
@@ -312,6 +314,7 @@ async def finish(
     )
     if changed is None:
         return False
+    after_commit(functools.partial(metrics.task_finished, task.model, str(status)))
     await append_entry(
         conn,
         account_id=task.account_id,

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from seedance_gateway import netguard
+from seedance_gateway import logs, metrics, netguard
 from seedance_gateway.config import Settings
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import Task
@@ -103,9 +103,13 @@ class Sender:
         if outgoing is None or outgoing.delivery.status is not wh.DeliveryStatus.PENDING:
             await self.store.finish_job(job)
             return
+        delivery = outgoing.delivery
+        logs.bind(task_id=delivery.task_id, account_id=delivery.account_id)
         outcome = await self._attempt(outgoing)
-        if not await self.store.settle(job, outgoing.delivery, outcome):
+        if not await self.store.settle(job, delivery, outcome):
             log.warning("delivery %s lost its lease; another worker will retry it", delivery_id)
+            return
+        metrics.webhook_settled(_target(delivery), _outcome(outcome))
 
     async def _attempt(self, outgoing: Outgoing) -> Outcome:
         endpoint = outgoing.endpoint
@@ -201,6 +205,18 @@ class Sender:
             return _final(attempt)
         retry_at = datetime.now(UTC) + timedelta(seconds=delay)
         return Outcome(attempt=attempt, status=wh.DeliveryStatus.PENDING, retry_at=retry_at)
+
+
+def _target(delivery: wh.Delivery) -> str:
+    """``endpoint`` (a registered webhook) or ``callback`` (a create's ``callback_url``)."""
+    return "endpoint" if delivery.renderer == wh.ENDPOINT_RENDERER else "callback"
+
+
+def _outcome(outcome: Outcome) -> str:
+    """What an attempt ended as: its delivery's status, ``retrying`` while one is due again."""
+    if outcome.status is wh.DeliveryStatus.PENDING:
+        return "retrying"
+    return str(outcome.status)
 
 
 def _final(attempt: wh.Attempt) -> Outcome:

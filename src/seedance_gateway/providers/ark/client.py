@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from seedance_gateway import metrics
 from seedance_gateway.providers.ark import wire
 
 SURELY_NOT_MADE = {429, 500, 503}  #: statuses after which no task exists upstream
@@ -78,7 +79,9 @@ class ArkClient:
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        channel: str = "",
     ) -> None:
+        self.channel = channel  #: the channel's name, for the metrics
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={
@@ -103,6 +106,11 @@ class ArkClient:
 
     async def create(self, body: dict[str, Any], *, client_request_id: str) -> CreateOutcome:
         """``POST /contents/generations/tasks``, classified (see the module docstring)."""
+        outcome = await self._create(body, client_request_id)
+        metrics.upstream_called(self.channel, "create", _OUTCOMES[type(outcome)])
+        return outcome
+
+    async def _create(self, body: dict[str, Any], client_request_id: str) -> CreateOutcome:
         try:
             response = await self.http.post(
                 "/contents/generations/tasks",
@@ -140,7 +148,7 @@ class ArkClient:
 
     async def get(self, upstream_id: str) -> wire.RemoteTask | None:
         """One task (None when the upstream no longer has it)."""
-        response = await self._call("GET", f"/contents/generations/tasks/{upstream_id}")
+        response = await self._call("get", "GET", f"/contents/generations/tasks/{upstream_id}")
         if response.status_code == 404:
             return None
         task = wire.parse_task(_json(response))
@@ -150,7 +158,9 @@ class ArkClient:
 
     async def delete(self, upstream_id: str) -> Refused | None:
         """Cancels a queued task; the upstream's refusal, or None when it was cancelled."""
-        response = await self._call("DELETE", f"/contents/generations/tasks/{upstream_id}")
+        response = await self._call(
+            "delete", "DELETE", f"/contents/generations/tasks/{upstream_id}"
+        )
         if response.status_code == 200:
             return None
         outcome = _classify(response)
@@ -160,36 +170,63 @@ class ArkClient:
 
     async def download(self, url: str, target: Path, *, max_bytes: int) -> int:
         """Streams ``url`` into ``target``, refusing more than ``max_bytes``; the byte count."""
-        written = 0
+        answered = False
         try:
             async with self.downloads.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise Unreachable(f"the result URL answered {response.status_code}")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise TooLarge(f"the result is {declared} bytes; the limit is {max_bytes}")
-                with target.open("wb") as sink:
-                    async for chunk in response.aiter_bytes():
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise TooLarge(f"the result is over the limit of {max_bytes} bytes")
-                        sink.write(chunk)
+                answered = True
+                metrics.upstream_called(self.channel, "download", _answered(response.status_code))
+                return await _save(response, target, max_bytes)
         except httpx.HTTPError as exc:
+            if not answered:
+                metrics.upstream_called(self.channel, "download", "unreachable")
             raise Unreachable(f"downloading the result failed: {_describe(exc)}") from exc
-        return written
 
     async def _list(self, params: list[tuple[str, str | int]]) -> list[wire.RemoteTask]:
-        response = await self._call("GET", "/contents/generations/tasks", params=params)
+        response = await self._call("list", "GET", "/contents/generations/tasks", params=params)
         items = wire.parse_items(_json(response))
         if response.status_code != 200 or items is None:
             raise Unreachable(f"list answered {response.status_code}: {response.text[:200]}")
         return items
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _call(self, call: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return await self.http.request(method, path, **kwargs)
+            response = await self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            metrics.upstream_called(self.channel, call, "unreachable")
             raise Unreachable(f"{method} {path} failed: {_describe(exc)}") from exc
+        metrics.upstream_called(self.channel, call, _answered(response.status_code))
+        return response
+
+
+async def _save(response: httpx.Response, target: Path, max_bytes: int) -> int:
+    """Writes a result's body to ``target``, refusing more than ``max_bytes``; the byte count."""
+    if response.status_code != 200:
+        raise Unreachable(f"the result URL answered {response.status_code}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise TooLarge(f"the result is {declared} bytes; the limit is {max_bytes}")
+    written = 0
+    with target.open("wb") as sink:
+        async for chunk in response.aiter_bytes():
+            written += len(chunk)
+            if written > max_bytes:
+                raise TooLarge(f"the result is over the limit of {max_bytes} bytes")
+            sink.write(chunk)
+    return written
+
+
+#: The ``outcome`` label of a create, by what it came to.
+_OUTCOMES: dict[type, str] = {
+    Accepted: "accepted",
+    NotArrived: "not_arrived",
+    Ambiguous: "ambiguous",
+    Refused: "refused",
+}
+
+
+def _answered(status: int) -> str:
+    """The ``outcome`` label of an answered read call: its status class (``2xx`` ... ``5xx``)."""
+    return f"{status // 100}xx"
 
 
 def _classify(response: httpx.Response) -> CreateOutcome:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from seedance_gateway import media
+from seedance_gateway import logs, media
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.signing import signed_url
 from seedance_gateway.catalog import Catalog, ModelSpec
@@ -113,6 +113,7 @@ class ArkRunner:
     async def submit(self, job: Job) -> None:
         """Hands the job's task to the upstream once (see the module docstring)."""
         task = await self.store.tasks.get(job.task_id or "")
+        logs.bind(account_id=task.account_id)
         if task.status.terminal:
             await self.store.jobs.hand_off(job)
             return
@@ -393,6 +394,7 @@ class ArkRunner:
         """
         row = await self.store.upstream.get(job.task_id or "")
         task = await self.store.tasks.get(job.task_id or "")
+        logs.bind(account_id=task.account_id)
         if row is None or row.upstream_id is None or task.status.terminal:
             return None
         channel = self.channels.by_name.get(row.channel)
