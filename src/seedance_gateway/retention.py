@@ -64,7 +64,7 @@ class Collector:
             expired = await self.files.created_before(cutoff, limit=BATCH)
             for record in expired:
                 await self.blobs.delete(record.blob_key)
-            await self.files.remove([r.id for r in expired])
+                await self.files.remove([record.id])
             total += len(expired)
             if len(expired) < BATCH:
                 if total:
@@ -76,10 +76,10 @@ class Collector:
         while True:
             cutoff = datetime.now(UTC) - self.retention if self.retention else None
             due = await self.store.due(finished_before=cutoff, limit=BATCH)
-            for task_id in due:
+            for task_id in due:  # marked one by one: a task's URLs stop as soon as its blobs go
                 for folder in TASK_FOLDERS:
                     await self.blobs.delete_prefix(folder.format(task=task_id))
-            await self.store.mark_collected(due)
+                await self.store.mark_collected([task_id])
             total += len(due)
             if len(due) < BATCH:
                 if total:

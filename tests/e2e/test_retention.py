@@ -101,8 +101,12 @@ def test_results_expire_and_every_dialect_says_so(retention_servers: dict[str, A
         assert thumbnail.status_code == 200
         for name in ("video.mp4", "last_frame.png", "thumbnail.webp"):
             assert stored(server, f"results/{task_id}/{name}")
-        wait_until(lambda: not stored(server, f"results/{task_id}/video.mp4"), 60, "collection")
-        for name in ("last_frame.png", "thumbnail.webp"):
+
+        def collected() -> Any:
+            return client.get(f"/api/v1/generations/{task_id}").json()["result"] is None
+
+        wait_until(collected, 60, "collection")
+        for name in ("video.mp4", "last_frame.png", "thumbnail.webp"):
             assert not stored(server, f"results/{task_id}/{name}")
         gone = client.get(f"/api/v1/generations/{task_id}").json()
         assert gone["status"] == "succeeded" and gone["result"] is None
@@ -168,8 +172,12 @@ def test_an_expired_upload_is_deleted_and_refused(retention_servers: dict[str, A
         assert abs((expires - created) - timedelta(days=TTL_DAYS)) < timedelta(seconds=1)
         blob = f"files/{made['id']}/old.png"
         assert stored(server, blob)
-        wait_until(lambda: not stored(server, blob), 60, "the upload's collection")
-        assert client.get(f"/api/v1/files/{made['id']}").status_code == 404
+        wait_until(
+            lambda: client.get(f"/api/v1/files/{made['id']}").status_code == 404,
+            60,
+            "the upload's collection",
+        )
+        assert not stored(server, blob)
         reference = [{"url": made["url"], "kind": "image", "role": "first_frame"}]
         refused = client.post("/api/v1/generations", json=small(referenceMediaItems=reference))
     assert refused.status_code == 400
