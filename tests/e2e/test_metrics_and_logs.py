@@ -43,7 +43,7 @@ HOOKS = {
     "webhook_timeout_seconds": "2",
 }
 OBSERVED = {"metrics_token": TOKEN, "log_format": "json"}
-JOB_KINDS = {"generate", "deliver", "upstream_submit", "upstream_fetch"}
+JOB_KINDS = {"generate", "deliver", "upstream_submit", "upstream_fetch", "collect"}
 
 
 @pytest.fixture(scope="module")

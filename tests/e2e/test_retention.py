@@ -9,6 +9,8 @@ task still needs is touched.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -42,7 +44,6 @@ SHORT = {
     "upload_ttl_days": str(TTL_DAYS),
     "worker_concurrency": "1",
 }
-LONG_RENDER = small(resolution="1080p", duration="10", seed=3)
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
@@ -119,26 +120,55 @@ def test_results_expire_and_every_dialect_says_so(retention_servers: dict[str, A
     assert stale.status_code == 404 and "no longer" in stale.json()["error"]["message"]
 
 
+def spawn_worker(server: Any, **settings: str) -> subprocess.Popen[bytes]:
+    """A ``seedance worker`` beside ``server`` (its home and database), with ``settings``."""
+    env = {**server.env, **{f"SEEDANCE_{k.upper()}": v for k, v in settings.items()}}
+    with (server.home / f"worker-{time.monotonic_ns()}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "seedance_gateway", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=60)
+
+
 def test_a_queued_tasks_reference_is_not_collected(retention_servers: dict[str, Any]) -> None:
-    """With the one render slot busy for a while, a task waits with its reference while another
-    task's results are collected; then it renders from that reference."""
-    server = retention_servers["short"]
-    key, _ = server.create_key(10_000)
+    """A task waits, queued, with its reference while a worker that only collects (no render
+    slot) deletes another task's results; then a rendering worker makes it from that reference."""
+    server = retention_servers["idle"]  # no worker of its own
+    key, _ = server.create_key(1000)
     image = poster(864, 480)
     with server.client(key) as client:
+        renderer = spawn_worker(server)
         early = finish(client, create(client, small())["id"])
-        busy = [create(client, LONG_RENDER) for _ in range(3)]  # ahead of it, 30 s of video
+        stop(renderer)
         reference = {"url": png_data_url(image), "kind": "image", "role": "first_frame"}
-        body = small(referenceMediaItems=[reference])
-        waiting = create(client, body)
-        wait_until(lambda: not stored(server, f"results/{early['id']}/video.mp4"), 60, "collection")
-        assert client.get(f"/api/v1/generations/{waiting['id']}").json()["status"] == "queued"
-        assert stored(server, f"inputs/{waiting['id']}/0.png")
-        done = wait_for_status(client, waiting["id"], {"succeeded", "failed"}, 180)
-        assert done["status"] == "succeeded", done
-        frame = rgb_frames(download(done["result"]["primary_url"]))[0].astype(np.int16)
-        for task in busy:
-            assert wait_for_status(client, task["id"], {"succeeded"}, 240)
+        waiting = create(client, small(referenceMediaItems=[reference]))
+        collector = spawn_worker(server, worker_concurrency="0")
+        try:
+
+            def collected() -> Any:
+                return client.get(f"/api/v1/generations/{early['id']}").json()["result"] is None
+
+            wait_until(collected, 60, "the collection of the finished task")
+            assert not stored(server, f"results/{early['id']}/video.mp4")
+            assert client.get(f"/api/v1/generations/{waiting['id']}").json()["status"] == "queued"
+            assert stored(server, f"inputs/{waiting['id']}/0.png")
+        finally:
+            stop(collector)
+        renderer = spawn_worker(server)
+        try:
+            done = wait_for_status(client, waiting["id"], {"succeeded", "failed"}, 180)
+        finally:
+            stop(renderer)
+    assert done["status"] == "succeeded", done
+    frame = rgb_frames(download(done["result"]["primary_url"]))[0].astype(np.int16)
     assert np.abs(frame - np.asarray(image.convert("RGB"), dtype=np.int16)).mean() < 12
 
 
