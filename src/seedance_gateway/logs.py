@@ -107,8 +107,10 @@ def configure(log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    for name in UVICORN_LOGGERS:
+    for name in UVICORN_LOGGERS:  # whatever configured them before (uvicorn's own dictConfig)
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.disabled = False
+        logger.setLevel(logging.NOTSET)
     logging.captureWarnings(True)
