@@ -47,6 +47,7 @@ class Settings:
     url_ttl_seconds: int = 86400  #: lifetime of signed result URLs
     result_ttl_days: float = 30.0  #: a finished task's blobs are deleted after this; 0: kept
     upload_ttl_days: float = 0.0  #: Files API uploads are deleted after this; 0: kept
+    collect_interval_seconds: float = 300.0  #: how often the one ``collect`` job runs
     idempotency_ttl_seconds: int = 86400
     default_expires_after: int = 172800  #: seconds before an unfinished task expires
     allow_private_urls: bool = False  #: let reference URLs reach private addresses (tests)
@@ -161,6 +162,7 @@ _INT_FIELDS = {
     "metrics_port",
 }
 _FLOAT_FIELDS = {
+    "collect_interval_seconds",
     "result_ttl_days",
     "upload_ttl_days",
     "lease_seconds",

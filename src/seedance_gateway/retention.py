@@ -2,9 +2,11 @@
 than ``SEEDANCE_RESULT_TTL_DAYS``, a deleted task's at once, and a Files API upload once it is
 older than ``SEEDANCE_UPLOAD_TTL_DAYS`` (when set).
 
-Collection runs as ``collect`` jobs on the queue, so it is leased, retried and shared by every
-worker like any job: each worker's housekeeping queues one when none is pending, and the job
-deletes the blobs of up to ``BATCH`` due tasks, then marks them collected. Deleting a blob that
+Collection runs as one ``collect`` job on the queue, so it is leased, retried and shared by
+every worker like any job: a worker's housekeeping queues it when none is pending, each run
+deletes the blobs of the due tasks ``BATCH`` at a time, marking each collected, and the job then
+waits ``SEEDANCE_COLLECT_INTERVAL_SECONDS`` for its next run (the same row: the jobs table does
+not grow with the runs). Deleting a blob that
 is already gone is a no-op, so a job that dies half way and runs again, or two jobs on the same
 tasks, delete nothing twice and lose nothing. Only finished tasks are ever due, so the inputs a
 queued or running task still needs stay; a reference uploaded through the Files API is copied

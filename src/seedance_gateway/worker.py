@@ -164,14 +164,16 @@ class Worker:
         self.wakeup.notify()
 
     async def collect(self, job: Job) -> None:
-        """Deletes the blobs of tasks past their retention under a heartbeat, then ends the job
-        (a crash leaves it to the reaper; collecting again deletes nothing twice)."""
+        """Deletes the blobs of tasks past their retention under a heartbeat, then puts the job
+        back for the next run (a crash leaves it to the reaper; collecting again deletes nothing
+        twice)."""
         work = await self._leased(job, self._collect())
         if work is None:
             return
         failure = work.exception()
-        if failure is None:
-            await self.store.jobs.hand_off(job)
+        if failure is None:  # the same row runs again later: one collect job, not one per run
+            interval = self.settings.collect_interval_seconds
+            await self.store.jobs.defer(job, interval, "the next collection")
             return
         log.error("collecting blobs failed: %s", failure, exc_info=failure)
         await self.store.jobs.retry(job, f"collecting blobs failed: {failure}", COLLECT_RETRY)

@@ -19,10 +19,13 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
 from seedance_gateway.blobs.s3 import S3BlobStore
+from seedance_gateway.store import tables
 
 from .conftest import Spec, no_unhandled_errors, shared_many
 from .support import (
@@ -42,6 +45,7 @@ TTL_DAYS = 0.0001  #: 8.64 s
 SHORT = {
     "result_ttl_days": str(TTL_DAYS),
     "upload_ttl_days": str(TTL_DAYS),
+    "collect_interval_seconds": "1",
     "worker_concurrency": "1",
 }
 
@@ -59,7 +63,7 @@ def retention_servers(
     specs = {
         "short": Spec({**SHORT, **store}),
         "idle": Spec({**SHORT, **store}, ("--no-worker",)),
-        "kept": Spec(dict(store)),
+        "kept": Spec({"collect_interval_seconds": "1", **store}),
     }
     env = S3_ENV if request.param == "s3" else None
     for servers in shared_many(shared_backend, request, tmp_path_factory, *specs.values(), env=env):
@@ -233,3 +237,23 @@ def test_an_expired_upload_is_refused_before_it_is_collected(
 def test_uploads_are_kept_by_default(retention_servers: dict[str, Any]) -> None:
     with retention_servers["kept"].client() as client:
         assert uploaded(client, png_bytes(poster(640, 360)), "image", "k.png")["expires_at"] is None
+
+
+def test_one_collect_job_serves_every_run(retention_servers: dict[str, Any]) -> None:
+    """Runs reuse one row: the jobs table does not grow with them."""
+    server = retention_servers["kept"]
+    time.sleep(3)  # a few runs at one a second
+
+    async def rows() -> list[tuple[str, int]]:
+        engine = create_async_engine(server.env["SEEDANCE_DATABASE_URL"])
+        try:
+            async with engine.connect() as conn:
+                query = select(tables.jobs.c.state, tables.jobs.c.attempt).where(
+                    tables.jobs.c.kind == "collect"
+                )
+                return [(row.state, row.attempt) for row in await conn.execute(query)]
+        finally:
+            await engine.dispose()
+
+    [(state, attempt)] = asyncio.run(rows())
+    assert state in ("available", "running") and attempt <= 1
