@@ -24,6 +24,8 @@ import httpx
 import pytest
 
 from seedance_gateway import bootstrap, config
+from seedance_gateway.blobs.filesystem import FilesystemBlobStore
+from seedance_gateway.blobs.s3 import S3BlobStore
 from seedance_gateway.store import Store, migrate
 
 PG_ADMIN_URL = os.environ.get("SEEDANCE_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -165,12 +167,14 @@ class Server:
         self.process = self.spawn("serve", "--port", str(self.port), *extra_args)
         self.wait_ready()
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        """Starts another ``seedance`` process (e.g. a worker) in its own process group."""
+    def spawn(self, *args: str, settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Starts another ``seedance`` process (e.g. a worker) in its own process group;
+        ``settings`` are SEEDANCE_* overrides for it alone."""
+        overrides = {f"SEEDANCE_{k.upper()}": v for k, v in (settings or {}).items()}
         with open(self.home / f"{args[0]}-{len(self.extra)}.log", "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "seedance_gateway", *args],
-                env=self.env,
+                env={**self.env, **overrides},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -194,6 +198,16 @@ class Server:
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.home.glob("*.log")))
+
+    def blob_size(self, key: str) -> int | None:
+        """The size of the blob under ``key`` in this server's store (None if absent)."""
+        settings = config.from_env(self.env)
+        blobs = (
+            S3BlobStore(settings.blobs, self.env)
+            if settings.blobs
+            else FilesystemBlobStore(settings.home / "blobs")
+        )
+        return asyncio.run(blobs.size(key))
 
     def client(self, key: str | None = None) -> httpx.Client:
         """An HTTP client authenticated with ``key`` (default: the server's key)."""

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import sys
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -144,6 +145,18 @@ def download(url: str, headers: dict[str, str] | None = None) -> bytes:
     response = httpx.get(url, headers=headers, timeout=60)
     assert response.status_code == 200, response.text
     return response.content
+
+
+def wait_until_rendering(client: httpx.Client, task_id: str) -> None:
+    """Polls until the task is ``processing`` with some progress recorded."""
+    deadline = time.monotonic() + 120
+    while True:
+        seen = client.get(f"/api/v1/generations/{task_id}").json()
+        if seen["status"] == "processing" and seen["progress"] > 0:
+            return
+        assert seen["status"] in ("queued", "processing"), seen
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
 
 
 def credits(client: httpx.Client) -> int:

@@ -29,6 +29,7 @@ from .support import (
     probe,
     small,
     wait_for_status,
+    wait_until_rendering,
 )
 
 #: The seeds' 25-credit request (720p, 16:9, 5 s), rendered by nobody here.
@@ -74,18 +75,6 @@ def _crash_servers_answer_no_500(request: pytest.FixtureRequest) -> Iterator[Non
         return
     with no_unhandled_errors(*request.getfixturevalue("crash_servers").values()):
         yield
-
-
-def _wait_until_rendering(client: httpx.Client, task_id: str) -> None:
-    """Polls until the task is ``processing`` with some progress recorded."""
-    deadline = time.monotonic() + 120
-    while True:
-        seen = client.get(f"/api/v1/generations/{task_id}").json()
-        if seen["status"] == "processing" and seen["progress"] > 0:
-            return
-        assert seen["status"] in ("queued", "processing"), seen
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.05)
 
 
 def _parallel(
@@ -174,7 +163,7 @@ def test_a_task_survives_its_worker_being_killed_and_is_charged_once(
         task = create(client, LONG_RENDER)
         reserved = task["reserved_credits"]
         assert credits(client) == 1000 - reserved
-        _wait_until_rendering(client, task["id"])
+        wait_until_rendering(client, task["id"])
         os.killpg(first_worker.pid, signal.SIGKILL)
         first_worker.wait(timeout=10)
         stalled = client.get(f"/api/v1/generations/{task['id']}").json()
@@ -199,7 +188,7 @@ def test_a_task_survives_the_whole_server_being_killed_mid_render(
     key, _ = server.create_key(1000)
     with server.client(key) as client:
         task = create(client, LONG_RENDER)
-        _wait_until_rendering(client, task["id"])
+        wait_until_rendering(client, task["id"])
     assert server.process is not None
     os.killpg(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=10)

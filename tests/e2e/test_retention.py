@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,12 +21,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from seedance_gateway.blobs import BlobStore
-from seedance_gateway.blobs.filesystem import FilesystemBlobStore
-from seedance_gateway.blobs.s3 import S3BlobStore
 from seedance_gateway.store import tables
 
 from .conftest import Spec, no_unhandled_errors, shared_many
+from .receiver import wait_for
 from .support import (
     S3_ENV,
     create,
@@ -72,22 +69,8 @@ def retention_servers(
             yield named
 
 
-def blob_store(server: Any) -> BlobStore:
-    """The server's blob store, opened from the test."""
-    if server.env.get("SEEDANCE_BLOBS"):
-        return S3BlobStore(server.env["SEEDANCE_BLOBS"], S3_ENV)
-    return FilesystemBlobStore(server.home / "blobs")
-
-
 def stored(server: Any, key: str) -> bool:
-    return asyncio.run(blob_store(server).size(key)) is not None
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
+    return server.blob_size(key) is not None
 
 
 def test_results_expire_and_every_dialect_says_so(retention_servers: dict[str, Any]) -> None:
@@ -110,7 +93,7 @@ def test_results_expire_and_every_dialect_says_so(retention_servers: dict[str, A
         def collected() -> Any:
             return client.get(f"/api/v1/generations/{task_id}").json()["result"] is None
 
-        wait_until(collected, 60, "collection")
+        wait_for(collected, 60, "collection")
         for name in ("video.mp4", "last_frame.png", "thumbnail.webp"):
             assert not stored(server, f"results/{task_id}/{name}")
         gone = client.get(f"/api/v1/generations/{task_id}").json()
@@ -122,19 +105,6 @@ def test_results_expire_and_every_dialect_says_so(retention_servers: dict[str, A
         assert "kept for 0.0001 days" in content.json()["error"]["message"]
     stale = httpx.get(result["primary_url"], timeout=30)
     assert stale.status_code == 404 and "no longer" in stale.json()["error"]["message"]
-
-
-def spawn_worker(server: Any, **settings: str) -> subprocess.Popen[bytes]:
-    """A ``seedance worker`` beside ``server`` (its home and database), with ``settings``."""
-    env = {**server.env, **{f"SEEDANCE_{k.upper()}": v for k, v in settings.items()}}
-    with (server.home / f"worker-{time.monotonic_ns()}.log").open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "seedance_gateway", "worker"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -149,24 +119,24 @@ def test_a_queued_tasks_reference_is_not_collected(retention_servers: dict[str, 
     key, _ = server.create_key(1000)
     image = poster(864, 480)
     with server.client(key) as client:
-        renderer = spawn_worker(server)
+        renderer = server.spawn("worker")
         early = finish(client, create(client, small())["id"])
         stop(renderer)
         reference = {"url": png_data_url(image), "kind": "image", "role": "first_frame"}
         waiting = create(client, small(referenceMediaItems=[reference]))
-        collector = spawn_worker(server, worker_concurrency="0")
+        collector = server.spawn("worker", settings={"worker_concurrency": "0"})
         try:
 
             def collected() -> Any:
                 return client.get(f"/api/v1/generations/{early['id']}").json()["result"] is None
 
-            wait_until(collected, 60, "the collection of the finished task")
+            wait_for(collected, 60, "the collection of the finished task")
             assert not stored(server, f"results/{early['id']}/video.mp4")
             assert client.get(f"/api/v1/generations/{waiting['id']}").json()["status"] == "queued"
             assert stored(server, f"inputs/{waiting['id']}/0.png")
         finally:
             stop(collector)
-        renderer = spawn_worker(server)
+        renderer = server.spawn("worker")
         try:
             done = wait_for_status(client, waiting["id"], {"succeeded", "failed"}, 180)
         finally:
@@ -189,7 +159,7 @@ def test_a_deleted_tasks_blobs_are_collected_at_once(retention_servers: dict[str
         assert kept["result"]["expires_at"] is not None
         answer = client.delete(f"/api/v3/contents/generations/tasks/{deleted['id']}")
         assert answer.status_code == 200, answer.text
-    wait_until(lambda: not stored(server, f"results/{deleted['id']}/video.mp4"), 60, "collection")
+    wait_for(lambda: not stored(server, f"results/{deleted['id']}/video.mp4"), 60, "collection")
     assert not stored(server, f"inputs/{deleted['id']}/0.png")
     assert stored(server, f"files/{reference['id']}/first.png")
     assert stored(server, f"results/{kept['id']}/video.mp4")
@@ -206,7 +176,7 @@ def test_an_expired_upload_is_deleted_and_refused(retention_servers: dict[str, A
         assert abs((expires - created) - timedelta(days=TTL_DAYS)) < timedelta(seconds=1)
         blob = f"files/{made['id']}/old.png"
         assert stored(server, blob)
-        wait_until(
+        wait_for(
             lambda: client.get(f"/api/v1/files/{made['id']}").status_code == 404,
             60,
             "the upload's collection",

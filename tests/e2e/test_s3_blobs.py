@@ -7,7 +7,6 @@ the API: streamed with ``Range`` (the default), or as a ``307`` to a presigned o
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +15,6 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-
-from seedance_gateway.blobs.s3 import S3BlobStore
 
 from .conftest import Spec, no_unhandled_errors, shared_many
 from .support import S3_ENV, create, download, finish, probe, rgb_frames, s3_blobs, small
@@ -40,14 +37,6 @@ def s3_servers(
             yield named
 
 
-def _bucket(server: Any) -> S3BlobStore:
-    return S3BlobStore(server.env["SEEDANCE_BLOBS"], S3_ENV)
-
-
-def _size(server: Any, key: str) -> int | None:
-    return asyncio.run(_bucket(server).size(key))
-
-
 def test_an_upload_lives_in_the_bucket_and_comes_back_with_ranges(
     s3_servers: dict[str, Any],
 ) -> None:
@@ -63,7 +52,7 @@ def test_an_upload_lives_in_the_bucket_and_comes_back_with_ranges(
     assert part.status_code == 206 and part.content == data[8:24]
     assert part.headers["content-range"] == f"bytes 8-23/{len(data)}"
     assert past.status_code == 416
-    assert _size(server, f"files/{made['id']}/poster.png") == len(data)
+    assert server.blob_size(f"files/{made['id']}/poster.png") == len(data)
     assert not (server.home / "blobs").exists(), "nothing is stored on the local disk"
 
 
@@ -90,8 +79,8 @@ def test_a_generation_reads_its_reference_from_and_writes_its_results_to_the_buc
     assert frame.status_code == 200 and frame.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(frame.content)).size == (864, 480)
     task_id = task["id"]
-    assert _size(server, f"results/{task_id}/video.mp4") == len(video)
-    assert _size(server, f"inputs/{task_id}/0.png") is not None
+    assert server.blob_size(f"results/{task_id}/video.mp4") == len(video)
+    assert server.blob_size(f"inputs/{task_id}/0.png") is not None
     assert not (server.home / "blobs").exists()
 
 
@@ -104,7 +93,7 @@ def test_stills_are_made_from_the_bucket_and_kept_there(s3_servers: dict[str, An
     assert thumbnail.status_code == 200, thumbnail.text
     assert thumbnail.headers["content-type"] == "image/webp"
     assert Image.open(io.BytesIO(thumbnail.content)).format == "WEBP"
-    assert _size(server, f"results/{task['id']}/thumbnail.webp") == len(thumbnail.content)
+    assert server.blob_size(f"results/{task['id']}/thumbnail.webp") == len(thumbnail.content)
 
 
 def test_redirect_mode_sends_the_client_to_the_object_store(s3_servers: dict[str, Any]) -> None:

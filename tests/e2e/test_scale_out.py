@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -40,6 +39,7 @@ from .support import (
     s3_blobs,
     small,
     wait_for_status,
+    wait_until_rendering,
 )
 from .test_files import png_bytes, poster, uploaded
 from .test_generation_events import read_events
@@ -107,13 +107,9 @@ def cluster(
             yield made
 
 
-def _client(server: Any, key: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-
-
 def test_one_generation_through_alternating_api_processes(cluster: Cluster) -> None:
     key, _ = cluster.apis[0].create_key(1000)
-    api0, api1 = (_client(api, key) for api in cluster.apis)
+    api0, api1 = (api.client(key) for api in cluster.apis)
     with api0, api1:
         hook = api0.post(
             "/api/v1/webhooks",
@@ -147,14 +143,7 @@ def test_one_generation_through_alternating_api_processes(cluster: Cluster) -> N
 
 def _rendering_worker(cluster: Cluster, client: httpx.Client, task_id: str) -> Any:
     """Waits until the task renders; the worker process that holds it (by its lease)."""
-    deadline = time.monotonic() + 120
-    while True:
-        seen = client.get(f"/api/v1/generations/{task_id}").json()
-        if seen["status"] == "processing" and seen["progress"] > 0:
-            break
-        assert seen["status"] in ("queued", "processing"), seen
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.05)
+    wait_until_rendering(client, task_id)
     database = cluster.workers[0].env["SEEDANCE_DATABASE_URL"].replace("+asyncpg", "")
     sql = (
         "SELECT lease_owner FROM jobs WHERE kind = 'generate' AND state = 'running' "
@@ -170,7 +159,7 @@ def _rendering_worker(cluster: Cluster, client: httpx.Client, task_id: str) -> A
 
 def test_a_killed_workers_task_is_finished_by_the_other(cluster: Cluster) -> None:
     key, _ = cluster.apis[1].create_key(1000)
-    with _client(cluster.apis[1], key) as client:
+    with cluster.apis[1].client(key) as client:
         task = create(client, LONG_RENDER)
         victim = _rendering_worker(cluster, client, task["id"])
         os.killpg(victim.process.pid, signal.SIGKILL)
@@ -189,14 +178,14 @@ def test_an_idempotent_create_sent_to_both_apis_at_once_makes_one_task(cluster: 
     headers = {"Idempotency-Key": "scale-out-once"}
 
     def send(api: Any) -> httpx.Response:
-        with _client(api, key) as client:
+        with api.client(key) as client:
             return client.post("/api/v1/generations", json=small(), headers=headers)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(send, [*cluster.apis, *cluster.apis]))
     assert {a.status_code for a in answers} <= {200, 201}, [a.text for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
-    with _client(cluster.apis[1], key) as client:
+    with cluster.apis[1].client(key) as client:
         [only] = listed(client)
         done = wait_for_status(client, only["id"], {"succeeded"}, 120)
         assert credits(client) == 1000 - done["final_credits"]

@@ -22,6 +22,11 @@ COLLECT = "collect"
 PENDING_STATES = ("available", "retryable", "running")
 
 
+_PENDING = (
+    select(t.jobs.c.id).where(t.jobs.c.kind == COLLECT, t.jobs.c.state.in_(PENDING_STATES)).limit(1)
+)
+
+
 class RetentionStore:
     """Finds due tasks, marks them collected, and queues the job that collects them."""
 
@@ -29,13 +34,15 @@ class RetentionStore:
         self.db = db
 
     async def schedule(self) -> bool:
-        """Queues a ``collect`` job unless one is pending; whether one was queued."""
+        """Queues a ``collect`` job unless one is pending; whether one was queued. Called every
+        few seconds by every worker: it looks in a read first, and takes the write lock only
+        when there is none (then looks again)."""
+        async with self.db.read() as conn:
+            if (await conn.execute(_PENDING)).first() is not None:
+                return False
         stamp = now()
         async with self.db.write() as conn:
-            pending = select(t.jobs.c.id).where(
-                t.jobs.c.kind == COLLECT, t.jobs.c.state.in_(PENDING_STATES)
-            )
-            if (await conn.execute(pending.limit(1))).first() is not None:
+            if (await conn.execute(_PENDING)).first() is not None:
                 return False
             await conn.execute(
                 insert(t.jobs).values(

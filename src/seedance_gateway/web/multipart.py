@@ -100,18 +100,18 @@ class _Collector:
         self.part.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
         if self.part.filename is not None:
             check_text(self.part.filename, self.part.name, f"the filename of {self.part.name!r}")
-        if self._is_file():
+        self.part.is_file = self._is_file_part()
+        if self.part.is_file:
             if self.sink is not None:
                 raise ValidationFailed("send exactly one file", field=self.file_field)
             self.sink = self.dest.open("wb")
             self.upload.path, self.upload.filename = self.dest, self.part.filename
 
-    def _is_file(self) -> bool:
+    def _is_file_part(self) -> bool:
         if self.part.name != self.file_field:
             return False
         content_type = self.headers.get("content-type", "text/plain").split(";")[0].strip()
-        self.part.is_file = self.part.filename is not None or content_type.lower() != "text/plain"
-        return self.part.is_file
+        return self.part.filename is not None or content_type.lower() != "text/plain"
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
