@@ -113,3 +113,19 @@ def test_redirect_mode_sends_the_client_to_the_object_store(s3_servers: dict[str
     video = httpx.get(signed.headers["location"], timeout=30).content
     assert probe(video).frames > 0
     assert followed.status_code == 206 and followed.content == video[4:12]
+
+
+def test_another_account_cannot_reach_a_file_in_the_bucket(s3_servers: dict[str, Any]) -> None:
+    """Isolation holds with blobs in S3: ``not_found``, with or without a range."""
+    server = s3_servers["proxy"]
+    stranger, _ = server.create_key(100)
+    with server.client() as owner, server.client(stranger) as other:
+        made = uploaded(owner, png_bytes(poster(400, 300)), "image", "mine.png")
+        for response in (
+            other.get(f"/api/v1/files/{made['id']}"),
+            other.get(made["url"]),
+            other.get(made["url"], headers={"Range": "bytes=0-9"}),
+        ):
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "not_found"
+        assert owner.get(made["url"]).status_code == 200
