@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from seedance_gateway import bootstrap
+from seedance_gateway.authentication import Principal
 from seedance_gateway.domain import passwords
 from seedance_gateway.errors import Forbidden, Unauthorized, ValidationFailed
 from seedance_gateway.ratelimit import RateLimiter
-from seedance_gateway.service import Principal
 from seedance_gateway.store import Store
 from seedance_gateway.store.rows import Account
 

@@ -1,4 +1,4 @@
-"""Use cases over the stores, blobs, limiter and catalog: what every dialect calls.
+"""Use cases over the stores, blobs and catalog: what every dialect calls.
 
 Dialects parse their wire format, call these, and render the results; nothing here knows HTTP.
 """
@@ -12,28 +12,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from seedance_gateway import bootstrap, logs, metrics, netguard
+from seedance_gateway import logs, metrics, netguard
 from seedance_gateway import references as refs
+from seedance_gateway.authentication import Authentication, Principal
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.config import Settings
-from seedance_gateway.domain import ids, keys, ledger, pricing, scopes
+from seedance_gateway.domain import ids, ledger, pricing
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_of, normalize
 from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import (
-    Forbidden,
     InvalidState,
     NotFound,
-    Unauthorized,
     ValidationFailed,
 )
 from seedance_gateway.files import Files
-from seedance_gateway.ratelimit import RateLimiter
 from seedance_gateway.results import Results
 from seedance_gateway.store import Store
-from seedance_gateway.store.rows import ApiKey
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
 from seedance_gateway.store.upstream import SUBMIT as UPSTREAM_SUBMIT
 from seedance_gateway.webhooks.manage import Webhooks
@@ -43,9 +40,6 @@ MAX_IDEMPOTENCY_KEY = 255
 #: Providers that carry a task on a remote service (a durable state machine, not one call).
 UPSTREAM_PROVIDERS = ("ark",)
 WATCH_SECONDS = 0.5  #: how often ``watch`` reads a task it streams
-KEY_TOUCH_INTERVAL = timedelta(minutes=1)  #: how often a key's ``last_used_at`` is written
-MAX_KEY_NAME = 200
-MAX_KEY_DAYS = 3650  #: the longest a key may be made to last (ten years)
 
 
 class UpstreamCancel(Protocol):
@@ -54,15 +48,6 @@ class UpstreamCancel(Protocol):
     async def cancel(self, task_id: str) -> None:
         """Returns once the upstream will not run it; raises when it cannot be cancelled now."""
         ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class Principal:
-    """Who is calling: an API key, its account and what the key may do."""
-
-    key_id: str
-    account_id: str
-    scopes: frozenset[str] = frozenset(scopes.ALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,10 +94,10 @@ class Service:
         self,
         *,
         settings: Settings,
+        auth: Authentication,
         catalog: Catalog,
         store: Store,
         blobs: BlobStore,
-        limiter: RateLimiter,
         secret: str,
         files: Files,
         webhooks: Webhooks,
@@ -121,102 +106,16 @@ class Service:
         upstream: UpstreamCancel | None = None,
     ) -> None:
         self.settings = settings
+        self.auth = auth
         self.results = results
         self.catalog = catalog
         self.store = store
         self.blobs = blobs
-        self.limiter = limiter
         self.secret = secret
         self.files = files
         self.webhooks = webhooks
         self.wake = wake
         self.upstream = upstream
-
-    async def authenticate(self, authorization: str | None, scope: str | None = None) -> Principal:
-        """The principal for an ``Authorization: Bearer`` header; counts the request.
-
-        ``scope``: what the request needs (``domain.scopes.required``); a key without it is
-        ``403 insufficient_scope``.
-        """
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized()
-        key = await self.store.accounts.key_by_hash(keys.digest(token.strip()))
-        if key is None:
-            raise Unauthorized("this API key is not valid", code="api_key_invalid")
-        if key.revoked_at is not None:
-            raise Unauthorized("this API key has been revoked", code="api_key_revoked")
-        if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
-            raise Unauthorized(
-                f"this API key expired at {key.expires_at.isoformat(timespec='seconds')}; "
-                "sign in again or use another key",
-                code="api_key_expired",
-            )
-        if scope is not None and scope not in key.scopes:
-            held = scopes.encode(key.scopes).replace(" ", ", ")
-            raise Forbidden(
-                f"this API key lacks the {scope!r} scope (it has: {held}); use a key with {scope!r}"
-            )
-        logs.bind(account_id=key.account_id)
-        await self.limiter.hit(key.id)
-        await self._touch(key)
-        return Principal(key_id=key.id, account_id=key.account_id, scopes=key.scopes)
-
-    async def _touch(self, key: ApiKey) -> None:
-        """Records the key's use, at most once a minute (one write, not one per request)."""
-        stamp = datetime.now(UTC)
-        if key.last_used_at is None or stamp - key.last_used_at >= KEY_TOUCH_INTERVAL:
-            await self.store.accounts.touch_key(key.id, stamp)
-
-    async def create_key(
-        self,
-        principal: Principal,
-        name: str,
-        scope_names: list[str] | None,
-        expires_in_days: int | None = None,
-    ) -> bootstrap.NewKey:
-        """A new key on the caller's account; it may hold only scopes the caller's key holds,
-        and expires after ``expires_in_days`` when given."""
-        name = name.strip()
-        if not name or len(name) > MAX_KEY_NAME:
-            raise ValidationFailed(
-                f"name is required, at most {MAX_KEY_NAME} characters", field="name"
-            )
-        try:
-            wanted = scopes.parse(scope_names) if scope_names is not None else principal.scopes
-        except scopes.UnknownScope as exc:
-            raise ValidationFailed(str(exc), field="scopes") from None
-        missing = sorted(wanted - principal.scopes)
-        if missing:
-            raise Forbidden(
-                f"this API key cannot give scopes it lacks: {', '.join(missing)}",
-                code="insufficient_scope",
-            )
-        expires_at = None
-        if expires_in_days is not None:
-            if not 1 <= expires_in_days <= MAX_KEY_DAYS:
-                raise ValidationFailed(
-                    f"expires_in_days must be 1 to {MAX_KEY_DAYS}", field="expires_in_days"
-                )
-            expires_at = datetime.now(UTC) + timedelta(days=expires_in_days)
-        return await bootstrap.create_key(
-            self.store,
-            name=name,
-            credits=0,
-            account_id=principal.account_id,
-            key_scopes=wanted,
-            expires_at=expires_at,
-        )
-
-    async def list_keys(self, principal: Principal) -> list[ApiKey]:
-        """The keys of the caller's account, oldest first (hashes and plaintexts never)."""
-        return await self.store.accounts.list_keys(principal.account_id)
-
-    async def revoke_key(self, principal: Principal, key_id: str) -> ApiKey:
-        """Revokes one of the account's keys by id (at once: its next request is refused)."""
-        if not key_id.startswith("key_"):
-            raise NotFound(f"no API key {key_id!r}")
-        return await self.store.accounts.revoke_key(key_id, principal.account_id)
 
     def resolve_model(
         self, name: str, items: tuple[refs.IncomingReference, ...] = (), *, field: str = "model"

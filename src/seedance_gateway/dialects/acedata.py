@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
+from seedance_gateway.authentication import Principal
 from seedance_gateway.dialects import error_headers
 from seedance_gateway.dialects.ark_v3 import parse_create
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
@@ -36,7 +37,7 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.links import ResultLinks
-from seedance_gateway.service import Principal, Service
+from seedance_gateway.service import Service
 from seedance_gateway.web.body import read_json
 
 PREFIX = "/seedance"

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import echo, error_headers, whole_number
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
@@ -45,7 +46,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.results import RESULT_GONE, Results
-from seedance_gateway.service import Principal, Service, SubmitCommand
+from seedance_gateway.service import Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.downloads import blob_response

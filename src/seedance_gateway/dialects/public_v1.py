@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
 from seedance_gateway.dialects import echo
@@ -28,7 +29,7 @@ from seedance_gateway.domain.tasks import TERMINAL, Status, Task
 from seedance_gateway.errors import NotFound, ValidationFailed
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import Principal, Service, SubmitCommand
+from seedance_gateway.service import Service, SubmitCommand
 from seedance_gateway.web.body import read_json
 
 router = APIRouter(prefix="/api/v1")
@@ -74,7 +75,7 @@ async def principal_of(
 ) -> Principal:
     """Authenticates (and rate-limits) the caller, for the scope this request needs."""
     scope = scopes.required(request.method, request.url.path)
-    return await service_of(request).authenticate(authorization, scope)
+    return await service_of(request).auth.authenticate(authorization, scope)
 
 
 Caller = Annotated[Principal, Depends(principal_of)]

@@ -38,7 +38,7 @@ class CreateKey(BaseModel):
 @router.get("")
 async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
     """The account's keys, oldest first."""
-    found = await service_of(request).list_keys(caller)
+    found = await service_of(request).auth.list_keys(caller)
     return {"object": "list", "data": [key_json(k, caller.key_id) for k in found]}
 
 
@@ -46,7 +46,7 @@ async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
 async def create_key(request: Request, caller: Caller) -> JSONResponse:
     """A new key; ``key`` (the plaintext) is shown in this response only."""
     body = _parse(await read_json(request))
-    made = await service_of(request).create_key(
+    made = await service_of(request).auth.create_key(
         caller, body.name, body.scopes, body.expires_in_days
     )
     return JSONResponse({**key_json(made.key, caller.key_id), "key": made.plaintext}, 201)
@@ -55,7 +55,7 @@ async def create_key(request: Request, caller: Caller) -> JSONResponse:
 @router.post("/{key_id}/revoke")
 async def revoke_key(request: Request, key_id: str, caller: Caller) -> dict[str, Any]:
     """Revokes one of the account's keys; its next request is refused (``api_key_revoked``)."""
-    return key_json(await service_of(request).revoke_key(caller, key_id), caller.key_id)
+    return key_json(await service_of(request).auth.revoke_key(caller, key_id), caller.key_id)
 
 
 def key_json(key: ApiKey, current: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
+from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.dialects import echo, error_headers, whole_number
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
@@ -40,7 +41,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import Principal, Service, SubmitCommand
+from seedance_gateway.service import Service, SubmitCommand
 from seedance_gateway.web.body import read_json
 
 router = APIRouter()
