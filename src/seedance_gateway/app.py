@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seedance_gateway import accounts as accounts_module
 from seedance_gateway import catalog as catalog_module
 from seedance_gateway import config, logs, media, metrics, netguard
-from seedance_gateway.authentication import Authentication
+from seedance_gateway.authentication import Authentication, KeyCache
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
 from seedance_gateway.blobs.s3 import S3BlobStore
@@ -281,7 +281,9 @@ def _lifespan(
         upstream = build_upstream(settings, store, catalog, wakeup, scratch)
         app.state.service = Service(
             settings=settings,
-            auth=Authentication(store=store, limiter=limiter),
+            auth=Authentication(
+                store=store, limiter=limiter, cache=KeyCache(settings.key_cache_seconds)
+            ),
             catalog=catalog,
             store=store,
             blobs=blobs,

@@ -1,8 +1,17 @@
 """Who is calling: API keys turned into principals, and the keys' own use cases (create, list,
-revoke). Every authenticated request passes through ``Authentication.authenticate``."""
+revoke). Every authenticated request passes through ``Authentication.authenticate``.
+
+Keys are cached in the process (``KeyCache``) so that a request costs no database read for its
+key. A key revoked through this process is refused by its next request; one revoked elsewhere
+(another API process, ``seedance keys revoke``) within ``SEEDANCE_KEY_CACHE_SECONDS``. Expiry and
+scopes are checked on every request against the cached key (a key's scopes never change).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +25,7 @@ from seedance_gateway.store.rows import ApiKey
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)  #: how often a key's ``last_used_at`` is written
 MAX_KEY_NAME = 200
 MAX_KEY_DAYS = 3650  #: the longest a key may be made to last (ten years)
+KEY_CACHE_SIZE = 10_000  #: keys a process keeps; past it the least recently read is dropped
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,13 +37,65 @@ class Principal:
     scopes: frozenset[str] = frozenset(scopes.ALL)
 
 
+class KeyCache:
+    """Keys by hash, each trusted for ``ttl`` seconds after it was read from the database.
+
+    Only keys that exist are kept: a key created in another process works at once. ``forget``
+    drops a key this process has just revoked.
+    """
+
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        size: int = KEY_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._keys: dict[str, tuple[float, ApiKey]] = {}  #: hash -> (read at, key); oldest first
+
+    def get(self, key_hash: str) -> ApiKey | None:
+        """The key, if it was read less than ``ttl`` seconds ago."""
+        found = self._keys.get(key_hash)
+        if found is None:
+            return None
+        if self.clock() - found[0] >= self.ttl:
+            del self._keys[key_hash]
+            return None
+        return found[1]
+
+    def put(self, key_hash: str, key: ApiKey) -> None:
+        """Keeps ``key``, read from the database now."""
+        if self.ttl <= 0:
+            return
+        self._keys.pop(key_hash, None)
+        while len(self._keys) >= self.size:
+            del self._keys[next(iter(self._keys))]
+        self._keys[key_hash] = (self.clock(), key)
+
+    def touched(self, key_hash: str, key: ApiKey) -> None:
+        """Notes a write of ``key``'s ``last_used_at``, keeping the time it was read."""
+        found = self._keys.get(key_hash)
+        if found is not None:
+            self._keys[key_hash] = (found[0], key)
+
+    def forget(self, key_id: str) -> None:
+        """Drops the key with this id (revoked here: its next request reads the database)."""
+        for key_hash, (_, key) in list(self._keys.items()):
+            if key.id == key_id:
+                del self._keys[key_hash]
+
+
 class Authentication:
     """API keys: authenticating a request's bearer key, and managing an account's keys."""
 
-    def __init__(self, *, store: Store, limiter: RateLimiter) -> None:
+    def __init__(self, *, store: Store, limiter: RateLimiter, cache: KeyCache) -> None:
         self.store = store
         self.accounts = store.accounts
         self.limiter = limiter
+        self.cache = cache
 
     async def authenticate(self, authorization: str | None, scope: str | None = None) -> Principal:
         """The principal for an ``Authorization: Bearer`` header; counts the request.
@@ -44,7 +106,8 @@ class Authentication:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized()
-        key = await self.accounts.key_by_hash(keys.digest(token.strip()))
+        key_hash = keys.digest(token.strip())
+        key = await self._key(key_hash)
         if key is None:
             raise Unauthorized("this API key is not valid", code="api_key_invalid")
         if key.revoked_at is not None:
@@ -62,14 +125,24 @@ class Authentication:
             )
         logs.bind(account_id=key.account_id)
         await self.limiter.hit(key.id)
-        await self._touch(key)
+        await self._touch(key_hash, key)
         return Principal(key_id=key.id, account_id=key.account_id, scopes=key.scopes)
 
-    async def _touch(self, key: ApiKey) -> None:
+    async def _key(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, from the cache or the database (revoked or not)."""
+        key = self.cache.get(key_hash)
+        if key is None:
+            key = await self.accounts.key_by_hash(key_hash)
+            if key is not None:
+                self.cache.put(key_hash, key)
+        return key
+
+    async def _touch(self, key_hash: str, key: ApiKey) -> None:
         """Records the key's use, at most once a minute (one write, not one per request)."""
         stamp = datetime.now(UTC)
         if key.last_used_at is None or stamp - key.last_used_at >= KEY_TOUCH_INTERVAL:
             await self.accounts.touch_key(key.id, stamp)
+            self.cache.touched(key_hash, dataclasses.replace(key, last_used_at=stamp))
 
     async def create_key(
         self,
@@ -116,7 +189,10 @@ class Authentication:
         return await self.accounts.list_keys(principal.account_id)
 
     async def revoke_key(self, principal: Principal, key_id: str) -> ApiKey:
-        """Revokes one of the account's keys by id (at once: its next request is refused)."""
+        """Revokes one of the account's keys by id (at once here: its next request to this
+        process is refused; to others within the cache's ``ttl``)."""
         if not key_id.startswith("key_"):
             raise NotFound(f"no API key {key_id!r}")
-        return await self.accounts.revoke_key(key_id, principal.account_id)
+        revoked = await self.accounts.revoke_key(key_id, principal.account_id)
+        self.cache.forget(revoked.id)
+        return revoked

@@ -35,6 +35,7 @@ class Settings:
     blob_downloads: str = "proxy"  #: ``proxy`` (stream through us) or ``redirect`` (307 to S3)
     catalog_path: Path | None = None  #: an operator's model catalog; None means the shipped one
     rate_limit: str = "120/minute"  #: requests per API key
+    key_cache_seconds: float = 5.0  #: how long a process trusts a key it read; 0: never
     max_in_flight: int = 20  #: queued + running tasks per API key
     starter_credits: int = 1000  #: credits of the key the first ``serve`` creates
     sign_in_ttl_seconds: int = 43200  #: lifetime of the key a password sign-in mints
@@ -162,6 +163,7 @@ _INT_FIELDS = {
     "metrics_port",
 }
 _FLOAT_FIELDS = {
+    "key_cache_seconds",
     "collect_interval_seconds",
     "result_ttl_days",
     "upload_ttl_days",
