@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,6 +16,10 @@ from seedance_gateway.errors import InvalidState, NotFound
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.database import Database, after_commit
 from seedance_gateway.store.rows import Account, ApiKey, account_from_row, key_from_row
+
+#: Reads every request may make, built once.
+KEY_BY_HASH = select(t.api_keys).where(t.api_keys.c.hash == bindparam("key_hash"))
+BALANCE = select(t.accounts.c.balance).where(t.accounts.c.id == bindparam("account_id"))
 
 
 def now() -> datetime:
@@ -156,11 +160,7 @@ class AccountStore:
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
         """The key with this hash, revoked or not."""
         async with self.db.read() as conn:
-            row = (
-                (await conn.execute(select(t.api_keys).where(t.api_keys.c.hash == key_hash)))
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(KEY_BY_HASH, {"key_hash": key_hash})).mappings().first()
         return key_from_row(row) if row else None
 
     async def list_keys(self, account_id: str | None = None) -> list[ApiKey]:
@@ -207,11 +207,8 @@ class AccountStore:
     async def balance(self, account_id: str) -> int:
         """The account's current balance."""
         async with self.db.read() as conn:
-            value = (
-                await conn.execute(
-                    select(t.accounts.c.balance).where(t.accounts.c.id == account_id)
-                )
-            ).scalar_one_or_none()
+            found = await conn.execute(BALANCE, {"account_id": account_id})
+            value = found.scalar_one_or_none()
         if value is None:
             raise NotFound(f"no account {account_id!r}")
         return int(value)

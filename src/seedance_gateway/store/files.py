@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.errors import NotFound, PayloadTooLarge
 from seedance_gateway.store import tables as t
-from seedance_gateway.store.database import Database
+from seedance_gateway.store.database import Connection, Database
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +114,7 @@ async def _lock_account(conn: AsyncConnection, account_id: str) -> None:
         )
 
 
-async def _usage(conn: AsyncConnection, account_id: str) -> int:
+async def _usage(conn: Connection, account_id: str) -> int:
     query = select(func.coalesce(func.sum(t.files.c.size), 0)).where(
         t.files.c.account_id == account_id
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +28,11 @@ from seedance_gateway.store.database import Database, after_commit
 from seedance_gateway.store.rows import task_from_row
 
 IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
+#: Status reads, built once (building a statement costs more than running it on SQLite).
+TASK_BY_ID = select(t.tasks).where(t.tasks.c.id == bindparam("task_id"))
+OWNED_TASK = TASK_BY_ID.where(
+    t.tasks.c.account_id == bindparam("account_id"), t.tasks.c.deleted_at.is_(None)
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,11 +154,13 @@ class TaskStore:
 
     async def get(self, task_id: str, account_id: str | None = None) -> Task:
         """The task, if it exists and (when given) belongs to ``account_id``."""
-        query = select(t.tasks).where(t.tasks.c.id == task_id)
-        if account_id is not None:
-            query = query.where(t.tasks.c.account_id == account_id, t.tasks.c.deleted_at.is_(None))
         async with self.db.read() as conn:
-            row = (await conn.execute(query)).mappings().first()
+            if account_id is None:
+                result = await conn.execute(TASK_BY_ID, {"task_id": task_id})
+            else:
+                owned = {"task_id": task_id, "account_id": account_id}
+                result = await conn.execute(OWNED_TASK, owned)
+            row = result.mappings().first()
         if row is None:
             raise NotFound(f"no task {task_id!r}")
         return task_from_row(row)

@@ -29,7 +29,7 @@ from seedance_gateway.domain.tasks import Status
 from seedance_gateway.store import notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
-from seedance_gateway.store.database import Database
+from seedance_gateway.store.database import Connection, Database
 from seedance_gateway.store.jobs import fence
 from seedance_gateway.store.rows import Job, task_from_row
 from seedance_gateway.store.tasks import enqueue, finish, lock_jobs, locked_task
@@ -408,7 +408,7 @@ async def _lock_channel(conn: AsyncConnection, channel: str) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-async def _slots_taken(conn: AsyncConnection, channel: str) -> int:
+async def _slots_taken(conn: Connection, channel: str) -> int:
     query = select(func.count()).where(
         t.upstream_tasks.c.channel == channel, t.upstream_tasks.c.state.in_(HOLDS_SLOT)
     )

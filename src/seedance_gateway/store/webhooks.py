@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
@@ -20,7 +19,7 @@ from seedance_gateway.errors import NotFound, ValidationFailed
 from seedance_gateway.store import notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
-from seedance_gateway.store.database import Database
+from seedance_gateway.store.database import Connection, Database
 from seedance_gateway.store.jobs import fence
 from seedance_gateway.store.rows import Job
 
@@ -375,7 +374,7 @@ def _live(account_id: str) -> Any:
     return (EP.c.account_id == account_id) & EP.c.deleted_at.is_(None)
 
 
-async def _endpoint(conn: AsyncConnection, account_id: str, endpoint_id: str) -> wh.Endpoint:
+async def _endpoint(conn: Connection, account_id: str, endpoint_id: str) -> wh.Endpoint:
     row = (
         (await conn.execute(select(EP).where(_live(account_id), EP.c.id == endpoint_id)))
         .mappings()
@@ -391,7 +390,7 @@ def _deliveries() -> Any:
 
 
 async def _delivery(
-    conn: AsyncConnection, account_id: str, delivery_id: str, *, endpoint_id: str | None = None
+    conn: Connection, account_id: str, delivery_id: str, *, endpoint_id: str | None = None
 ) -> wh.Delivery:
     query = _deliveries().where(DL.c.account_id == account_id, DL.c.id == delivery_id)
     if endpoint_id is not None:
@@ -402,7 +401,7 @@ async def _delivery(
     return (await _with_attempts(conn, [row]))[0]
 
 
-async def _with_attempts(conn: AsyncConnection, rows: Any) -> list[wh.Delivery]:
+async def _with_attempts(conn: Connection, rows: Any) -> list[wh.Delivery]:
     ids = [r["id"] for r in rows]
     attempts: dict[str, list[wh.Attempt]] = {i: [] for i in ids}
     if ids:
