@@ -25,6 +25,8 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from seedance_gateway.config import Settings
+
 
 def _root_conftest() -> ModuleType:
     """``tests/conftest.py`` as pytest loaded it (or loaded here, under a private name)."""
@@ -178,6 +180,16 @@ def listed(client: httpx.Client, **query: Any) -> list[dict[str, Any]]:
         if not body["has_more"]:
             return tasks
         params["after"] = body["next_cursor"]
+
+
+def wait_until_revoked(client: httpx.Client) -> None:
+    """Waits until the server refuses ``client``'s key as revoked, failing past the key cache's
+    bound (``SEEDANCE_KEY_CACHE_SECONDS``): for a key revoked by another process (the CLI)."""
+    bound = time.monotonic() + Settings().key_cache_seconds + 1.0
+    while (response := client.get("/api/v1/credits")).status_code == 200:
+        assert time.monotonic() < bound, "still accepted past the key cache's bound"
+        time.sleep(0.1)
+    error_message(response, 401, "api_key_revoked")
 
 
 def error_message(response: httpx.Response, status: int, code: str) -> str:
