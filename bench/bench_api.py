@@ -370,12 +370,26 @@ def _rate(before: float | None, after: float | None, wall: float) -> float | Non
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process, from ``/proc`` (None where unavailable)."""
+    """User + system CPU seconds of a process and its descendants (``serve --workers N``'s
+    processes), from ``/proc`` (None where unavailable)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu_seconds(child) or 0.0 for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    found: list[int] = []
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def postgres_backends_cpu(db_name: str) -> dict[int, float]:
@@ -500,6 +514,7 @@ class Plan:
     duration_s: float
     max_requests: int
     repeat: int = 1
+    workers: int = 1  #: above 1: status and credits rows again on ``serve --workers N``
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -714,7 +729,47 @@ def measure_gateway(plan: Plan, backend: str, workdir: Path, admin_url: str) -> 
         cmd = gateway_command("serve", "--port", str(port), "--no-worker")
         db_name = env["SEEDANCE_DATABASE_URL"].rsplit("/", 1)[1] if backend != "sqlite" else None
         with running(cmd, env, port, "/readyz", workdir / f"api-{backend}.log") as server:
-            return _gateway_rows(plan, backend, replace(server, db_name=db_name), auth)
+            rows = _gateway_rows(plan, backend, replace(server, db_name=db_name), auth)
+        if plan.workers > 1:
+            ids = next(r.result.ids for r in rows if r.label == "POST /api/v1/generations")
+            rows += _processes_rows(plan, backend, env, workdir, db_name, auth, ids)
+        return rows
+
+
+def _processes_rows(
+    plan: Plan,
+    backend: str,
+    env: Mapping[str, str],
+    workdir: Path,
+    db_name: str | None,
+    auth: dict[str, str],
+    ids: list[str],
+) -> list[Row]:
+    """The v1 status read and credits on ``serve --workers N`` over the same database."""
+    port = free_port()
+    cmd = gateway_command("serve", "--port", str(port), "--no-worker")
+    cmd += ["--workers", str(plan.workers)]
+    log = workdir / f"api-{backend}-{plan.workers}.log"
+    with running(cmd, env, port, "/readyz", log) as server:
+        server = replace(server, db_name=db_name)
+        suffix = f" x{plan.workers} processes"
+        paths = [f"/api/v1/generations/{i}" for i in ids]
+        return [
+            _measure(
+                plan,
+                "GET /api/v1/generations/{id}" + suffix,
+                backend,
+                _spec(plan, server, "GET", paths, headers=auth),
+                baseline=BASE_GET,
+            ),
+            _measure(
+                plan,
+                "GET /api/v1/credits" + suffix,
+                backend,
+                _spec(plan, server, "GET", ["/api/v1/credits"], headers=auth),
+                baseline=BASE_GET,
+            ),
+        ]
 
 
 def _gateway_rows(plan: Plan, backend: str, server: Server, auth: dict[str, str]) -> list[Row]:
@@ -979,6 +1034,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=int, default=1, help="run every row N times, keep the fastest run"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N > 1: measure the status read and credits again on `serve --workers N` "
+        "(N API processes on one port; server CPU summed over them)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
 
@@ -993,6 +1055,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         duration_s=default_duration if args.seconds is None else args.seconds,
         max_requests=args.max_requests,
         repeat=args.repeat,
+        workers=args.workers,
     )
 
 

@@ -95,6 +95,18 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     return app
 
 
+#: Set by ``seedance serve --workers N`` for its processes: "0" when they run no worker.
+RUN_WORKER_ENV = "SEEDANCE_SERVE_RUN_WORKER"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one process of ``seedance serve --workers N`` (uvicorn's factory): settings
+    from the environment the command prepared, logs configured as ``serve`` configures them."""
+    settings = config.from_env()
+    logs.configure(settings.log_format)
+    return create_app(settings, run_worker=os.environ.get(RUN_WORKER_ENV, "1") != "0")
+
+
 def create_metrics_app(settings: config.Settings, store: Store) -> FastAPI:
     """A standalone worker's own listener: ``/metrics`` alone, with the API's ids and errors."""
     app = FastAPI(title="Seedance Gateway worker", openapi_url=None, docs_url=None)

@@ -7,17 +7,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 
 from seedance_gateway import accounts, bootstrap, cli_client, config, logs
 from seedance_gateway.app import (
+    RUN_WORKER_ENV,
     build_catalog,
     build_upstream,
     build_worker,
@@ -79,22 +82,58 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="API only; run `seedance worker` elsewhere.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="API processes sharing the port (each runs its own worker unless --no-worker).",
+        ),
+    ] = 1,
 ) -> None:
-    """Runs the API (and, unless --no-worker, the workers) in one process."""
+    """Runs the API (and, unless --no-worker, the workers) in one process, or in --workers N."""
     settings = _settings().with_changes(host=host, port=port)
     _refuse_unless_deployable(settings, split=no_worker)
     logs.configure(settings.log_format)
-    created = asyncio.run(bootstrap.first_key(settings))
+    created = asyncio.run(bootstrap.first_key(settings))  # migrates, once, before any process
     if created is not None:
         _announce(settings, created)
+    app: FastAPI | str = "seedance_gateway.app:app_from_environment"  # each process makes one
+    if workers == 1:
+        app = create_app(settings, run_worker=not no_worker)
+    else:
+        _prepare_processes(settings, workers, run_worker=not no_worker)
     uvicorn.run(
-        create_app(settings, run_worker=not no_worker),
+        app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_config=None,  # uvicorn's loggers go through ``logs.configure``'s handler
         log_level="info",
         access_log=False,
     )
+
+
+def _prepare_processes(settings: config.Settings, workers: int, *, run_worker: bool) -> None:
+    """The environment ``serve --workers N``'s processes read their settings from; the signing
+    secret exists before they start (each would otherwise make its own)."""
+    config.load_secret(settings)
+    os.environ.update(
+        {
+            "SEEDANCE_HOME": str(settings.home),
+            "SEEDANCE_HOST": settings.host,
+            "SEEDANCE_PORT": str(settings.port),
+            RUN_WORKER_ENV: "1" if run_worker else "0",
+        }
+    )
+    if not settings.redis_url:
+        log.warning(
+            "%d API processes without SEEDANCE_REDIS_URL: each counts SEEDANCE_RATE_LIMIT on "
+            "its own, so a key may make up to %d times as many requests",
+            workers,
+            workers,
+        )
 
 
 def _refuse_unless_deployable(settings: config.Settings, *, split: bool) -> None:
