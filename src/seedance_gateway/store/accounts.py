@@ -20,6 +20,16 @@ from seedance_gateway.store.rows import Account, ApiKey, account_from_row, key_f
 #: Reads every request may make, built once.
 KEY_BY_HASH = select(t.api_keys).where(t.api_keys.c.hash == bindparam("key_hash"))
 BALANCE = select(t.accounts.c.balance).where(t.accounts.c.id == bindparam("account_id"))
+_DELTA = bindparam("delta", type_=t.accounts.c.balance.type)
+ADD_CREDITS = (
+    update(t.accounts)
+    .where(t.accounts.c.id == bindparam("account"))
+    .values(balance=t.accounts.c.balance + _DELTA)
+    .returning(t.accounts.c.balance)
+)
+#: Takes credits only while the balance covers them (``delta`` is negative).
+TAKE_CREDITS = ADD_CREDITS.where(t.accounts.c.balance + _DELTA >= 0)
+INSERT_ENTRY = insert(t.ledger)
 
 
 def now() -> datetime:
@@ -29,12 +39,8 @@ def now() -> datetime:
 
 async def change_balance(conn: AsyncConnection, account_id: str, delta: int) -> int | None:
     """Adds ``delta`` to the balance; None if the account is missing or would go negative."""
-    stmt = update(t.accounts).where(t.accounts.c.id == account_id)
-    if delta < 0:
-        stmt = stmt.where(t.accounts.c.balance >= -delta)
-    result = await conn.execute(
-        stmt.values(balance=t.accounts.c.balance + delta).returning(t.accounts.c.balance)
-    )
+    stmt = TAKE_CREDITS if delta < 0 else ADD_CREDITS
+    result = await conn.execute(stmt, {"account": account_id, "delta": delta})
     balance = result.scalar_one_or_none()
     return None if balance is None else int(balance)
 
@@ -51,16 +57,9 @@ async def record_entry(
 ) -> None:
     """Appends one ledger entry (the balance change was made by ``change_balance``)."""
     after_commit(functools.partial(metrics.credits_moved, str(kind), amount))
+    entry = {"account_id": account_id, "task_id": task_id, "kind": str(kind), "amount": amount}
     await conn.execute(
-        insert(t.ledger).values(
-            account_id=account_id,
-            task_id=task_id,
-            kind=str(kind),
-            amount=amount,
-            balance_after=balance_after,
-            note=note,
-            created_at=now(),
-        )
+        INSERT_ENTRY, {**entry, "balance_after": balance_after, "note": note, "created_at": now()}
     )
 
 

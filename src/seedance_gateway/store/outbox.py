@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain import webhooks as wh
@@ -19,6 +19,16 @@ from seedance_gateway.store.accounts import now
 DELIVER = "deliver"
 #: Lease losses a delivery job survives; the retry schedule itself is the sender's business.
 DELIVER_MAX_ATTEMPTS = 50
+
+
+#: Every status change reads this (built once).
+SUBSCRIBED = select(
+    t.webhook_endpoints.c.id, t.webhook_endpoints.c.url, t.webhook_endpoints.c.event_types
+).where(
+    t.webhook_endpoints.c.account_id == bindparam("account_id"),
+    t.webhook_endpoints.c.enabled.is_(True),
+    t.webhook_endpoints.c.deleted_at.is_(None),
+)
 
 
 async def record_status_change(conn: AsyncConnection, task: Task) -> None:
@@ -130,14 +140,8 @@ async def abandon_delivery(conn: AsyncConnection, payload: dict[str, Any] | None
 
 
 async def _subscribed(conn: AsyncConnection, account_id: str) -> list[dict[str, Any]]:
-    query = select(
-        t.webhook_endpoints.c.id, t.webhook_endpoints.c.url, t.webhook_endpoints.c.event_types
-    ).where(
-        t.webhook_endpoints.c.account_id == account_id,
-        t.webhook_endpoints.c.enabled.is_(True),
-        t.webhook_endpoints.c.deleted_at.is_(None),
-    )
-    return [dict(row) for row in (await conn.execute(query)).mappings().all()]
+    found = await conn.execute(SUBSCRIBED, {"account_id": account_id})
+    return [dict(row) for row in found.mappings().all()]
 
 
 def _callback_url(task: Task) -> str | None:

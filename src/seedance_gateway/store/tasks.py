@@ -33,6 +33,17 @@ TASK_BY_ID = select(t.tasks).where(t.tasks.c.id == bindparam("task_id"))
 OWNED_TASK = TASK_BY_ID.where(
     t.tasks.c.account_id == bindparam("account_id"), t.tasks.c.deleted_at.is_(None)
 )
+#: The create transaction's statements, built once (building one cost more than running it).
+LOCK_KEY = (
+    select(t.api_keys.c.id).where(t.api_keys.c.id == bindparam("api_key_id")).with_for_update()
+)
+IN_FLIGHT_COUNT = (
+    select(func.count())
+    .select_from(t.tasks)
+    .where(t.tasks.c.api_key_id == bindparam("api_key_id"), t.tasks.c.status.in_(IN_FLIGHT))
+)
+INSERT_TASK = insert(t.tasks).returning(*t.tasks.c)
+INSERT_JOB = insert(t.jobs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,9 +358,7 @@ async def lock_jobs(conn: AsyncConnection, task_id: str) -> None:
 async def _lock_key(conn: AsyncConnection, api_key_id: str) -> None:
     """Serializes submits per key on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(
-            select(t.api_keys.c.id).where(t.api_keys.c.id == api_key_id).with_for_update()
-        )
+        await conn.execute(LOCK_KEY, {"api_key_id": api_key_id})
 
 
 async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> Task | None:
@@ -386,13 +395,7 @@ async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> 
 
 
 async def _check_in_flight(conn: AsyncConnection, api_key_id: str, limit: int) -> None:
-    count = (
-        await conn.execute(
-            select(func.count())
-            .select_from(t.tasks)
-            .where(t.tasks.c.api_key_id == api_key_id, t.tasks.c.status.in_(IN_FLIGHT))
-        )
-    ).scalar_one()
+    count = (await conn.execute(IN_FLIGHT_COUNT, {"api_key_id": api_key_id})).scalar_one()
     if count >= limit:
         raise RateLimited(
             f"this API key has {count} tasks queued or running (the limit is {limit}); "
@@ -409,55 +412,39 @@ async def _balance(conn: AsyncConnection, account_id: str) -> int:
 
 async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
     stamp = now()
-    row = (
-        (
-            await conn.execute(
-                insert(t.tasks)
-                .values(
-                    id=new.id,
-                    account_id=new.account_id,
-                    api_key_id=new.api_key_id,
-                    dialect=new.dialect,
-                    model=new.model,
-                    model_alias=new.model_alias,
-                    request=new.request,
-                    status=str(Status.QUEUED),
-                    progress=0,
-                    quote=new.quote,
-                    reserved_credits=new.quote,
-                    final_credits=0,
-                    client_request_id=new.client_request_id,
-                    request_id=new.request_id,
-                    wire_request=new.wire_request,
-                    service_tier=str(new.request.get("service_tier", "default")),
-                    created_at=stamp,
-                    updated_at=stamp,
-                    expires_at=new.expires_at,
-                )
-                .returning(*t.tasks.c)
-            )
-        )
-        .mappings()
-        .one()
+    row = await conn.execute(
+        INSERT_TASK,
+        {
+            "id": new.id,
+            "account_id": new.account_id,
+            "api_key_id": new.api_key_id,
+            "dialect": new.dialect,
+            "model": new.model,
+            "model_alias": new.model_alias,
+            "request": new.request,
+            "status": str(Status.QUEUED),
+            "progress": 0,
+            "quote": new.quote,
+            "reserved_credits": new.quote,
+            "final_credits": 0,
+            "client_request_id": new.client_request_id,
+            "request_id": new.request_id,
+            "wire_request": new.wire_request,
+            "service_tier": str(new.request.get("service_tier", "default")),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "expires_at": new.expires_at,
+        },
     )
-    return task_from_row(row)
+    return task_from_row(row.mappings().one())
 
 
 async def enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
     """Queues a job of ``kind`` for the task and wakes the workers (on commit)."""
     stamp = now()
-    await conn.execute(
-        insert(t.jobs).values(
-            kind=kind,
-            task_id=task_id,
-            state="available",
-            attempt=0,
-            max_attempts=max_attempts,
-            run_at=stamp,
-            created_at=stamp,
-            updated_at=stamp,
-        )
-    )
+    job = {"kind": kind, "task_id": task_id, "state": "available", "attempt": 0}
+    times = {"run_at": stamp, "created_at": stamp, "updated_at": stamp}
+    await conn.execute(INSERT_JOB, {**job, "max_attempts": max_attempts, **times})
     await notify.announce(conn)
 
 
