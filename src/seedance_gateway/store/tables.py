@@ -140,6 +140,7 @@ tasks = Table(
     Column("deleted_at", UTCDateTime, nullable=True),  #: hidden by a v3 DELETE
     Column("blobs_collected_at", UTCDateTime, nullable=True),  #: inputs and results deleted
     Index(None, "account_id", "id"),
+    Index("ix_tasks_account_status_id", "account_id", "status", "id"),  #: filtered lists
     Index(None, "request_id"),
     Index(None, "api_key_id", "status"),
     Index(None, "status", "expires_at"),
