@@ -51,7 +51,7 @@ async def listening(db: Database, wakeup: Wakeup) -> AsyncIterator[None]:
     if db.is_sqlite:
         yield
         return
-    async with db.writer.connect() as conn:
+    async with db.postgres.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
 

@@ -17,7 +17,9 @@ import shutil
 import socket
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from seedance_gateway import logs, metrics, queue
 from seedance_gateway.blobs import BlobStore
@@ -25,7 +27,7 @@ from seedance_gateway.config import Settings
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.domain.tasks import Status, Task
-from seedance_gateway.errors import NotFound, ProviderRejected, ProviderUnavailable
+from seedance_gateway.errors import ProviderRejected, ProviderUnavailable
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.providers.ark.runner import ArkRunner
 from seedance_gateway.queue import Wakeup
@@ -45,6 +47,33 @@ COLLECT_RETRY = 60.0  #: seconds before a failed collection runs again
 
 class LeaseLost(Exception):
     """Another worker owns the job now."""
+
+
+class Complete(Protocol):
+    """Settles a job and its task (``JobStore.complete``'s shape); False: the lease was lost."""
+
+    async def __call__(
+        self,
+        job: Job,
+        status: Status,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+    ) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Jobs of some kinds that share a number of slots, and what runs each one."""
+
+    running: set[asyncio.Task[None]]
+    slots: int
+    kinds: tuple[str, ...]  #: claimed in this order of preference
+    run: Callable[[Job], Coroutine[None, None, None]]
+
+    @property
+    def free(self) -> int:
+        return self.slots - len(self.running)
 
 
 class Worker:
@@ -77,6 +106,16 @@ class Worker:
         self.delivering: set[asyncio.Task[None]] = set()
         self.upstreaming: set[asyncio.Task[None]] = set()
         self.collecting: set[asyncio.Task[None]] = set()
+        self.pools = [Pool(self.running, settings.worker_concurrency, ("generate",), self.process)]
+        if sender is not None:
+            self.pools.append(
+                Pool(self.delivering, settings.webhook_concurrency, (DELIVER,), self.deliver)
+            )
+        if upstream is not None:
+            self.pools.append(
+                Pool(self.upstreaming, settings.ark_concurrency, (FETCH, SUBMIT), self.step)
+            )
+        self.pools.append(Pool(self.collecting, 1, (COLLECT,), self.collect))
         self.collector = Collector(
             store=store.retention,
             files=store.files,
@@ -124,40 +163,23 @@ class Worker:
             log.exception("housekeeping failed")
 
     async def _claim(self) -> int:
-        claimed = await self._claim_into(
-            self.running, self.settings.worker_concurrency, ("generate",), self.process
-        )
-        if self.sender is not None:
-            claimed += await self._claim_into(
-                self.delivering, self.settings.webhook_concurrency, (DELIVER,), self.deliver
-            )
-        if self.upstream is not None:
-            claimed += await self._claim_into(
-                self.upstreaming, self.settings.ark_concurrency, (FETCH, SUBMIT), self.step
-            )
-        claimed += await self._claim_into(self.collecting, 1, (COLLECT,), self.collect)
-        return claimed
-
-    async def _claim_into(
-        self,
-        running: set[asyncio.Task[None]],
-        slots: int,
-        kinds: tuple[str, ...],
-        run: Callable[[Job], Coroutine[None, None, None]],
-    ) -> int:
-        free = slots - len(running)
-        if free <= 0:
+        """One claim round: every pool with a free slot claims, in one transaction."""
+        pools = [pool for pool in self.pools if pool.free > 0]
+        if not pools:
             return 0
         try:
-            jobs = await self.store.jobs.claim(self.owner, free, self.settings.lease_seconds, kinds)
+            claimed = await self.store.jobs.claim_each(
+                self.owner, [(pool.kinds, pool.free) for pool in pools], self.settings.lease_seconds
+            )
         except Exception:
             log.exception("claim failed")
             return 0
-        for job in jobs:
-            runner = asyncio.create_task(_observed(run, job))
-            running.add(runner)
-            runner.add_done_callback(functools.partial(self._finished, pool=running))
-        return len(jobs)
+        for pool, jobs in zip(pools, claimed, strict=True):
+            for job in jobs:
+                runner = asyncio.create_task(_observed(pool.run, job))
+                pool.running.add(runner)
+                runner.add_done_callback(functools.partial(self._finished, pool=pool.running))
+        return sum(len(jobs) for jobs in claimed)
 
     def _finished(self, runner: asyncio.Task[None], *, pool: set[asyncio.Task[None]]) -> None:
         pool.discard(runner)
@@ -208,21 +230,12 @@ class Worker:
             await self._settle(job, work)
 
     async def step(self, job: Job) -> None:
-        """Runs one upstream step (submit or fetch) under a heartbeat, then settles it."""
+        """Runs one upstream step (submit or fetch) under a heartbeat, then settles it (a copy
+        that ends its task closes the task's upstream row in the same transaction)."""
         work = await self._leased(job, self._upstream_step(job))
         if work is not None:
-            await self._settle(job, work)
-        if job.kind == FETCH:
-            await self._close_fetched(job.task_id or "")
-
-    async def _close_fetched(self, task_id: str) -> None:
-        """Once its task has ended (copied, failed or deleted), no upstream row stays open."""
-        try:
-            ended = (await self.store.tasks.get(task_id)).status.terminal
-        except NotFound:
-            ended = True
-        if ended:
-            await self.store.upstream.done(task_id)
+            complete = self.store.upstream.complete_fetch if job.kind == FETCH else None
+            await self._settle(job, work, complete=complete)
 
     async def _upstream_step(self, job: Job) -> dict[str, object] | None:
         assert self.upstream is not None
@@ -270,29 +283,38 @@ class Worker:
             await runner
         return None
 
-    async def _settle(self, job: Job, work: asyncio.Task[dict[str, object] | None]) -> None:
+    async def _settle(
+        self,
+        job: Job,
+        work: asyncio.Task[dict[str, object] | None],
+        *,
+        complete: Complete | None = None,
+    ) -> None:
+        """Completes, retries or fails the job by how ``work`` ended (through ``complete``,
+        ``JobStore.complete`` unless the step needs more in the same transaction)."""
+        complete = complete or self.store.jobs.complete
         try:
             result = work.result()
         except ProviderUnavailable as exc:
-            await self._retry_or_fail(job, exc.code, exc.message)
+            await self._retry_or_fail(job, exc.code, exc.message, complete)
             return
         except ProviderRejected as exc:
-            await self.store.jobs.complete(job, Status.FAILED, error=_error(exc.code, exc.message))
+            await complete(job, Status.FAILED, error=_error(exc.code, exc.message))
             return
         except Exception as exc:
             log.exception("task %s failed", job.task_id)
-            await self._retry_or_fail(job, "internal_error", f"generation failed: {exc}")
+            await self._retry_or_fail(job, "internal_error", f"generation failed: {exc}", complete)
             return
         if result is None:
             return  # the step has moved its job on itself
-        if not await self.store.jobs.complete(job, Status.SUCCEEDED, result=result):
+        if not await complete(job, Status.SUCCEEDED, result=result):
             log.warning("job %s lost its lease before settling; result dropped", job.id)
 
-    async def _retry_or_fail(self, job: Job, code: str, message: str) -> None:
+    async def _retry_or_fail(self, job: Job, code: str, message: str, complete: Complete) -> None:
         if job.attempt < job.max_attempts:
             await self.store.jobs.retry(job, message, delay_seconds=2.0 * 2 ** (job.attempt - 1))
         else:
-            await self.store.jobs.complete(job, Status.FAILED, error=_error(code, message))
+            await complete(job, Status.FAILED, error=_error(code, message))
 
     async def _heartbeat(self, job: Job) -> None:
         while True:

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway import metrics
 from seedance_gateway.domain import ledger, scopes
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import InvalidState, NotFound
 from seedance_gateway.store import tables as t
-from seedance_gateway.store.database import Database, after_commit
+from seedance_gateway.store.database import Connection, Database, after_commit
 from seedance_gateway.store.rows import Account, ApiKey, account_from_row, key_from_row
 
 #: Reads every request may make, built once.
@@ -37,7 +36,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def change_balance(conn: AsyncConnection, account_id: str, delta: int) -> int | None:
+async def change_balance(conn: Connection, account_id: str, delta: int) -> int | None:
     """Adds ``delta`` to the balance; None if the account is missing or would go negative."""
     stmt = TAKE_CREDITS if delta < 0 else ADD_CREDITS
     result = await conn.execute(stmt, {"account": account_id, "delta": delta})
@@ -46,7 +45,7 @@ async def change_balance(conn: AsyncConnection, account_id: str, delta: int) -> 
 
 
 async def record_entry(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     account_id: str,
     kind: ledger.EntryKind,
@@ -64,7 +63,7 @@ async def record_entry(
 
 
 async def append_entry(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     account_id: str,
     kind: ledger.EntryKind,

@@ -2,13 +2,16 @@
 
 SQLite needs care: the driver's default emits no ``BEGIN`` before reads (lost updates) and a
 deferred ``BEGIN`` fails with "database is locked" when a reader upgrades to a writer. So write
-transactions start with ``BEGIN IMMEDIATE`` on their own engine; reads use a second engine,
-which runs on the event loop's thread (see ``Database.read``).
+transactions start with ``BEGIN IMMEDIATE`` on their own engine. Both reads and writes run on
+the event loop's thread (see ``Database.read`` and ``Database.write``): an indexed statement
+costs tens of microseconds there, where a thread hop per statement cost about a millisecond.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVarTuple, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect, Result, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.engine import CursorResult, Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.base import Executable
 
 if TYPE_CHECKING:
@@ -33,6 +36,14 @@ _Ts = TypeVarTuple("_Ts")
 PING_AFTER_IDLE_S = 10.0
 #: How long a read on the event loop's thread may wait for a lock (WAL readers almost never do).
 LOOP_READ_BUSY_MS = 5000
+#: How long a SQLite write waits for another process's write lock (asleep, never blocking the
+#: loop) before it fails with "database is locked".
+WRITE_BUSY_S = 30.0
+#: SQLite's WAL is copied back into the database file by a thread after this many commits
+#: (never on the loop's thread, where its fsync could stall every request).
+CHECKPOINT_EVERY = 500
+
+log = logging.getLogger(__name__)
 
 #: What the write transaction running in this context does once it has committed.
 _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
@@ -52,8 +63,8 @@ def after_commit(action: Callable[[], None]) -> None:
 
 
 class Connection(Protocol):
-    """What the stores need of a connection: a write transaction's ``AsyncConnection``, or a
-    read on the event loop's thread."""
+    """What the stores need of a connection: PostgreSQL's ``AsyncConnection``, or a SQLite
+    transaction on the event loop's thread."""
 
     @property
     def dialect(self) -> Dialect:
@@ -63,14 +74,16 @@ class Connection(Protocol):
     @overload
     async def execute(
         self, statement: TypedReturnsRows[*_Ts], parameters: Any = None, /
-    ) -> Result[*_Ts]: ...
+    ) -> CursorResult[*_Ts]: ...
 
     @overload
     async def execute(
         self, statement: Executable, parameters: Any = None, /
-    ) -> Result[*TupleAny]: ...
+    ) -> CursorResult[*TupleAny]: ...
 
-    async def execute(self, statement: Executable, parameters: Any = None, /) -> Result[*TupleAny]:
+    async def execute(
+        self, statement: Executable, parameters: Any = None, /
+    ) -> CursorResult[*TupleAny]:
         """Runs one statement; read its rows before the transaction ends."""
         ...
 
@@ -81,47 +94,47 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self._sqlite: _SqliteOnLoop | None = None
+        self._postgres: AsyncEngine | None = None
         if self.is_sqlite:
             _ensure_parent(url)
-            self._write_lock: asyncio.Lock | None = asyncio.Lock()
-            self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
-            self.reader = self.writer
-            self._loop_reader: sa.Engine | None = _sqlite_loop_engine(url)
+            self._sqlite = _SqliteOnLoop(url)
         else:
-            self._loop_reader = None
-            self._write_lock = None
-            self.writer = _postgres_engine(url)
+            self._postgres = _postgres_engine(url)
             # Each statement of a READ COMMITTED transaction takes its own snapshot anyway, so
             # reads run without one: no BEGIN and COMMIT round trips.
-            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
+            self._postgres_reader = self._postgres.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def postgres(self) -> AsyncEngine:
+        """The PostgreSQL engine (for what only PostgreSQL has, such as LISTEN)."""
+        if self._postgres is None:
+            raise RuntimeError("this database is SQLite")
+        return self._postgres
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self) -> AsyncIterator[Connection]:
         """A transaction that may write; commits on success, rolls back on error, and then
         runs what ``after_commit`` deferred.
 
-        On SQLite, writers of this process queue on a lock first: SQLite admits one writer at a
-        time anyway, and queueing here beats its sleep-and-retry busy handler (p99 2 s -> 0.4 s
-        under 16 concurrent creates, measured in bench/bench_api.py).
+        On SQLite it runs on the event loop's thread, and writers of this process queue on a
+        lock first: SQLite admits one writer at a time anyway, and queueing here beats its
+        sleep-and-retry busy handler (p99 2 s -> 0.4 s under 16 concurrent creates, measured
+        in bench/bench_api.py). Another process's write lock is waited for asleep.
         """
         actions: list[Callable[[], None]] = []
         token = _after_commit.set(actions)
         try:
-            async with self._begin_write() as conn:
-                yield conn
+            if self._sqlite is not None:
+                async with self._sqlite.write() as loop_conn:
+                    yield loop_conn
+            else:
+                async with self.postgres.begin() as conn:
+                    yield conn
         finally:
             _after_commit.reset(token)
         for action in actions:
             action()
-
-    @asynccontextmanager
-    async def _begin_write(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is None:
-            async with self.writer.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.writer.begin() as conn:
-            yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -133,22 +146,97 @@ class Database:
         statement to aiosqlite's thread and back cost about a millisecond of CPU under load
         (measured for issue 19). So keep reads indexed: a slow one holds up the whole loop.
         """
-        if self._loop_reader is None:
-            async with self.reader.connect() as conn:
-                yield conn
+        if self._sqlite is not None:
+            with self._sqlite.reader.begin() as conn:
+                yield _OnLoop(conn)
             return
-        with self._loop_reader.begin() as conn:
-            yield _OnLoop(conn)
+        async with self._postgres_reader.connect() as conn:
+            yield conn
 
     async def dispose(self) -> None:
         """Closes every pooled connection."""
-        await self.writer.dispose()
-        if self._loop_reader is not None:
-            self._loop_reader.dispose()
+        if self._sqlite is not None:
+            await self._sqlite.dispose()
+        if self._postgres is not None:
+            await self._postgres.dispose()
+
+
+class _SqliteOnLoop:
+    """SQLite's reads and writes on the event loop's thread (plain ``sqlite3`` engines).
+
+    A write takes this process's writer lock, then ``BEGIN IMMEDIATE`` without a busy
+    timeout: when another process holds SQLite's write lock, it sleeps (1 ms, doubling to
+    50 ms) and tries again, for up to ``WRITE_BUSY_S``, so the loop never blocks on it.
+    Automatic checkpoints are off on the writer's connection; a thread runs one every
+    ``CHECKPOINT_EVERY`` commits instead.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.reader = _sqlite_loop_engine(url, begin="BEGIN", busy_ms=LOOP_READ_BUSY_MS)
+        self.writer = _sqlite_loop_engine(
+            url, begin="BEGIN IMMEDIATE", busy_ms=0, autocheckpoint=False
+        )
+        self.lock = asyncio.Lock()
+        self.commits = 0
+        self.checkpoint: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Connection]:
+        async with self.lock:
+            conn, transaction = await self._begin()
+            try:
+                yield _OnLoop(conn)
+            except BaseException:
+                transaction.rollback()
+                raise
+            else:
+                transaction.commit()
+            finally:
+                conn.close()
+            self._committed()
+
+    async def _begin(self) -> tuple[sa.Connection, sa.RootTransaction]:
+        deadline = time.monotonic() + WRITE_BUSY_S
+        pause = 0.001
+        while True:
+            conn = self.writer.connect()
+            try:
+                return conn, conn.begin()
+            except sa.exc.OperationalError as exc:
+                conn.close()
+                if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _committed(self) -> None:
+        self.commits += 1
+        if self.commits % CHECKPOINT_EVERY == 0 and (
+            self.checkpoint is None or self.checkpoint.done()
+        ):
+            self.checkpoint = asyncio.create_task(asyncio.to_thread(self._checkpoint))
+
+    def _checkpoint(self) -> None:
+        """Copies the WAL back into the database file (PASSIVE: it waits for nobody)."""
+        try:
+            with self.reader.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            log.warning("SQLite checkpoint failed; the next one tries again", exc_info=True)
+
+    async def dispose(self) -> None:
+        if self.checkpoint is not None:
+            await self.checkpoint
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def _is_busy(exc: sa.exc.OperationalError) -> bool:
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
 
 
 class _OnLoop:
-    """A read transaction's connection, run synchronously on the event loop's thread."""
+    """A transaction's connection, run synchronously on the event loop's thread."""
 
     __slots__ = ("_conn",)
 
@@ -162,14 +250,16 @@ class _OnLoop:
     @overload
     async def execute(
         self, statement: TypedReturnsRows[*_Ts], parameters: Any = None, /
-    ) -> Result[*_Ts]: ...
+    ) -> CursorResult[*_Ts]: ...
 
     @overload
     async def execute(
         self, statement: Executable, parameters: Any = None, /
-    ) -> Result[*TupleAny]: ...
+    ) -> CursorResult[*TupleAny]: ...
 
-    async def execute(self, statement: Executable, parameters: Any = None, /) -> Result[*TupleAny]:
+    async def execute(
+        self, statement: Executable, parameters: Any = None, /
+    ) -> CursorResult[*TupleAny]:
         return self._conn.execute(statement, parameters)
 
 
@@ -202,40 +292,39 @@ def _postgres_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
-    _configure_sqlite(engine.sync_engine, begin=begin, busy_ms=30000)
-    return engine
-
-
-def _sqlite_loop_engine(url: str) -> sa.Engine:
-    """The plain ``sqlite3`` engine for reads on the loop's thread. Its pool never makes a caller
-    wait (``max_overflow=-1``): a wait would block the loop that must free a connection."""
+def _sqlite_loop_engine(
+    url: str, *, begin: str, busy_ms: int, autocheckpoint: bool = True
+) -> sa.Engine:
+    """A plain ``sqlite3`` engine for the loop's thread. Its pool never makes a caller wait
+    (``max_overflow=-1``): a wait would block the loop that must free a connection."""
     sync_url = make_url(url).set(drivername="sqlite")
     engine = sa.create_engine(
         sync_url,
         poolclass=sa.QueuePool,
         pool_size=4,
         max_overflow=-1,
-        connect_args={"timeout": LOOP_READ_BUSY_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
     )
-    _configure_sqlite(engine, begin="BEGIN", busy_ms=LOOP_READ_BUSY_MS)
+    _configure_sqlite(engine, begin=begin, busy_ms=busy_ms, autocheckpoint=autocheckpoint)
     return engine
 
 
-def _configure_sqlite(engine: sa.Engine, *, begin: str, busy_ms: int) -> None:
+def _configure_sqlite(engine: sa.Engine, *, begin: str, busy_ms: int, autocheckpoint: bool) -> None:
     """WAL, foreign keys and our own ``BEGIN`` on every connection of ``engine``."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_conn.cursor()
-        for pragma in (
+        pragmas = [
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             f"PRAGMA busy_timeout={busy_ms}",
             "PRAGMA foreign_keys=ON",
-        ):
+        ]
+        if not autocheckpoint:
+            pragmas.append("PRAGMA wal_autocheckpoint=0")
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 

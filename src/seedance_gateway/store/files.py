@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import RowMapping, delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.errors import NotFound, PayloadTooLarge
 from seedance_gateway.store import tables as t
@@ -107,7 +106,7 @@ class FileStore:
             return await _usage(conn, account_id)
 
 
-async def _lock_account(conn: AsyncConnection, account_id: str) -> None:
+async def _lock_account(conn: Connection, account_id: str) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(
             select(t.accounts.c.id).where(t.accounts.c.id == account_id).with_for_update()
@@ -121,7 +120,7 @@ async def _usage(conn: Connection, account_id: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def _quota(conn: AsyncConnection, account_id: str, default: int) -> int:
+async def _quota(conn: Connection, account_id: str, default: int) -> int:
     query = select(t.accounts.c.storage_quota_bytes).where(t.accounts.c.id == account_id)
     override = (await conn.execute(query)).scalar_one_or_none()
     return int(override) if override is not None else default

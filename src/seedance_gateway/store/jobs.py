@@ -7,18 +7,18 @@ Every write a worker makes after claiming is fenced: it applies only while the j
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, update
 
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.store import outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
-from seedance_gateway.store.database import Database
+from seedance_gateway.store.database import Connection, Database
 from seedance_gateway.store.rows import Job, job_from_row, task_from_row
 from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs, locked_task
 
@@ -53,32 +53,22 @@ class JobStore:
         self, owner: str, limit: int, lease_seconds: float, kinds: tuple[str, ...] = ("generate",)
     ) -> list[Job]:
         """Leases up to ``limit`` due jobs of ``kinds`` to ``owner``, earlier-listed kinds first."""
+        [jobs] = await self.claim_each(owner, [(kinds, limit)], lease_seconds)
+        return jobs
+
+    async def claim_each(
+        self, owner: str, wants: list[tuple[tuple[str, ...], int]], lease_seconds: float
+    ) -> list[list[Job]]:
+        """``claim`` for each (kinds, limit) of ``wants``, all in one transaction (a worker's
+        pools claim together: one commit per round, not one per pool)."""
         stamp = now()
-        rank = case({kind: index for index, kind in enumerate(kinds)}, value=t.jobs.c.kind)
-        due = (
-            select(t.jobs.c.id)
-            .where(
-                t.jobs.c.state.in_(CLAIMABLE), t.jobs.c.run_at <= stamp, t.jobs.c.kind.in_(kinds)
-            )
-            .order_by(rank, t.jobs.c.run_at, t.jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(t.jobs)
-            .where(t.jobs.c.id.in_(due.scalar_subquery()))
-            .values(
-                state="running",
-                attempt=t.jobs.c.attempt + 1,
-                lease_owner=owner,
-                lease_until=stamp + timedelta(seconds=lease_seconds),
-                updated_at=stamp,
-            )
-            .returning(*t.jobs.c)
-        )
+        lease = {"owner": owner, "now": stamp, "until": stamp + timedelta(seconds=lease_seconds)}
+        claimed: list[list[Job]] = []
         async with self.db.write() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
-        return [job_from_row(r) for r in rows]
+            for kinds, limit in wants:
+                result = await conn.execute(_claim_statement(kinds), {**lease, "limit": limit})
+                claimed.append([job_from_row(r) for r in result.mappings().all()])
+        return claimed
 
     async def heartbeat(self, job: Job, lease_seconds: float) -> bool:
         """Extends the lease; False means it was lost."""
@@ -131,23 +121,7 @@ class JobStore:
     ) -> bool:
         """Finishes job and task together, settling credits; False if the lease was lost."""
         async with self.db.write() as conn:
-            fenced = await conn.execute(
-                update(t.jobs)
-                .where(fence(job))
-                .values(
-                    state="completed" if status is Status.SUCCEEDED else "discarded",
-                    lease_owner=None,
-                    lease_until=None,
-                    last_error=error["message"] if error else None,
-                    updated_at=now(),
-                )
-            )
-            if fenced.rowcount != 1:
-                return False
-            task = await locked_task(conn, job.task_id)
-            if task is None or task.status.terminal:
-                return False
-            return await finish(conn, task, status, error=error, result=result)
+            return await complete(conn, job, status, result=result, error=error)
 
     async def retry(self, job: Job, error: str, delay_seconds: float) -> bool:
         """Puts the job back for a later attempt and the task back to queued."""
@@ -173,12 +147,7 @@ class JobStore:
     async def hand_off(self, job: Job) -> bool:
         """Ends the job without ending its task: a later step (the upstream's) carries it on."""
         async with self.db.write() as conn:
-            fenced = await conn.execute(
-                update(t.jobs)
-                .where(fence(job))
-                .values(state="completed", lease_owner=None, lease_until=None, updated_at=now())
-            )
-        return fenced.rowcount == 1
+            return await hand_off(conn, job)
 
     async def defer(self, job: Job, delay_seconds: float, reason: str) -> bool:
         """Puts the job back for later, not counting this attempt (it waited, it did not fail)."""
@@ -242,12 +211,80 @@ class JobStore:
         return expired
 
 
-async def _holds_lease(conn: AsyncConnection, job: Job) -> bool:
+async def complete(
+    conn: Connection,
+    job: Job,
+    status: Status,
+    *,
+    result: dict[str, Any] | None,
+    error: dict[str, str] | None,
+) -> bool:
+    """``JobStore.complete`` inside the caller's transaction."""
+    fenced = await conn.execute(
+        update(t.jobs)
+        .where(fence(job))
+        .values(
+            state="completed" if status is Status.SUCCEEDED else "discarded",
+            lease_owner=None,
+            lease_until=None,
+            last_error=error["message"] if error else None,
+            updated_at=now(),
+        )
+    )
+    if fenced.rowcount != 1:
+        return False
+    task = await locked_task(conn, job.task_id)
+    if task is None or task.status.terminal:
+        return False
+    return await finish(conn, task, status, error=error, result=result)
+
+
+async def hand_off(conn: Connection, job: Job) -> bool:
+    """``JobStore.hand_off`` inside the caller's transaction."""
+    fenced = await conn.execute(
+        update(t.jobs)
+        .where(fence(job))
+        .values(state="completed", lease_owner=None, lease_until=None, updated_at=now())
+    )
+    return fenced.rowcount == 1
+
+
+@functools.cache
+def _claim_statement(kinds: tuple[str, ...]) -> Any:
+    """Leases up to ``:limit`` due jobs of ``kinds`` to ``:owner`` until ``:until``, built
+    once per ``kinds`` (their order is the rank)."""
+    rank = case({kind: index for index, kind in enumerate(kinds)}, value=t.jobs.c.kind)
+    due = (
+        select(t.jobs.c.id)
+        .where(
+            t.jobs.c.state.in_(CLAIMABLE),
+            t.jobs.c.run_at <= bindparam("now"),
+            t.jobs.c.kind.in_(kinds),
+        )
+        .order_by(rank, t.jobs.c.run_at, t.jobs.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(t.jobs)
+        .where(t.jobs.c.id.in_(due.scalar_subquery()))
+        .values(
+            state="running",
+            attempt=t.jobs.c.attempt + 1,
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("until"),
+            updated_at=bindparam("now"),
+        )
+        .returning(*t.jobs.c)
+    )
+
+
+async def _holds_lease(conn: Connection, job: Job) -> bool:
     row = (await conn.execute(select(t.jobs.c.id).where(fence(job)))).first()
     return row is not None
 
 
-async def _requeue_task(conn: AsyncConnection, task_id: str | None) -> None:
+async def _requeue_task(conn: Connection, task_id: str | None) -> None:
     await conn.execute(
         update(t.tasks)
         .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.RUNNING))
@@ -255,7 +292,7 @@ async def _requeue_task(conn: AsyncConnection, task_id: str | None) -> None:
     )
 
 
-async def _reap_one(conn: AsyncConnection, job: Job, stamp: datetime) -> int:
+async def _reap_one(conn: Connection, job: Job, stamp: datetime) -> int:
     """Re-queues or fails one job whose lease expired before ``stamp``; 0 if it moved on."""
     last = job.attempt >= job.max_attempts
     values: dict[str, Any] = (
@@ -289,7 +326,7 @@ async def _reap_one(conn: AsyncConnection, job: Job, stamp: datetime) -> int:
     return 1
 
 
-async def _expire_one(conn: AsyncConnection, task_id: str, stamp: datetime) -> int:
+async def _expire_one(conn: Connection, task_id: str, stamp: datetime) -> int:
     """Expires one task if it is still unfinished past its deadline; 1 if it did."""
     await lock_jobs(conn, task_id)
     task = await locked_task(conn, task_id)

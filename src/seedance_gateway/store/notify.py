@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from seedance_gateway.store.database import Connection
 
 CHANNEL = "seedance_jobs"
 
 
-async def announce(conn: AsyncConnection) -> None:
+async def announce(conn: Connection) -> None:
     """Tells other processes a job is due (PostgreSQL only; delivered when ``conn`` commits)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text(f"NOTIFY {CHANNEL}"))

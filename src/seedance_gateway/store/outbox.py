@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
@@ -15,6 +14,7 @@ from seedance_gateway.domain.tasks import Task
 from seedance_gateway.store import notify
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
+from seedance_gateway.store.database import Connection
 
 DELIVER = "deliver"
 #: Lease losses a delivery job survives; the retry schedule itself is the sender's business.
@@ -31,7 +31,7 @@ SUBSCRIBED = select(
 )
 
 
-async def record_status_change(conn: AsyncConnection, task: Task) -> None:
+async def record_status_change(conn: Connection, task: Task) -> None:
     """Raises the event for ``task``'s (new) status and queues its deliveries."""
     kind = wh.event_type_for(task.status)
     endpoints = [e for e in await _subscribed(conn, task.account_id) if kind in e["event_types"]]
@@ -57,7 +57,7 @@ async def record_status_change(conn: AsyncConnection, task: Task) -> None:
 
 
 async def insert_event(
-    conn: AsyncConnection,
+    conn: Connection,
     account_id: str,
     kind: str,
     task_id: str | None,
@@ -82,7 +82,7 @@ async def insert_event(
 
 
 async def insert_delivery(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     account_id: str,
     event_id: str,
@@ -126,7 +126,7 @@ async def insert_delivery(
     return delivery_id
 
 
-async def abandon_delivery(conn: AsyncConnection, payload: dict[str, Any] | None) -> None:
+async def abandon_delivery(conn: Connection, payload: dict[str, Any] | None) -> None:
     """Fails a delivery whose job the reaper gave up on (its workers kept dying)."""
     delivery_id = (payload or {}).get("delivery_id")
     await conn.execute(
@@ -139,7 +139,7 @@ async def abandon_delivery(conn: AsyncConnection, payload: dict[str, Any] | None
     )
 
 
-async def _subscribed(conn: AsyncConnection, account_id: str) -> list[dict[str, Any]]:
+async def _subscribed(conn: Connection, account_id: str) -> list[dict[str, Any]]:
     found = await conn.execute(SUBSCRIBED, {"account_id": account_id})
     return [dict(row) for row in found.mappings().all()]
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seedance_gateway import metrics
 from seedance_gateway.domain import ledger
@@ -24,7 +23,7 @@ from seedance_gateway.errors import (
 from seedance_gateway.store import notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
-from seedance_gateway.store.database import Database, after_commit
+from seedance_gateway.store.database import Connection, Database, after_commit
 from seedance_gateway.store.rows import task_from_row
 
 IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
@@ -122,7 +121,7 @@ class TaskStore:
 
     async def _submit(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         new: NewTask,
         idempotency: Idempotency | None,
         max_in_flight: int,
@@ -299,7 +298,7 @@ class TaskStore:
 
 
 async def finish(
-    conn: AsyncConnection,
+    conn: Connection,
     task: Task,
     status: Status,
     *,
@@ -344,7 +343,7 @@ async def finish(
     return True
 
 
-async def lock_jobs(conn: AsyncConnection, task_id: str) -> None:
+async def lock_jobs(conn: Connection, task_id: str) -> None:
     """Locks a task's job rows (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes).
 
     Lock order: a transaction that writes a task's job and the task takes the job rows first,
@@ -355,13 +354,13 @@ async def lock_jobs(conn: AsyncConnection, task_id: str) -> None:
         await conn.execute(select(t.jobs.c.id).where(t.jobs.c.task_id == task_id).with_for_update())
 
 
-async def _lock_key(conn: AsyncConnection, api_key_id: str) -> None:
+async def _lock_key(conn: Connection, api_key_id: str) -> None:
     """Serializes submits per key on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(LOCK_KEY, {"api_key_id": api_key_id})
 
 
-async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> Task | None:
+async def _replay(conn: Connection, api_key_id: str, idem: Idempotency) -> Task | None:
     row = (
         (
             await conn.execute(
@@ -394,7 +393,7 @@ async def _replay(conn: AsyncConnection, api_key_id: str, idem: Idempotency) -> 
     return task_from_row(task_row)
 
 
-async def _check_in_flight(conn: AsyncConnection, api_key_id: str, limit: int) -> None:
+async def _check_in_flight(conn: Connection, api_key_id: str, limit: int) -> None:
     count = (await conn.execute(IN_FLIGHT_COUNT, {"api_key_id": api_key_id})).scalar_one()
     if count >= limit:
         raise RateLimited(
@@ -405,12 +404,12 @@ async def _check_in_flight(conn: AsyncConnection, api_key_id: str, limit: int) -
         )
 
 
-async def _balance(conn: AsyncConnection, account_id: str) -> int:
+async def _balance(conn: Connection, account_id: str) -> int:
     query = select(t.accounts.c.balance).where(t.accounts.c.id == account_id)
     return int((await conn.execute(query)).scalar_one())
 
 
-async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
+async def _insert_task(conn: Connection, new: NewTask) -> Task:
     stamp = now()
     row = await conn.execute(
         INSERT_TASK,
@@ -439,7 +438,7 @@ async def _insert_task(conn: AsyncConnection, new: NewTask) -> Task:
     return task_from_row(row.mappings().one())
 
 
-async def enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: int) -> None:
+async def enqueue(conn: Connection, task_id: str, kind: str, max_attempts: int) -> None:
     """Queues a job of ``kind`` for the task and wakes the workers (on commit)."""
     stamp = now()
     job = {"kind": kind, "task_id": task_id, "state": "available", "attempt": 0}
@@ -448,7 +447,7 @@ async def enqueue(conn: AsyncConnection, task_id: str, kind: str, max_attempts: 
     await notify.announce(conn)
 
 
-async def locked_task(conn: AsyncConnection, task_id: str | None) -> Task | None:
+async def locked_task(conn: Connection, task_id: str | None) -> Task | None:
     """The task, row-locked on PostgreSQL for the rest of the transaction (None: no such task)."""
     query = select(t.tasks).where(t.tasks.c.id == task_id)
     if conn.dialect.name == "postgresql":
@@ -458,7 +457,7 @@ async def locked_task(conn: AsyncConnection, task_id: str | None) -> Task | None
 
 
 async def _task_for_update(
-    conn: AsyncConnection, task_id: str, account_id: str | None, *, visible_only: bool = False
+    conn: Connection, task_id: str, account_id: str | None, *, visible_only: bool = False
 ) -> Task:
     query = select(t.tasks).where(t.tasks.c.id == task_id)
     if account_id is not None:

@@ -23,10 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seedance_gateway.domain.tasks import Status
-from seedance_gateway.store import notify, outbox
+from seedance_gateway.domain.tasks import TERMINAL, Status
+from seedance_gateway.store import jobs, notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection, Database
@@ -38,6 +37,7 @@ SUBMIT = "upstream_submit"  #: job kind: hand a task to the upstream
 FETCH = "upstream_fetch"  #: job kind: copy a finished task's video into our blobs
 HOLDS_SLOT = ("submitting", "ambiguous", "active")
 CHECKED = ("active", "ambiguous")
+ENDED = tuple(sorted(str(status) for status in TERMINAL))  #: a task's terminal statuses
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,12 +147,16 @@ class UpstreamStore:
                 return Slot(row=_row(row), fresh=True)
             return None
 
-    async def accepted(self, task_id: str, upstream_id: str, next_check_at: datetime) -> None:
-        """Records the upstream's id (whatever became of the job's lease: it must never be lost)."""
+    async def accepted(self, job: Job, upstream_id: str, next_check_at: datetime) -> None:
+        """Records the upstream's id (whatever became of the job's lease: it must never be lost)
+        and hands the submit job off, in one transaction."""
         async with self.db.write() as conn:
             await conn.execute(
                 update(t.upstream_tasks)
-                .where(_is(task_id), t.upstream_tasks.c.state.in_(("submitting", "ambiguous")))
+                .where(
+                    _is(job.task_id or ""),
+                    t.upstream_tasks.c.state.in_(("submitting", "ambiguous")),
+                )
                 .values(
                     state="active",
                     upstream_id=upstream_id,
@@ -162,6 +166,7 @@ class UpstreamStore:
                     updated_at=now(),
                 )
             )
+            await jobs.hand_off(conn, job)
 
     async def ambiguous(self, task_id: str, error: str, next_check_at: datetime) -> None:
         """The create request may have reached the upstream: reconcile before any resend."""
@@ -279,13 +284,14 @@ class UpstreamStore:
         async with self.db.write() as conn:
             await conn.execute(update(t.upstream_tasks).where(_is(task_id)).values(**values))
 
-    async def mark_running(self, task_id: str) -> bool:
-        """The upstream started the task: ours is ``running`` too (its first start is an event)."""
+    async def mark_running(self, task_id: str, next_check_at: datetime) -> bool:
+        """The upstream started the task: ours is ``running`` too (its first start is an event),
+        checked again at ``next_check_at``."""
         async with self.db.write() as conn:
             await conn.execute(
                 update(t.upstream_tasks)
                 .where(_is(task_id))
-                .values(upstream_status="running", updated_at=now())
+                .values(upstream_status="running", next_check_at=next_check_at, updated_at=now())
             )
             stamp = now()
             row = (
@@ -323,6 +329,27 @@ class UpstreamStore:
             if task is None or task.status.terminal:
                 return False
             return await finish(conn, task, status, error=error, result=None)
+
+    async def complete_fetch(
+        self,
+        job: Job,
+        status: Status,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+    ) -> bool:
+        """``JobStore.complete`` for a copy job, closing the task's row once the task has ended
+        (by this copy or otherwise), in the same transaction."""
+        task_id = job.task_id or ""
+        async with self.db.write() as conn:
+            settled = await jobs.complete(conn, job, status, result=result, error=error)
+            ended = select(t.tasks.c.id).where(t.tasks.c.id == task_id, t.tasks.c.status.in_(ENDED))
+            await conn.execute(
+                update(t.upstream_tasks)
+                .where(_is(task_id), ended.exists())
+                .values(state="done", updated_at=now())
+            )
+        return settled
 
     async def done(self, task_id: str) -> None:
         """Nothing more to do upstream for this task."""
@@ -381,7 +408,7 @@ def _row(row: Any) -> UpstreamTask:
     return UpstreamTask(**{f: row[f] for f in UpstreamTask.__dataclass_fields__})
 
 
-async def _row_for_update(conn: AsyncConnection, task_id: str) -> UpstreamTask | None:
+async def _row_for_update(conn: Connection, task_id: str) -> UpstreamTask | None:
     query = select(t.upstream_tasks).where(_is(task_id))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -389,7 +416,7 @@ async def _row_for_update(conn: AsyncConnection, task_id: str) -> UpstreamTask |
     return _row(row) if row else None
 
 
-async def _to_fetch(conn: AsyncConnection, task_id: str, attempts: int) -> bool:
+async def _to_fetch(conn: Connection, task_id: str, attempts: int) -> bool:
     moved = await conn.execute(
         update(t.upstream_tasks)
         .where(_is(task_id), t.upstream_tasks.c.state == "active")
@@ -401,7 +428,7 @@ async def _to_fetch(conn: AsyncConnection, task_id: str, attempts: int) -> bool:
     return True
 
 
-async def _lock_channel(conn: AsyncConnection, channel: str) -> None:
+async def _lock_channel(conn: Connection, channel: str) -> None:
     """Serializes slot counting per channel (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
         key = zlib.crc32(f"upstream-channel:{channel}".encode())

@@ -171,8 +171,7 @@ class ArkRunner:
         )
         outcome = await channel.client.create(body, client_request_id=task.id)
         if isinstance(outcome, Accepted):
-            await self.store.upstream.accepted(task.id, outcome.id, self._first_check())
-            await self.store.jobs.hand_off(job)
+            await self.store.upstream.accepted(job, outcome.id, self._first_check())
             self.wakeup.notify()
         elif isinstance(outcome, Ambiguous):
             log.warning("create of task %s is ambiguous: %s", task.id, outcome.reason)
@@ -318,10 +317,7 @@ class ArkRunner:
                 row.task_id, self._next_check(row), status="queued"
             )
         elif status is Status.RUNNING:
-            await self.store.upstream.mark_running(row.task_id)
-            await self.store.upstream.reschedule(
-                row.task_id, self._next_check(row), status="running"
-            )
+            await self.store.upstream.mark_running(row.task_id, self._next_check(row))
         elif status is Status.SUCCEEDED:
             if await self.store.upstream.to_fetch(row.task_id):
                 self.wakeup.notify()
@@ -395,7 +391,10 @@ class ArkRunner:
         row = await self.store.upstream.get(job.task_id or "")
         task = await self.store.tasks.get(job.task_id or "")
         logs.bind(account_id=task.account_id)
-        if row is None or row.upstream_id is None or task.status.terminal:
+        if task.status.terminal:  # cancelled or expired meanwhile: nothing to copy or check
+            await self.store.upstream.done(task.id)
+            return None
+        if row is None or row.upstream_id is None:
             return None
         channel = self.channels.by_name.get(row.channel)
         if channel is None:

@@ -1,0 +1,119 @@
+"""SQLite writes run on the event loop's thread (issue 19): while another process holds the
+database's write lock, a write waits asleep (the loop keeps serving), then goes through; a lock
+held past the bound fails with "database is locked"; the WAL is still checkpointed."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from integration_support import open_account
+
+from seedance_gateway.store import Store, database, migrate
+
+HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[tuple[Store, Path]]:
+    path = tmp_path / "seedance.db"
+    await migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    store = Store.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        yield store, path
+    finally:
+        await store.close()
+
+
+@contextmanager
+def write_lock_held(path: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds SQLite's write lock on ``path`` for ``seconds``."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield holder
+
+
+async def ticking(stop: asyncio.Event) -> int:
+    ticks = 0
+    while not stop.is_set():
+        await asyncio.sleep(0.005)
+        ticks += 1
+    return ticks
+
+
+async def test_a_write_waits_asleep_for_another_process_lock(
+    sqlite_store: tuple[Store, Path],
+) -> None:
+    store, path = sqlite_store
+    owner = await open_account(store, 100)
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(ticking(stop))
+    loop = asyncio.get_running_loop()
+    with write_lock_held(path, 0.6) as holder:
+        began = loop.time()
+        balance = await store.accounts.grant(owner.account_id, 5)
+        waited = loop.time() - began
+        assert holder.poll() is not None  # the grant went through only once the lock was free
+    stop.set()
+    ticks = await ticker
+    assert balance == 105
+    assert waited >= 0.3
+    assert ticks >= 20, f"the event loop was blocked while the write waited ({ticks} ticks)"
+    assert await store.accounts.balance(owner.account_id) == 105
+
+
+async def test_a_lock_held_past_the_bound_fails_the_write(
+    sqlite_store: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, path = sqlite_store
+    owner = await open_account(store, 100)
+    monkeypatch.setattr(database, "WRITE_BUSY_S", 0.2)
+    with write_lock_held(path, 1.0), pytest.raises(sa.exc.OperationalError, match="locked"):
+        await store.accounts.grant(owner.account_id, 5)
+    assert await store.accounts.balance(owner.account_id) == 100
+    assert await store.accounts.grant(owner.account_id, 5) == 105  # the writer still works
+
+
+async def test_the_wal_is_checkpointed_by_a_thread(
+    sqlite_store: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, path = sqlite_store
+    owner = await open_account(store, 100)
+    monkeypatch.setattr(database, "CHECKPOINT_EVERY", 1_000_000)
+    for _ in range(3):
+        await store.accounts.grant(owner.account_id, 1)
+    assert balance_in_the_file(path, owner.account_id) != 103  # still only in the WAL
+    monkeypatch.setattr(database, "CHECKPOINT_EVERY", 1)
+    await store.accounts.grant(owner.account_id, 1)
+    for _ in range(100):  # the checkpoint thread copies the WAL back
+        if balance_in_the_file(path, owner.account_id) == 104:
+            break
+        await asyncio.sleep(0.02)
+    assert balance_in_the_file(path, owner.account_id) == 104
+
+
+def balance_in_the_file(path: Path, account_id: str) -> int:
+    """The balance as the database file holds it, without the WAL (``immutable`` reads only
+    the main file)."""
+    raw = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        row = raw.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    finally:
+        raw.close()
+    return int(row[0]) if row else -1
