@@ -68,6 +68,7 @@ from bench_api import (
     free_port,
     gateway_command,
     postgres_reachable,
+    process_cpu_seconds,
     running,
     scratch_postgres,
 )
@@ -149,12 +150,17 @@ class FakeUpstream:
         return JSONResponse({"id": task.id})
 
     async def _call_back(self, task: FakeTask, url: str) -> None:
+        """POSTs the finished task to ``url`` when it finishes (once, like the upstream's last
+        callback; its earlier ones only make the gateway check sooner)."""
         await asyncio.sleep(max(0.0, task.finish_at - time.time()))
-        if self.http is None:
-            self.http = httpx.AsyncClient(timeout=10, trust_env=False)
+        if self.http is None:  # the upstream calls back from many machines: no shared pool cap
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+            self.http = httpx.AsyncClient(timeout=60, trust_env=False, limits=limits)
         self.calls["callback_sent"] += 1
+        # uvloop's timers may fire a millisecond early: render the moment the task finished
+        body = task.render(self.base, max(time.time(), task.finish_at))
         with contextlib.suppress(httpx.HTTPError):
-            await self.http.post(url, json=task.render(self.base, time.time()))
+            await self.http.post(url, json=body)
 
     async def list(self, request: Request) -> Response:
         self.calls["list"] += 1
@@ -277,6 +283,9 @@ class Row:
     latencies: list[float]  #: seconds from the fake's finish to the client seeing it finished
     calls: dict[str, int]
     wall: float  #: seconds from the first create to the last task finished
+    first_finish: float = 0.0  #: the fake's earliest finish time (epoch seconds)
+    last_done: float = 0.0  #: when the client could see the last task finished
+    cpu: float | None = None  #: gateway A's CPU seconds over the row (None for a baseline)
 
     @property
     def api_calls(self) -> int:
@@ -285,6 +294,12 @@ class Row:
     def per_task(self, kind: str | None = None) -> float:
         count = self.api_calls if kind is None else self.calls.get(kind, 0)
         return count / max(1, self.tasks)
+
+    def settle_rate(self) -> float:
+        """Tasks per second from the upstream's first finish to our last: the burst's rate."""
+        if not self.latencies or self.tasks < 2:
+            return 0.0
+        return self.tasks / max(1e-9, self.last_done - self.first_finish)
 
     def quantile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
@@ -321,8 +336,16 @@ async def poller(base: str, count: int, interval: float, timeout: float) -> Row:
     stats = fake_stats(base)
     finish = stats["finish_at"]
     latencies = [seen[i] - finish[i] for i in seen]
-    wall = max(seen.values(), default=start) - start
-    return Row(f"poller {interval:g} s", count, latencies, stats["calls"], wall)
+    last = max(seen.values(), default=start)
+    return Row(
+        f"poller {interval:g} s",
+        count,
+        latencies,
+        stats["calls"],
+        last - start,
+        first_finish=min(finish[i] for i in ids),
+        last_done=last,
+    )
 
 
 async def _create_direct(client: httpx.AsyncClient) -> str:
@@ -348,21 +371,22 @@ async def _gather_limited(jobs: Sequence[Any], limit: int) -> list[Any]:
     return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
-async def through_gateway(
-    name: str, gateway: str, key: str, database_url: str, base: str, count: int, timeout: float
-) -> Row:
+async def through_gateway(name: str, a: GatewayA, base: str, count: int, timeout: float) -> Row:
     """Creates ``count`` tasks on gateway A and waits until A has finished them all."""
     fake_reset(base)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {a.key}"}
+    cpu_before = process_cpu_seconds(a.pid)
     async with httpx.AsyncClient(
-        base_url=gateway, headers=headers, timeout=60, trust_env=False
+        base_url=a.url, headers=headers, timeout=60, trust_env=False
     ) as client:
         start = time.time()
         ids = await _gather_limited(
             [_create_on_gateway(client, index) for index in range(count)], CREATE_CONCURRENCY
         )
-        await _wait_finished(client, ids, timeout)
-    return await _gateway_row(name, database_url, base, ids, start)
+    await _wait_finished(a.database_url, ids, timeout)
+    cpu_after = process_cpu_seconds(a.pid)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return await _gateway_row(name, a.database_url, base, ids, start, cpu)
 
 
 async def _create_on_gateway(client: httpx.AsyncClient, index: int) -> str:
@@ -379,29 +403,40 @@ async def _create_on_gateway(client: httpx.AsyncClient, index: int) -> str:
     return task_id
 
 
-async def _wait_finished(client: httpx.AsyncClient, ids: list[str], timeout: float) -> None:
-    """Waits (reading A's own list, 1 s apart) until every task is terminal."""
+async def _wait_finished(database_url: str, ids: list[str], timeout: float) -> None:
+    """Waits until every task is terminal, reading A's database (0.2 s apart) rather than its
+    API, so that the waiting costs A no requests: A's CPU over a row is the tasks' own."""
+    from sqlalchemy import func, select
+
+    from seedance_gateway.store import tables
+
+    wanted = [_internal_id(i) for i in ids]
+    unfinished = (
+        select(func.count())
+        .select_from(tables.tasks)
+        .where(tables.tasks.c.id.in_(wanted), tables.tasks.c.finished_at.is_(None))
+    )
+    store = Store.open(database_url)
     deadline = time.monotonic() + timeout
-    wanted = set(ids)
-    while time.monotonic() < deadline:
-        done = set()
-        for page in range(1, len(ids) // 500 + 2):
-            response = await client.get(TASKS, params={"page_num": page, "page_size": 500})
-            items = response.json()["items"]
-            done |= {t["id"] for t in items if t["status"] in ("succeeded", "failed")}
-        if wanted <= done:
-            return
-        await asyncio.sleep(1)
-    raise RuntimeError(f"{len(wanted - done)} of {len(ids)} tasks did not finish in {timeout} s")
+    try:
+        while time.monotonic() < deadline:
+            async with store.db.read() as conn:
+                left = int((await conn.execute(unfinished)).scalar_one())
+            if not left:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await store.close()
+    raise RuntimeError(f"{left} of {len(ids)} tasks did not finish in {timeout} s")
 
 
 async def _gateway_row(
-    name: str, database_url: str, base: str, ids: list[str], start: float
+    name: str, database_url: str, base: str, ids: list[str], start: float, cpu: float | None
 ) -> Row:
     stats = fake_stats(base)
     finish = stats["finish_at"]
     store = Store.open(database_url)
-    latencies, last = [], start
+    latencies, last, first_finish = [], start, float("inf")
     try:
         for public_id in ids:
             task = await store.tasks.get(_internal_id(public_id))
@@ -409,11 +444,22 @@ async def _gateway_row(
             if task.status.value != "succeeded" or task.finished_at is None or row is None:
                 raise RuntimeError(f"task {public_id} ended {task.status}: {task.error}")
             done = task.finished_at.timestamp()
-            latencies.append(done - finish[row.upstream_id or ""])
+            finished_upstream = finish[row.upstream_id or ""]
+            latencies.append(done - finished_upstream)
             last = max(last, done)
+            first_finish = min(first_finish, finished_upstream)
     finally:
         await store.close()
-    return Row(name, len(ids), latencies, stats["calls"], last - start)
+    return Row(
+        name,
+        len(ids),
+        latencies,
+        stats["calls"],
+        last - start,
+        first_finish=first_finish,
+        last_done=last,
+        cpu=cpu,
+    )
 
 
 def _internal_id(public_id: str) -> str:
@@ -422,11 +468,19 @@ def _internal_id(public_id: str) -> str:
     return ids.task_id_of(public_id)
 
 
+@dataclass(frozen=True)
+class GatewayA:
+    url: str
+    key: str
+    database_url: str  #: async SQLAlchemy URL of A's database
+    pid: int
+
+
 @contextlib.contextmanager
 def gateway_a(
     workdir: Path, fake: str, database_url: str | None, *, callbacks: bool, in_flight: int
-) -> Iterator[tuple[str, str, str]]:
-    """Gateway A (``seedance serve``) in front of the fake; yields (url, key, database URL)."""
+) -> Iterator[GatewayA]:
+    """Gateway A (``seedance serve``) in front of the fake."""
     home = workdir / f"a-{'callbacks' if callbacks else 'polling'}"
     home.mkdir()
     port = free_port()
@@ -450,9 +504,9 @@ def gateway_a(
     key = create_key(env)
     with running(
         gateway_command("serve", "--port", str(port)), env, port, "/healthz", home / "server.log"
-    ):
+    ) as server:
         store_url = database_url or f"sqlite:///{home / 'seedance.db'}"
-        yield url, key, _async_url(store_url)
+        yield GatewayA(url, key, _async_url(store_url), server.pid)
 
 
 def _async_url(url: str) -> str:
@@ -468,18 +522,21 @@ def format_row(row: Row, base: Row | None) -> str:
     p50, p95, worst = row.quantile(0.5), row.quantile(0.95), max(row.latencies, default=0.0)
     ratio_p50 = f"{p50 / base.quantile(0.5):.2f}x" if base and base.quantile(0.5) > 0 else "-"
     ratio_calls = f"{row.per_task() / base.per_task():.2f}x" if base and base.per_task() else "-"
+    cpu_ms = "-" if row.cpu is None else f"{1000 * row.cpu / max(1, row.tasks):.1f}"
     parts = " ".join(f"{kind} {row.per_task(kind):.2f}" for kind in API_KINDS)
     return (
         f"| {row.tasks} | {row.name} | {p50:.2f} | {p95:.2f} | {worst:.2f} | {ratio_p50} "
         f"| {row.per_task():.2f} ({parts}) | {ratio_calls} "
-        f"| {row.per_task('download'):.2f} | {row.wall:.1f} |"
+        f"| {row.per_task('download'):.2f} | {row.wall:.1f} | {row.settle_rate():.0f} "
+        f"| {cpu_ms} |"
     )
 
 
 HEADER = (
     "| in flight | row | latency p50 s | p95 s | max s | p50 vs poller 15 s "
-    "| API calls per task | calls vs poller 15 s | downloads per task | wall s |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| API calls per task | calls vs poller 15 s | downloads per task | wall s "
+    "| settled per s | A's CPU ms per task |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
@@ -487,22 +544,23 @@ def measure(args: argparse.Namespace, workdir: Path, database_url: str | None) -
     counts = [int(c) for c in args.tasks.split(",")]
     timeout = args.work + args.jitter + 600
     rows: list[Row] = []
+    wanted = set(args.rows.split(","))
     with fake_upstream(workdir, args.work, args.jitter) as fake:
-        for count in counts:
+        for count in counts if "pollers" in wanted else []:
             for interval in (15.0, 2.0):
                 rows.append(asyncio.run(poller(fake, count, interval, timeout)))
                 print(format_row(rows[-1], rows[-2] if interval == 2.0 else None), flush=True)
-        for callbacks in (True, False):
+        for callbacks in [c for c in (True, False) if ("callbacks" if c else "polling") in wanted]:
             name = "ark, callbacks" if callbacks else "ark, polling"
             with gateway_a(
                 workdir, fake, database_url, callbacks=callbacks, in_flight=max(counts)
-            ) as (url, key, store_url):
+            ) as a:
                 for count in counts:
-                    row = asyncio.run(
-                        through_gateway(name, url, key, store_url, fake, count, timeout)
-                    )
+                    row = asyncio.run(through_gateway(name, a, fake, count, timeout))
                     rows.append(row)
-                    base = next(r for r in rows if r.tasks == count and r.name == "poller 15 s")
+                    base = next(
+                        (r for r in rows if r.tasks == count and r.name == "poller 15 s"), None
+                    )
                     print(format_row(row, base), flush=True)
     return rows
 
@@ -518,6 +576,11 @@ def main() -> None:
         "--pg-url", default=os.environ.get("SEEDANCE_BENCH_PG", "postgresql://127.0.0.1:5432/test")
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--rows",
+        default="pollers,callbacks,polling",
+        help="which rows: pollers (the baselines), callbacks, polling (gateway A's two modes)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.tasks, args.work, args.jitter = "1,100", 6.0, 1.0
