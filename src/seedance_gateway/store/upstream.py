@@ -78,6 +78,17 @@ class Handoff:
     callback_secret: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    """What a check found out about one task, for ``UpstreamStore.record``."""
+
+    task_id: str
+    upstream_status: str  #: what the upstream says (``running`` starts our task too)
+    next_check_at: datetime  #: when to ask again (unless ``finished``)
+    finished: bool = False  #: the upstream succeeded: queue the copy of its video
+    error: str | None = None
+
+
 class TaskGone(Exception):
     """The step's job lost its lease, or its task has ended: there is nothing to send."""
 
@@ -276,45 +287,29 @@ class UpstreamStore:
         error: str | None = None,
     ) -> None:
         """Sets the next check (and what the upstream last said)."""
-        values: dict[str, Any] = {"next_check_at": next_check_at, "updated_at": now()}
-        if status is not None:
-            values["upstream_status"] = status
-        if error is not None:
-            values["last_error"] = error[:1000]
         async with self.db.write() as conn:
-            await conn.execute(update(t.upstream_tasks).where(_is(task_id)).values(**values))
+            await _reschedule(conn, task_id, next_check_at, status=status, error=error)
 
-    async def mark_running(self, task_id: str, next_check_at: datetime) -> bool:
-        """The upstream started the task: ours is ``running`` too (its first start is an event),
-        checked again at ``next_check_at``."""
+    async def record(self, checks: list[Checked]) -> int:
+        """What one round of checks found, in one transaction: each task rescheduled, marked
+        running (our task too: its first start is an event) or, when the upstream finished
+        it, its copy queued (once). Returns how many copies were queued."""
+        copies = 0
         async with self.db.write() as conn:
-            await conn.execute(
-                update(t.upstream_tasks)
-                .where(_is(task_id))
-                .values(upstream_status="running", next_check_at=next_check_at, updated_at=now())
-            )
-            stamp = now()
-            row = (
-                (
-                    await conn.execute(
-                        update(t.tasks)
-                        .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.QUEUED))
-                        .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
-                        .returning(*t.tasks.c)
+            for check in sorted(checks, key=lambda c: c.task_id):
+                if check.finished:
+                    copies += await _to_fetch(conn, check.task_id, self.fetch_attempts)
+                elif check.upstream_status == "running":
+                    await _mark_running(conn, check.task_id, check.next_check_at)
+                else:
+                    await _reschedule(
+                        conn,
+                        check.task_id,
+                        check.next_check_at,
+                        status=check.upstream_status,
+                        error=check.error,
                     )
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                return False
-            await outbox.record_status_change(conn, task_from_row(row))
-        return True
-
-    async def to_fetch(self, task_id: str) -> bool:
-        """The upstream finished the task: queue the copy of its video (once)."""
-        async with self.db.write() as conn:
-            return await _to_fetch(conn, task_id, self.fetch_attempts)
+        return copies
 
     async def end(self, task_id: str, status: Status, error: dict[str, str] | None) -> bool:
         """Ends the task as the upstream reported (credits released), and the row with it."""
@@ -414,6 +409,41 @@ async def _row_for_update(conn: Connection, task_id: str) -> UpstreamTask | None
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
     return _row(row) if row else None
+
+
+async def _reschedule(
+    conn: Connection,
+    task_id: str,
+    next_check_at: datetime,
+    *,
+    status: str | None = None,
+    error: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"next_check_at": next_check_at, "updated_at": now()}
+    if status is not None:
+        values["upstream_status"] = status
+    if error is not None:
+        values["last_error"] = error[:1000]
+    await conn.execute(update(t.upstream_tasks).where(_is(task_id)).values(**values))
+
+
+async def _mark_running(conn: Connection, task_id: str, next_check_at: datetime) -> None:
+    await _reschedule(conn, task_id, next_check_at, status="running")
+    stamp = now()
+    row = (
+        (
+            await conn.execute(
+                update(t.tasks)
+                .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.QUEUED))
+                .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
+                .returning(*t.tasks.c)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is not None:
+        await outbox.record_status_change(conn, task_from_row(row))
 
 
 async def _to_fetch(conn: Connection, task_id: str, attempts: int) -> bool:

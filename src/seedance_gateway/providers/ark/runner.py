@@ -54,7 +54,7 @@ from seedance_gateway.queue import Wakeup
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store
 from seedance_gateway.store.rows import Job
-from seedance_gateway.store.upstream import Handoff, TaskGone, UpstreamTask
+from seedance_gateway.store.upstream import Checked, Handoff, TaskGone, UpstreamTask
 
 log = logging.getLogger(__name__)
 CLOCK_SKEW_SECONDS = 120  #: how far the upstream's clock may be from ours when reconciling
@@ -272,13 +272,15 @@ class ArkRunner:
                 )
             return
         by_id = {task.id: task for task in found}
+        answers: list[tuple[UpstreamTask, wire.RemoteTask]] = []
         for row in rows:
             remote = by_id.get(row.upstream_id or "")
             if remote is None:
                 remote = await self._get_one(channel, row)
                 if remote is None:
                     continue
-            await self.apply(row, remote)
+            answers.append((row, remote))
+        await self.apply(answers)
 
     async def _get_one(self, channel: Channel, row: UpstreamTask) -> wire.RemoteTask | None:
         """A task the list left out: asked about alone; one the upstream lost ends here."""
@@ -296,33 +298,39 @@ class ArkRunner:
             await self.store.upstream.end(row.task_id, Status.FAILED, error)
         return remote
 
-    async def apply(self, row: UpstreamTask, remote: wire.RemoteTask) -> None:
-        """Moves the task on by what the upstream says about it."""
-        status = remote.mapped
-        if status is None:
-            log.warning(
-                "task %s: unknown upstream status %r; asking again later",
-                row.task_id,
-                remote.status,
-            )
-            await self.store.upstream.reschedule(
-                row.task_id,
-                _now() + timedelta(seconds=self.config.poll_max_seconds),
-                status=remote.status[:40],
-                error=f"unknown upstream status {remote.status!r}",
-            )
-            return
-        if status is Status.QUEUED:
-            await self.store.upstream.reschedule(
-                row.task_id, self._next_check(row), status="queued"
-            )
-        elif status is Status.RUNNING:
-            await self.store.upstream.mark_running(row.task_id, self._next_check(row))
-        elif status is Status.SUCCEEDED:
-            if await self.store.upstream.to_fetch(row.task_id):
-                self.wakeup.notify()
-        else:
-            await self.store.upstream.end(row.task_id, status, _end_error(status, remote))
+    async def apply(self, answers: list[tuple[UpstreamTask, wire.RemoteTask]]) -> None:
+        """Moves tasks on by what the upstream says about them: every task that goes on in one
+        transaction; each that ended (its credits released) in one of its own."""
+        checks: list[Checked] = []
+        for row, remote in answers:
+            status = remote.mapped
+            if status is None:
+                log.warning(
+                    "task %s: unknown upstream status %r; asking again later",
+                    row.task_id,
+                    remote.status,
+                )
+                checks.append(
+                    Checked(
+                        task_id=row.task_id,
+                        upstream_status=remote.status[:40],
+                        next_check_at=_now() + timedelta(seconds=self.config.poll_max_seconds),
+                        error=f"unknown upstream status {remote.status!r}",
+                    )
+                )
+            elif not status.terminal or status is Status.SUCCEEDED:
+                checks.append(
+                    Checked(
+                        task_id=row.task_id,
+                        upstream_status=str(status),
+                        next_check_at=self._next_check(row),
+                        finished=status is Status.SUCCEEDED,
+                    )
+                )
+            else:
+                await self.store.upstream.end(row.task_id, status, _end_error(status, remote))
+        if checks and await self.store.upstream.record(checks):
+            self.wakeup.notify()
 
     def _next_check(self, row: UpstreamTask) -> datetime:
         """Young tasks often, old ones less: a tenth of the age, within the configured bounds.
