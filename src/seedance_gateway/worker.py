@@ -42,6 +42,9 @@ from seedance_gateway.webhooks.sender import Sender
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 5.0
+#: At most one claim round per this many seconds: under load the jobs that became due (or
+#: slots that came free) meanwhile are claimed together, one transaction for all of them.
+CLAIM_ROUND_SECONDS = 0.02
 COLLECT_RETRY = 60.0  #: seconds before a failed collection runs again
 
 
@@ -150,9 +153,12 @@ class Worker:
             if loop.time() >= next_housekeeping:
                 await self._housekeeping()
                 next_housekeeping = loop.time() + HOUSEKEEPING_SECONDS
+            round_began = loop.time()
             claimed = await self._claim()
             if not claimed:
                 await self.wakeup.wait(self.settings.poll_seconds)
+            # a burst of wake-ups (jobs finishing, tasks arriving) is claimed in one round
+            await asyncio.sleep(round_began + CLAIM_ROUND_SECONDS - loop.time())
 
     async def _housekeeping(self) -> None:
         try:
