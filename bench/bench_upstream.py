@@ -25,11 +25,17 @@ for the client: for a baseline, when its GET saw ``succeeded``; for the gateway,
 and stored in A's blobs (a baseline that copied the file home would be later still).
 **Calls per task** count the fake's API requests (create, list, get, delete) divided by the
 tasks; video downloads are shown apart. Ratios are against ``poller 15 s`` in the same run.
+**Settled per s** is the tasks over the time from the upstream's first finish to the last task
+finished for the client (the burst's rate), and **A's CPU ms per task** gateway A's CPU time
+over the row (from ``/proc``) divided by its tasks: the whole lifecycle's cost, the steadiest
+figure on a shared machine. The bench waits on A's database, not its API, so waiting costs A
+nothing.
 
 A's channel is configured for the bench (``SEEDANCE_ARK_MAX_IN_FLIGHT`` and ``SEEDANCE_ARK_RPM``
 high enough for 1000 tasks at once); its check schedule and list pacing are the defaults.
 
-Usage: ``python bench/bench_upstream.py [--tasks 1,100,1000] [--work 15] [--quick] [--postgres]``
+Usage: ``python bench/bench_upstream.py [--tasks 1,100,1000] [--work 15] [--quick] [--postgres]
+[--rows pollers,callbacks,polling]``
 """
 
 from __future__ import annotations
@@ -608,6 +614,8 @@ def main() -> None:
                 "max": max(r.latencies, default=0.0),
                 "calls": r.calls,
                 "wall": r.wall,
+                "settled_per_s": r.settle_rate(),
+                "cpu_ms_per_task": None if r.cpu is None else 1000 * r.cpu / max(1, r.tasks),
             }
             for r in rows
         ]
