@@ -17,7 +17,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -69,10 +69,10 @@ class Complete(Protocol):
 class Pool:
     """Jobs of some kinds that share a number of slots, and what runs each one."""
 
-    running: set[asyncio.Task[None]]
     slots: int
     kinds: tuple[str, ...]  #: claimed in this order of preference
     run: Callable[[Job], Coroutine[None, None, None]]
+    running: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def free(self) -> int:
@@ -105,20 +105,12 @@ class Worker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-8:]}"
         self.sender = sender
         self.upstream = upstream
-        self.running: set[asyncio.Task[None]] = set()
-        self.delivering: set[asyncio.Task[None]] = set()
-        self.upstreaming: set[asyncio.Task[None]] = set()
-        self.collecting: set[asyncio.Task[None]] = set()
-        self.pools = [Pool(self.running, settings.worker_concurrency, ("generate",), self.process)]
+        self.pools = [Pool(settings.worker_concurrency, ("generate",), self.process)]
         if sender is not None:
-            self.pools.append(
-                Pool(self.delivering, settings.webhook_concurrency, (DELIVER,), self.deliver)
-            )
+            self.pools.append(Pool(settings.webhook_concurrency, (DELIVER,), self.deliver))
         if upstream is not None:
-            self.pools.append(
-                Pool(self.upstreaming, settings.ark_concurrency, (FETCH, SUBMIT), self.step)
-            )
-        self.pools.append(Pool(self.collecting, 1, (COLLECT,), self.collect))
+            self.pools.append(Pool(settings.ark_concurrency, (FETCH, SUBMIT), self.step))
+        self.pools.append(Pool(1, (COLLECT,), self.collect))
         self.collector = Collector(
             store=store.retention,
             files=store.files,
@@ -140,7 +132,7 @@ class Worker:
         checks = asyncio.create_task(self._check_loop(stop)) if self.upstream else None
         async with queue.listening(self.store.db, self.wakeup):
             await self._loop(stop)
-        pending = [*self.running, *self.delivering, *self.upstreaming, *self.collecting]
+        pending = [runner for pool in self.pools for runner in pool.running]
         if checks is not None:
             pending.append(checks)
         if pending:

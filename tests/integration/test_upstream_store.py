@@ -12,6 +12,7 @@ from sqlalchemy import select
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.store import Store
 from seedance_gateway.store import tables as t
+from seedance_gateway.store.rows import Job
 from seedance_gateway.store.upstream import FETCH, SUBMIT, Checked, Handoff
 
 CHANNEL = "main"
@@ -28,6 +29,17 @@ async def handed_over(store: Store, owner: Owner, upstream_id: str) -> Task:
     assert slot is not None and slot.fresh
     await store.upstream.accepted(job, upstream_id, datetime.now(UTC))
     return task
+
+
+async def copying(store: Store, owner: Owner) -> tuple[Task, Job]:
+    """A task the upstream finished, and the claimed job that copies its video home."""
+    task = await handed_over(store, owner, "cgt-1")
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    await store.upstream.record(
+        [Checked(task_id=task.id, upstream_status="succeeded", next_check_at=later, finished=True)]
+    )
+    [job] = await store.jobs.claim("w1", 1, 30, (FETCH,))
+    return task, job
 
 
 async def job_states(store: Store, task_id: str) -> dict[str, str]:
@@ -74,13 +86,7 @@ async def test_a_round_of_checks_moves_each_task_its_own_way(store: Store) -> No
 
 
 async def test_a_copy_that_settles_its_task_closes_the_row(store: Store) -> None:
-    owner = await open_account(store, 1000)
-    task = await handed_over(store, owner, "cgt-1")
-    later = datetime.now(UTC) + timedelta(seconds=30)
-    await store.upstream.record(
-        [Checked(task_id=task.id, upstream_status="succeeded", next_check_at=later, finished=True)]
-    )
-    [job] = await store.jobs.claim("w1", 1, 30, (FETCH,))
+    task, job = await copying(store, await open_account(store, 1000))
     result = {"video_key": "k", "last_frame_key": None, "duration": 1, "width": 2, "height": 2}
     assert await store.upstream.complete_fetch(job, Status.SUCCEEDED, result=result)
     assert (await store.tasks.get(task.id)).status is Status.SUCCEEDED
@@ -90,13 +96,7 @@ async def test_a_copy_that_settles_its_task_closes_the_row(store: Store) -> None
 
 
 async def test_a_copy_whose_lease_was_lost_leaves_the_row_open(store: Store) -> None:
-    owner = await open_account(store, 1000)
-    task = await handed_over(store, owner, "cgt-1")
-    later = datetime.now(UTC) + timedelta(seconds=30)
-    await store.upstream.record(
-        [Checked(task_id=task.id, upstream_status="succeeded", next_check_at=later, finished=True)]
-    )
-    [job] = await store.jobs.claim("w1", 1, 30, (FETCH,))
+    task, job = await copying(store, await open_account(store, 1000))
     await store.jobs.retry(job, "taken over", delay_seconds=0)  # the lease moves on
     assert not await store.upstream.complete_fetch(job, Status.SUCCEEDED, result={})
     assert (await store.tasks.get(task.id)).status is not Status.SUCCEEDED
