@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from integration_support import Owner, count, open_account, submit
+from integration_support import Owner, count, ledger_entries, open_account, submit
 from sqlalchemy import select
 
 from seedance_gateway.domain.tasks import Status, Task
@@ -56,6 +56,21 @@ async def test_an_acceptance_records_the_id_and_hands_the_submit_job_off(store: 
     assert await job_states(store, task.id) == {SUBMIT: "completed"}
 
 
+async def test_the_upstream_id_is_recorded_even_when_the_lease_was_lost(store: Store) -> None:
+    owner = await open_account(store, 1000)
+    task = await submit(store, owner, job_kind=SUBMIT)
+    [job] = await store.jobs.claim("w1", 1, 30, (SUBMIT,))
+    handoff = Handoff(
+        channel="", upstream_model="m", seed=1, service_tier="default", callback_secret="s"
+    )
+    assert await store.upstream.claim_slot(job, [(CHANNEL, 100)], handoff) is not None
+    await store.jobs.retry(job, "taken over", delay_seconds=0)  # the lease moves on mid-create
+    await store.upstream.accepted(job, "cgt-paid", datetime.now(UTC))
+    row = await store.upstream.get(task.id)  # never lost: a lost id would mean a second paid send
+    assert row is not None and row.state == "active" and row.upstream_id == "cgt-paid"
+    assert await job_states(store, task.id) == {SUBMIT: "retryable"}  # not handed off by us
+
+
 async def test_a_round_of_checks_moves_each_task_its_own_way(store: Store) -> None:
     owner = await open_account(store, 1000)
     queued, running, finished = [
@@ -90,6 +105,8 @@ async def test_a_copy_that_settles_its_task_closes_the_row(store: Store) -> None
     result = {"video_key": "k", "last_frame_key": None, "duration": 1, "width": 2, "height": 2}
     assert await store.upstream.complete_fetch(job, Status.SUCCEEDED, result=result)
     assert (await store.tasks.get(task.id)).status is Status.SUCCEEDED
+    assert not await store.upstream.complete_fetch(job, Status.SUCCEEDED, result=result)
+    assert await ledger_entries(store, task.id) == [("hold", 25), ("capture", 25)]  # once
     row = await store.upstream.get(task.id)
     assert row is not None and row.state == "done"
     assert await store.upstream.slots_taken(CHANNEL) == 0
