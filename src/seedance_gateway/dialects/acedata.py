@@ -14,7 +14,7 @@ import dataclasses
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from seedance_gateway.authentication import Principal
@@ -39,9 +39,10 @@ from seedance_gateway.errors import (
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.service import Service
 from seedance_gateway.web.body import read_json
+from seedance_gateway.web.routing import PrefixRouter
 
 PREFIX = "/seedance"
-router = APIRouter(prefix=PREFIX)
+router = PrefixRouter(prefix=PREFIX)
 Caller = Annotated[Principal, Depends(principal_of)]
 #: The callback hears about the end of the task.
 CALLBACK_STATUSES = tuple(str(s) for s in TERMINAL)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from seedance_gateway.authentication import Principal
@@ -41,9 +41,10 @@ from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Service, SubmitCommand
 from seedance_gateway.store.tasks import TaskFilter
 from seedance_gateway.web.body import read_json
+from seedance_gateway.web.routing import PrefixRouter
 
 PREFIX = "/api/v3"
-router = APIRouter(prefix=f"{PREFIX}/contents/generations")
+router = PrefixRouter(prefix=f"{PREFIX}/contents/generations")
 Caller = Annotated[Principal, Depends(principal_of)]
 #: The upstream calls back on every status change.
 CALLBACK_STATUSES = tuple(str(s) for s in Status)

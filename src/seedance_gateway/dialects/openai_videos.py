@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.authentication import Principal
@@ -50,9 +50,10 @@ from seedance_gateway.service import Service, SubmitCommand
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.downloads import blob_response
+from seedance_gateway.web.routing import PrefixRouter
 
 PREFIX = "/v1/videos"
-router = APIRouter(prefix=PREFIX)
+router = PrefixRouter(prefix=PREFIX)
 Caller = Annotated[Principal, Depends(principal_of)]
 DEFAULT_MODEL = "seedance-1-5-pro"
 DEFAULT_SECONDS = "4"

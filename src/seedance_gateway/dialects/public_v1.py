@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,8 +31,9 @@ from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Service, SubmitCommand
 from seedance_gateway.web.body import read_json
+from seedance_gateway.web.routing import PrefixRouter
 
-router = APIRouter(prefix="/api/v1")
+router = PrefixRouter(prefix="/api/v1")
 Body = TypeVar("Body", bound=BaseModel)
 STATUS_WORDS = {Status.RUNNING: "processing"}
 #: A ``callback_url`` (our extension) hears about the end of the task, whatever it is.
@@ -70,11 +71,12 @@ def service_of(request: Request) -> Service:
     return service
 
 
-async def principal_of(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Principal:
-    """Authenticates (and rate-limits) the caller, for the scope this request needs."""
-    scope = scopes.required(request.method, request.url.path)
+async def principal_of(request: Request) -> Principal:
+    """Authenticates (and rate-limits) the caller by its ``Authorization`` header, for the scope
+    this request needs. (Only the request as a parameter: FastAPI's header parameters cost
+    about 15 µs of CPU per request.)"""
+    scope = scopes.required(request.method, request.scope["path"])
+    authorization = request.headers.get("authorization")
     return await service_of(request).auth.authenticate(authorization, scope)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,8 +19,9 @@ from seedance_gateway.accounts import Accounts, NewAccount
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, parse_body
 from seedance_gateway.store.rows import Account
 from seedance_gateway.web.body import SMALL_BYTES, read_json
+from seedance_gateway.web.routing import PrefixRouter
 
-router = APIRouter(prefix="/api/v1")
+router = PrefixRouter(prefix="/api/v1")
 
 
 class SignIn(BaseModel):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
 from seedance_gateway.domain import ledger
 from seedance_gateway.errors import ValidationFailed
+from seedance_gateway.web.routing import PrefixRouter
 
-router = APIRouter(prefix="/api/v1/credits")
+router = PrefixRouter(prefix="/api/v1/credits")
 MAX_USAGE_DAYS = 366
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
@@ -19,8 +19,9 @@ from seedance_gateway.files import KINDS, StoredFile
 from seedance_gateway.store.files import FileRecord
 from seedance_gateway.web import multipart
 from seedance_gateway.web.downloads import blob_response
+from seedance_gateway.web.routing import PrefixRouter
 
-router = APIRouter(prefix="/api/v1")
+router = PrefixRouter(prefix="/api/v1")
 MAX_CLIENT_REQUEST_ID = 128
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -22,8 +22,9 @@ from seedance_gateway.domain import scopes
 from seedance_gateway.errors import ValidationFailed
 from seedance_gateway.store.rows import ApiKey
 from seedance_gateway.web.body import read_json
+from seedance_gateway.web.routing import PrefixRouter
 
-router = APIRouter(prefix="/api/v1/keys")
+router = PrefixRouter(prefix="/api/v1/keys")
 
 
 class CreateKey(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,9 +23,10 @@ from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import Task
 from seedance_gateway.service import Service
 from seedance_gateway.web.body import read_json
+from seedance_gateway.web.routing import PrefixRouter
 from seedance_gateway.webhooks.manage import Created, Webhooks
 
-router = APIRouter(prefix="/api/v1")
+router = PrefixRouter(prefix="/api/v1")
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
