@@ -16,7 +16,7 @@ from seedance_gateway.store import tables as t
 from seedance_gateway.store.database import Connection, Database, after_commit
 from seedance_gateway.store.rows import Account, ApiKey, account_from_row, key_from_row
 
-#: Reads every request may make, built once.
+#: Reads every request may make, built once and run prepared (``Database.read_one``).
 KEY_BY_HASH = select(t.api_keys).where(t.api_keys.c.hash == bindparam("key_hash"))
 BALANCE = select(t.accounts.c.balance).where(t.accounts.c.id == bindparam("account_id"))
 _DELTA = bindparam("delta", type_=t.accounts.c.balance.type)
@@ -157,8 +157,7 @@ class AccountStore:
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
         """The key with this hash, revoked or not."""
-        async with self.db.read() as conn:
-            row = (await conn.execute(KEY_BY_HASH, {"key_hash": key_hash})).mappings().first()
+        row = await self.db.read_one(KEY_BY_HASH, {"key_hash": key_hash})
         return key_from_row(row) if row else None
 
     async def list_keys(self, account_id: str | None = None) -> list[ApiKey]:
@@ -204,12 +203,10 @@ class AccountStore:
 
     async def balance(self, account_id: str) -> int:
         """The account's current balance."""
-        async with self.db.read() as conn:
-            found = await conn.execute(BALANCE, {"account_id": account_id})
-            value = found.scalar_one_or_none()
-        if value is None:
+        row = await self.db.read_one(BALANCE, {"account_id": account_id})
+        if row is None:
             raise NotFound(f"no account {account_id!r}")
-        return int(value)
+        return int(row["balance"])
 
     async def ledger_balance(self, account_id: str) -> int:
         """The balance recomputed from the ledger (it must equal ``balance``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,7 +65,7 @@ class Job:
     lease_owner: str
 
 
-def task_from_row(row: RowMapping) -> Task:
+def task_from_row(row: RowMapping | Mapping[str, Any]) -> Task:
     """The domain ``Task`` for a ``tasks`` row."""
     result = row["result"]
     error = row["error"]
@@ -95,7 +96,7 @@ def task_from_row(row: RowMapping) -> Task:
     )
 
 
-def key_from_row(row: RowMapping) -> ApiKey:
+def key_from_row(row: RowMapping | Mapping[str, Any]) -> ApiKey:
     """The ``ApiKey`` for an ``api_keys`` row."""
     return ApiKey(
         id=row["id"],

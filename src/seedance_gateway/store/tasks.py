@@ -27,7 +27,7 @@ from seedance_gateway.store.database import Connection, Database, after_commit
 from seedance_gateway.store.rows import task_from_row
 
 IN_FLIGHT = (str(Status.QUEUED), str(Status.RUNNING))
-#: Status reads, built once (building a statement costs more than running it on SQLite).
+#: Status reads, built once and run prepared (``Database.read_one``).
 TASK_BY_ID = select(t.tasks).where(t.tasks.c.id == bindparam("task_id"))
 OWNED_TASK = TASK_BY_ID.where(
     t.tasks.c.account_id == bindparam("account_id"), t.tasks.c.deleted_at.is_(None)
@@ -164,13 +164,11 @@ class TaskStore:
 
     async def get(self, task_id: str, account_id: str | None = None) -> Task:
         """The task, if it exists and (when given) belongs to ``account_id``."""
-        async with self.db.read() as conn:
-            if account_id is None:
-                result = await conn.execute(TASK_BY_ID, {"task_id": task_id})
-            else:
-                owned = {"task_id": task_id, "account_id": account_id}
-                result = await conn.execute(OWNED_TASK, owned)
-            row = result.mappings().first()
+        if account_id is None:
+            row = await self.db.read_one(TASK_BY_ID, {"task_id": task_id})
+        else:
+            owned = {"task_id": task_id, "account_id": account_id}
+            row = await self.db.read_one(OWNED_TASK, owned)
         if row is None:
             raise NotFound(f"no task {task_id!r}")
         return task_from_row(row)
