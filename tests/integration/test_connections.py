@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 from collections.abc import AsyncIterator
 
 import pytest
 from integration_support import open_account
+from sqlalchemy import bindparam, func, select
 
-from conftest import BACKENDS, _pg, _pg_url
+from conftest import BACKENDS, PG_ADMIN_URL, _pg, _pg_url
 from seedance_gateway.store import Store
+from seedance_gateway.store.kept import KEPT_CONNECTIONS
 
+SLEEP = select(func.pg_sleep(bindparam("seconds")))
 pytestmark = pytest.mark.skipif("postgres" not in BACKENDS, reason="needs PostgreSQL")
 
 
@@ -43,3 +47,38 @@ async def test_connections_the_server_closed_are_replaced_before_use(
     for _ in range(5):
         assert await store.accounts.balance(owner.account_id) == 100
     assert await store.accounts.grant(owner.account_id, 5) == 105
+
+
+async def test_a_cancelled_read_stops_its_statement_and_reads_go_on(
+    pg_store: tuple[Store, str],
+) -> None:
+    """A prepared read cancelled mid-statement (a client gone, a timeout) ends its statement on
+    the server, and every kept connection serves the reads that follow."""
+    store, name = pg_store
+    owner = await open_account(store, 100)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(store.db.read_one(SLEEP, {"seconds": 30}), 0.2)
+    reads = [store.accounts.balance(owner.account_id) for _ in range(2 * KEPT_CONNECTIONS)]
+    assert await asyncio.gather(*reads) == [100] * (2 * KEPT_CONNECTIONS)
+    for _ in range(50):
+        if not _sleeping(name):
+            break
+        await asyncio.sleep(0.1)
+    assert not _sleeping(name), "the cancelled statement still runs on a kept connection"
+
+
+def _sleeping(database: str) -> bool:
+    """Whether a session on ``database`` is running ``pg_sleep``."""
+    found = subprocess.run(
+        [
+            "psql",
+            PG_ADMIN_URL,
+            "-tAc",
+            "SELECT count(*) FROM pg_stat_activity "
+            f"WHERE datname = '{database}' AND query LIKE '%pg_sleep%' AND state = 'active'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(found.stdout.strip()) > 0

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 
+from seedance_gateway.store.kept import KeptConnections
 from seedance_gateway.store.prepared import Prepared, prepare
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class Database:
             # Each statement of a READ COMMITTED transaction takes its own snapshot anyway, so
             # reads run without one: no BEGIN and COMMIT round trips.
             self._postgres_reader = self._postgres.execution_options(isolation_level="AUTOCOMMIT")
+            self._kept = KeptConnections(self._postgres_reader)
 
     @property
     def postgres(self) -> AsyncEngine:
@@ -163,7 +165,8 @@ class Database:
         """The first row of a hot single-statement read, by column name, or None: as
         ``read`` would return it, at a fraction of the CPU. The statement is compiled once
         (``store.prepared``) and runs on the driver itself: on SQLite on the loop's own
-        connection, as its own implicit transaction; on PostgreSQL on a pooled connection.
+        connection, as its own implicit transaction; on PostgreSQL on one of the connections
+        the process keeps for these reads (``store.kept``).
         Only for statements whose parameters need no conversion (ids and other strings)."""
         prepared = self._prepared.get(statement)
         if prepared is None:
@@ -172,9 +175,7 @@ class Database:
         if self._sqlite is not None:
             row = self._sqlite.fetch_one(prepared.sql, arguments)
         else:
-            async with self._postgres_reader.connect() as conn:
-                asyncpg: Any = (await conn.get_raw_connection()).driver_connection
-                row = await asyncpg.fetchrow(prepared.sql, *arguments)
+            row = await self._kept.fetch_one(prepared.sql, arguments)
         return None if row is None else prepared.mapping(row)
 
     @property
@@ -189,6 +190,7 @@ class Database:
         if self._sqlite is not None:
             await self._sqlite.dispose()
         if self._postgres is not None:
+            await self._kept.close()
             await self._postgres.dispose()
 
 
