@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.telemetry import TelemetryConfig
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -75,7 +76,10 @@ ERROR_ROUTES = [
 def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI:
     """The ASGI app; everything connects in its lifespan, nothing at import."""
     app = FastAPI(
-        title="Seedance Gateway", version="0.1.0", lifespan=_lifespan(settings, run_worker)
+        title="Seedance Gateway",
+        version="0.1.0",
+        lifespan=_lifespan(settings, run_worker),
+        telemetry=NO_TELEMETRY,
     )
     # Routers are tried in this order (web/routing.py): the status reads and creates first.
     app.include_router(public_v1.router)
@@ -96,6 +100,10 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     return app
 
 
+#: FastAPI's own OpenTelemetry off: the gateway's metrics are Prometheus's (``metrics.py``),
+#: and asking OpenTelemetry for its providers cost every request some CPU.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
 #: Set by ``seedance serve --workers N`` for its processes: "0" when they run no worker.
 RUN_WORKER_ENV = "SEEDANCE_SERVE_RUN_WORKER"
 
@@ -110,7 +118,9 @@ def app_from_environment() -> FastAPI:
 
 def create_metrics_app(settings: config.Settings, store: Store) -> FastAPI:
     """A standalone worker's own listener: ``/metrics`` alone, with the API's ids and errors."""
-    app = FastAPI(title="Seedance Gateway worker", openapi_url=None, docs_url=None)
+    app = FastAPI(
+        title="Seedance Gateway worker", openapi_url=None, docs_url=None, telemetry=NO_TELEMETRY
+    )
     app.include_router(web_metrics.router)
     _install_request_handling(app)
     app.state.metrics = web_metrics.Scrape(token=settings.metrics_token, jobs=store.jobs)

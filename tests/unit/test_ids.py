@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
+import uuid
 
+from seedance_gateway.domain import ids
 from seedance_gateway.domain.ids import new_id
 
 BODY = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")  # Crockford base32: no i, l, o, u
@@ -53,3 +56,11 @@ def test_ids_without_a_given_time_use_the_clock() -> None:
     assert (
         new_id("task", now_ms=now_ms - 1000) < new_id("task") < new_id("task", now_ms=now_ms + 1000)
     )
+
+
+def test_the_body_is_the_numbers_base32_digits_most_significant_first() -> None:
+    """The body of a number spells it digit by digit (checked against the definition)."""
+    for number in (0, 1, 31, 32, 2**128 - 1, *(secrets.randbits(128) for _ in range(1000))):
+        digits = [(number >> (5 * (25 - place))) & 31 for place in range(26)]
+        expected = "".join("0123456789abcdefghjkmnpqrstvwxyz"[d] for d in digits)
+        assert ids.from_uuid(str(uuid.UUID(int=number))) == f"task_{expected}"
