@@ -69,16 +69,36 @@ async def test_a_cancelled_read_stops_its_statement_and_reads_go_on(
 
 def _sleeping(database: str) -> bool:
     """Whether a session on ``database`` is running ``pg_sleep``."""
-    found = subprocess.run(
-        [
-            "psql",
-            PG_ADMIN_URL,
-            "-tAc",
+    return (
+        _count(
             "SELECT count(*) FROM pg_stat_activity "
-            f"WHERE datname = '{database}' AND query LIKE '%pg_sleep%' AND state = 'active'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+            f"WHERE datname = '{database}' AND query LIKE '%pg_sleep%' AND state = 'active'"
+        )
+        > 0
     )
-    return int(found.stdout.strip()) > 0
+
+
+def _count(sql: str) -> int:
+    found = subprocess.run(
+        ["psql", PG_ADMIN_URL, "-tAc", sql], capture_output=True, text=True, check=True
+    )
+    return int(found.stdout.strip())
+
+
+async def test_reads_one_after_another_share_one_kept_connection(
+    pg_store: tuple[Store, str],
+) -> None:
+    """A process opens another kept connection only when every open one is busy."""
+    store, name = pg_store
+    owner = await open_account(store, 100)
+    before = _sessions(name)
+    for _ in range(3 * KEPT_CONNECTIONS):
+        assert await store.accounts.balance(owner.account_id) == 100
+    assert _sessions(name) <= before + 1
+    await asyncio.gather(*(store.accounts.balance(owner.account_id) for _ in range(20)))
+    assert _sessions(name) <= before + KEPT_CONNECTIONS + 1
+
+
+def _sessions(database: str) -> int:
+    """How many sessions are connected to ``database``."""
+    return _count(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'")

@@ -22,7 +22,9 @@ class KeptConnections:
 
     def __init__(self, engine: AsyncEngine, size: int = KEPT_CONNECTIONS) -> None:
         self.engine = engine
-        self._idle: asyncio.Queue[_Kept | None] = asyncio.Queue()
+        #: Last in, first out: the connection just used is used again, and another is opened
+        #: only when every open one is busy.
+        self._idle: asyncio.LifoQueue[_Kept | None] = asyncio.LifoQueue()
         for _ in range(size):
             self._idle.put_nowait(None)  # a connection not opened yet
 
