@@ -189,6 +189,19 @@ async def test_pruned_idempotency_keys_no_longer_replay(store: Store) -> None:
     assert await assert_ledger_balanced(store, owner) == 50
 
 
+async def test_a_lowered_in_flight_cap_refuses_a_key_already_over_it(store: Store) -> None:
+    """The count stops at the limit; a key already past a lowered limit is still refused."""
+    owner = await open_account(store, 1000)
+    for _ in range(4):
+        await submit(store, owner, 25)
+    with pytest.raises(RateLimited):
+        await submit(store, owner, 25, max_in_flight=2)
+    await submit(store, owner, 25, max_in_flight=5)
+    with pytest.raises(RateLimited):
+        await submit(store, owner, 25, max_in_flight=5)
+    assert await assert_ledger_balanced(store, owner) == 875
+
+
 async def test_the_in_flight_cap_refuses_one_more_task_per_key(store: Store) -> None:
     """At max_in_flight queued tasks the next submit is RateLimited and holds nothing."""
     owner = await open_account(store, 1000)
