@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -534,6 +535,20 @@ def test_a_request_survives_a_json_round_trip(catalog: Catalog) -> None:
     assert restored == request
     assert restored.references[0].width == 1000
     assert (restored.callback_url, restored.expires_after) == ("https://example.com/hook", 3600)
+
+
+def test_to_json_holds_every_field_as_asdict_would(catalog: Catalog) -> None:
+    """Every field of the request and of each reference, by name, mode as its string."""
+    frames = (image("first_frame", 1000, 1000), image("last_frame", 800, 600))
+    request = normalize(
+        spec_of(catalog, "seedance-2-0"),
+        prompt="a boat",
+        fields={"seed": 7},
+        references=frames,
+        callback_url="https://example.com/hook",
+        callback_statuses=("succeeded",),
+    )
+    assert request.to_json() == {**dataclasses.asdict(request), "mode": "first_last_frame"}
 
 
 def test_a_random_seed_is_made_concrete_within_range(catalog: Catalog) -> None:

@@ -72,9 +72,13 @@ class GenerationRequest:
         return self.frames / self.fps
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (stored with the task)."""
-        data = dataclasses.asdict(self)
+        """A JSON-ready dict (stored with the task): what ``dataclasses.asdict`` returns, built
+        field by field (``asdict`` deep-copies every value, which cost a create 30 µs)."""
+        data = {name: getattr(self, name) for name in _REQUEST_FIELDS}
         data["mode"] = str(self.mode)
+        data["references"] = tuple(
+            {name: getattr(r, name) for name in _REFERENCE_FIELDS} for r in self.references
+        )
         return data
 
     @classmethod
@@ -85,6 +89,10 @@ class GenerationRequest:
         values["references"] = tuple(Reference(**r) for r in values.get("references", ()))
         values["callback_statuses"] = tuple(values.get("callback_statuses", ()))
         return cls(**values)
+
+
+_REQUEST_FIELDS = tuple(f.name for f in dataclasses.fields(GenerationRequest))
+_REFERENCE_FIELDS = tuple(f.name for f in dataclasses.fields(Reference))
 
 
 def mode_of(references: tuple[Reference, ...], *, field: str = "references") -> Mode:
