@@ -56,7 +56,7 @@ from seedance_gateway.results import Results
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
-from seedance_gateway.web import console, routes, upstream_callback
+from seedance_gateway.web import console, fast_lane, routes, upstream_callback
 from seedance_gateway.web import metrics as web_metrics
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
@@ -81,6 +81,8 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
         lifespan=_lifespan(settings, run_worker),
         telemetry=NO_TELEMETRY,
     )
+    routers = (public_v1.router, ark_v3.router, openai_videos.router, seedanceapi.router)
+    fast_lane.install(app, routers, POLLING_READS)
     # Routers are tried in this order (web/routing.py): the status reads and creates first.
     app.include_router(public_v1.router)
     app.include_router(ark_v3.router)
@@ -99,6 +101,15 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     _install_request_handling(app)
     return app
 
+
+#: The reads a polling client repeats, served ahead of FastAPI's routing (``web/fast_lane.py``).
+POLLING_READS = (
+    public_v1.get_generation,
+    public_v1.get_credits,
+    ark_v3.get_task,
+    openai_videos.retrieve_video,
+    seedanceapi.status,
+)
 
 #: FastAPI's own OpenTelemetry off: the gateway's metrics are Prometheus's (``metrics.py``),
 #: and asking OpenTelemetry for its providers cost every request some CPU.

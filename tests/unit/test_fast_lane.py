@@ -1,0 +1,101 @@
+"""The fast lane (web/fast_lane.py): an endpoint served as a plain route answers exactly as FastAPI
+would; an endpoint it cannot serve is refused at start-up, by name."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+from seedance_gateway.web import fast_lane
+
+
+async def caller_of(request: Request) -> str:
+    key = request.headers.get("authorization")
+    if key != "Bearer good":
+        raise HTTPException(401, "bad key")
+    return "acct_1"
+
+
+Caller = Annotated[str, Depends(caller_of)]
+router = APIRouter(prefix="/api")
+
+
+@router.get("/things/{thing_id}")
+async def get_thing(request: Request, thing_id: str, caller: Caller) -> dict[str, Any]:
+    if thing_id == "missing":
+        raise HTTPException(404, "no such thing")
+    return {"id": thing_id, "owner": caller, "path": request.url.path, "n": 1.5, "none": None}
+
+
+@router.get("/lookup")
+async def lookup(caller: Caller, name: str | None = None) -> dict[str, Any]:
+    return {"name": name, "owner": caller}
+
+
+def app_with(fast: bool) -> FastAPI:
+    app = FastAPI()
+    if fast:
+        fast_lane.install(app, [router], [get_thing, lookup])
+    app.include_router(router)
+    return app
+
+
+REQUESTS = [
+    ("/api/things/t1", "Bearer good"),
+    ("/api/things/caf%C3%A9%20x", "Bearer good"),
+    ("/api/things/missing", "Bearer good"),
+    ("/api/things/t1", "Bearer bad"),
+    ("/api/things/t1", None),
+    ("/api/lookup?name=a&name=b", "Bearer good"),
+    ("/api/lookup", "Bearer good"),
+    ("/api/lookup?name=", "Bearer good"),
+]
+
+
+@pytest.mark.parametrize(("path", "key"), REQUESTS)
+def test_a_fast_route_answers_as_fastapi_does(path: str, key: str | None) -> None:
+    headers = {"authorization": key} if key else {}
+    fast, slow = TestClient(app_with(True)), TestClient(app_with(False))
+    got, expected = fast.get(path, headers=headers), slow.get(path, headers=headers)
+    assert (got.status_code, got.json()) == (expected.status_code, expected.json())
+    assert got.headers["content-type"] == expected.headers["content-type"]
+
+
+def test_the_fast_routes_come_first_and_the_api_routes_stay_documented() -> None:
+    app = app_with(True)
+    routes = app.router.routes
+    fast = [i for i, r in enumerate(routes) if isinstance(r, Route) and r.path.startswith("/api")]
+    included = [i for i, r in enumerate(routes) if not isinstance(r, Route)]
+    assert len(fast) == 2 and max(fast) < min(included)
+    assert routes[fast[0]].endpoint.__name__ == "get_thing"  # type: ignore[attr-defined]
+    paths = app.openapi()["paths"]
+    assert "thing_id" in str(paths["/api/things/{thing_id}"]["get"]["parameters"])
+
+
+def test_an_endpoint_the_fast_lane_cannot_serve_is_refused_by_name() -> None:
+    odd = APIRouter()
+
+    @odd.get("/n/{number}")
+    async def by_number(number: int) -> dict[str, int]:
+        return {"n": number}
+
+    @odd.get("/q")
+    async def bounded(limit: Annotated[int, Query(le=10)] = 5) -> dict[str, int]:
+        return {"limit": limit}
+
+    @odd.post("/p")
+    async def posted() -> dict[str, int]:
+        return {}
+
+    with pytest.raises(TypeError, match=r"parameter 'number' of .*by_number"):
+        fast_lane.install(FastAPI(), [odd], [by_number])
+    with pytest.raises(TypeError, match=r"parameter 'limit' of .*bounded"):
+        fast_lane.install(FastAPI(), [odd], [bounded])
+    with pytest.raises(TypeError, match="/p: the fast lane serves GET routes only"):
+        fast_lane.install(FastAPI(), [odd], [posted])
+    with pytest.raises(TypeError, match=r"no GET route for .*get_thing"):
+        fast_lane.install(FastAPI(), [odd], [get_thing])
