@@ -65,6 +65,16 @@ def test_a_fast_route_answers_as_fastapi_does(path: str, key: str | None) -> Non
     assert got.headers["content-type"] == expected.headers["content-type"]
 
 
+def test_head_is_refused_as_fastapi_refuses_it() -> None:
+    fast, slow = TestClient(app_with(True)), TestClient(app_with(False))
+    headers = {"authorization": "Bearer good"}
+    got, expected = (
+        fast.head("/api/things/t1", headers=headers),
+        slow.head("/api/things/t1", headers=headers),
+    )
+    assert got.status_code == expected.status_code == 405
+
+
 def test_the_fast_routes_come_first_and_the_api_routes_stay_documented() -> None:
     app = app_with(True)
     routes = app.router.routes
