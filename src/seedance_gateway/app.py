@@ -81,26 +81,31 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
         lifespan=_lifespan(settings, run_worker),
         telemetry=NO_TELEMETRY,
     )
-    routers = (public_v1.router, ark_v3.router, openai_videos.router, seedanceapi.router)
-    fast_lane.install(app, routers, POLLING_READS)
-    # Routers are tried in this order (web/routing.py): the status reads and creates first.
-    app.include_router(public_v1.router)
-    app.include_router(ark_v3.router)
-    app.include_router(openai_videos.router)
-    app.include_router(seedanceapi.router)
-    app.include_router(acedata.router)
-    app.include_router(public_v1_credits.router)
-    app.include_router(public_v1_files.router)
-    app.include_router(public_v1_webhooks.router)
-    app.include_router(public_v1_keys.router)
-    app.include_router(public_v1_accounts.router)
-    app.include_router(routes.router)
+    fast_lane.install(app, API_ROUTERS, POLLING_READS)
+    for router in API_ROUTERS:
+        app.include_router(router)
     console.install(app)
     app.include_router(upstream_callback.router)
     app.include_router(web_metrics.router)
     _install_request_handling(app)
     return app
 
+
+#: The API's routers, in the order FastAPI tries them (``web/routing.py``): the status reads
+#: and creates first.
+API_ROUTERS = (
+    public_v1.router,
+    ark_v3.router,
+    openai_videos.router,
+    seedanceapi.router,
+    acedata.router,
+    public_v1_credits.router,
+    public_v1_files.router,
+    public_v1_webhooks.router,
+    public_v1_keys.router,
+    public_v1_accounts.router,
+    routes.router,
+)
 
 #: The reads a polling client repeats, served ahead of FastAPI's routing (``web/fast_lane.py``).
 POLLING_READS = (
