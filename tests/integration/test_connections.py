@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from integration_support import open_account
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 
 from conftest import BACKENDS, PG_ADMIN_URL, _pg, _pg_url
 from seedance_gateway.store import Store
+from seedance_gateway.store.accounts import ADD_CREDITS
 from seedance_gateway.store.kept import KEPT_CONNECTIONS
 
 SLEEP = select(func.pg_sleep(bindparam("seconds")))
@@ -65,6 +66,75 @@ async def test_a_cancelled_read_stops_its_statement_and_reads_go_on(
             break
         await asyncio.sleep(0.1)
     assert not _sleeping(name), "the cancelled statement still runs on a kept connection"
+
+
+async def test_a_cancelled_write_rolls_back_and_writes_go_on(pg_store: tuple[Store, str]) -> None:
+    """A write transaction cancelled mid-statement (it begins and commits on asyncpg itself)
+    keeps nothing it wrote, ends its statement on the server, and the writes that follow work."""
+    store, name = pg_store
+    owner = await open_account(store, 100)
+
+    async def grant_then_sleep() -> None:
+        async with store.db.write() as conn:
+            await conn.run(ADD_CREDITS, {"account": owner.account_id, "delta": 50})
+            await conn.run(SLEEP, {"seconds": 30})
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(grant_then_sleep(), 0.3)
+    assert await store.accounts.balance(owner.account_id) == 100
+    grants = [store.accounts.grant(owner.account_id, 1) for _ in range(8)]
+    assert sorted(await asyncio.gather(*grants)) == list(range(101, 109))
+    for _ in range(50):
+        if not _sleeping(name):
+            break
+        await asyncio.sleep(0.1)
+    assert not _sleeping(name), "the cancelled statement still runs"
+
+
+SLOW_COMMIT = """
+CREATE TABLE slow_commits (id integer);
+CREATE FUNCTION sleep_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER sleep_at_commit AFTER INSERT ON slow_commits
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sleep_at_commit();
+"""
+
+
+async def test_a_commit_cut_short_never_leaves_its_transaction_in_the_pool(
+    pg_store: tuple[Store, str],
+) -> None:
+    """A write transaction begins and commits on asyncpg, out of SQLAlchemy's sight: when its
+    COMMIT is cancelled, the connection is closed, never pooled with the transaction (and its
+    row locks) still open."""
+    store, name = pg_store
+    owner = await open_account(store, 100)
+    _pg_in(name, SLOW_COMMIT)
+
+    async def grant_then_commit_slowly() -> None:
+        async with store.db.write() as conn:
+            await conn.run(ADD_CREDITS, {"account": owner.account_id, "delta": 50})
+            await conn.execute(text("INSERT INTO slow_commits VALUES (1)"))
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(grant_then_commit_slowly(), 0.5)
+    grants = [store.accounts.grant(owner.account_id, 1) for _ in range(8)]
+    balances = await asyncio.wait_for(asyncio.gather(*grants), 10)
+    assert max(balances) == min(balances) + 7
+    assert (
+        _count(
+            "SELECT count(*) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND state LIKE 'idle in transaction%'"
+        )
+        == 0
+    )
+
+
+def _pg_in(database: str, sql: str) -> None:
+    """Runs ``sql`` in ``database`` as the admin."""
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+    subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True
+    )
 
 
 def _sleeping(database: str) -> bool:

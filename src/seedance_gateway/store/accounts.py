@@ -39,8 +39,7 @@ def now() -> datetime:
 async def change_balance(conn: Connection, account_id: str, delta: int) -> int | None:
     """Adds ``delta`` to the balance; None if the account is missing or would go negative."""
     stmt = TAKE_CREDITS if delta < 0 else ADD_CREDITS
-    result = await conn.execute(stmt, {"account": account_id, "delta": delta})
-    balance = result.scalar_one_or_none()
+    balance = (await conn.run(stmt, {"account": account_id, "delta": delta})).scalar()
     return None if balance is None else int(balance)
 
 
@@ -57,7 +56,7 @@ async def record_entry(
     """Appends one ledger entry (the balance change was made by ``change_balance``)."""
     after_commit(functools.partial(metrics.credits_moved, str(kind), amount))
     entry = {"account_id": account_id, "task_id": task_id, "kind": str(kind), "amount": amount}
-    await conn.execute(
+    await conn.run(
         INSERT_ENTRY, {**entry, "balance_after": balance_after, "note": note, "created_at": now()}
     )
 

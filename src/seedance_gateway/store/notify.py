@@ -7,9 +7,10 @@ from sqlalchemy import text
 from seedance_gateway.store.database import Connection
 
 CHANNEL = "seedance_jobs"
+ANNOUNCE = text(f"NOTIFY {CHANNEL}")
 
 
 async def announce(conn: Connection) -> None:
     """Tells other processes a job is due (PostgreSQL only; delivered when ``conn`` commits)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(text(f"NOTIFY {CHANNEL}"))
+        await conn.run(ANNOUNCE, {})

@@ -140,8 +140,7 @@ async def abandon_delivery(conn: Connection, payload: dict[str, Any] | None) -> 
 
 
 async def _subscribed(conn: Connection, account_id: str) -> list[dict[str, Any]]:
-    found = await conn.execute(SUBSCRIBED, {"account_id": account_id})
-    return [dict(row) for row in found.mappings().all()]
+    return (await conn.run(SUBSCRIBED, {"account_id": account_id})).rows
 
 
 def _callback_url(task: Task) -> str | None:

@@ -43,6 +43,15 @@ IN_FLIGHT_COUNT = (
 )
 INSERT_TASK = insert(t.tasks).returning(*t.tasks.c)
 INSERT_JOB = insert(t.jobs)
+IDEMPOTENCY_KEY = select(t.idempotency_keys).where(
+    t.idempotency_keys.c.api_key_id == bindparam("api_key_id"),
+    t.idempotency_keys.c.key == bindparam("key"),
+)
+FORGET_IDEMPOTENCY_KEY = delete(t.idempotency_keys).where(
+    t.idempotency_keys.c.api_key_id == bindparam("api_key_id"),
+    t.idempotency_keys.c.key == bindparam("key"),
+)
+INSERT_IDEMPOTENCY_KEY = insert(t.idempotency_keys)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,14 +160,15 @@ class TaskStore:
         )
         await enqueue(conn, new.id, new.job_kind, self.max_attempts)
         if idempotency is not None:
-            await conn.execute(
-                insert(t.idempotency_keys).values(
-                    api_key_id=new.api_key_id,
-                    key=idempotency.key,
-                    fingerprint=idempotency.fingerprint,
-                    task_id=new.id,
-                    created_at=now(),
-                )
+            await conn.run(
+                INSERT_IDEMPOTENCY_KEY,
+                {
+                    "api_key_id": new.api_key_id,
+                    "key": idempotency.key,
+                    "fingerprint": idempotency.fingerprint,
+                    "task_id": new.id,
+                    "created_at": now(),
+                },
             )
         return task, False
 
@@ -355,44 +365,27 @@ async def lock_jobs(conn: Connection, task_id: str) -> None:
 async def _lock_key(conn: Connection, api_key_id: str) -> None:
     """Serializes submits per key on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(LOCK_KEY, {"api_key_id": api_key_id})
+        await conn.run(LOCK_KEY, {"api_key_id": api_key_id})
 
 
 async def _replay(conn: Connection, api_key_id: str, idem: Idempotency) -> Task | None:
-    row = (
-        (
-            await conn.execute(
-                select(t.idempotency_keys).where(
-                    t.idempotency_keys.c.api_key_id == api_key_id,
-                    t.idempotency_keys.c.key == idem.key,
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
+    key = {"api_key_id": api_key_id, "key": idem.key}
+    row = (await conn.run(IDEMPOTENCY_KEY, key)).first()
     if row is None:
         return None
     if row["created_at"] < now() - timedelta(seconds=idem.ttl_seconds):
-        await conn.execute(
-            delete(t.idempotency_keys).where(
-                t.idempotency_keys.c.api_key_id == api_key_id, t.idempotency_keys.c.key == idem.key
-            )
-        )
+        await conn.run(FORGET_IDEMPOTENCY_KEY, key)
         return None
     if row["fingerprint"] != idem.fingerprint:
         raise IdempotencyConflict(
             f"idempotency key {idem.key!r} was already used with a different request body "
             f"(task {row['task_id']}); use a new key for a new request"
         )
-    task_row = (
-        (await conn.execute(select(t.tasks).where(t.tasks.c.id == row["task_id"]))).mappings().one()
-    )
-    return task_from_row(task_row)
+    return task_from_row((await conn.run(TASK_BY_ID, {"task_id": row["task_id"]})).one())
 
 
 async def _check_in_flight(conn: Connection, api_key_id: str, limit: int) -> None:
-    count = (await conn.execute(IN_FLIGHT_COUNT, {"api_key_id": api_key_id})).scalar_one()
+    count = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": api_key_id})).scalar()
     if count >= limit:
         raise RateLimited(
             f"this API key has {count} tasks queued or running (the limit is {limit}); "
@@ -409,7 +402,7 @@ async def _balance(conn: Connection, account_id: str) -> int:
 
 async def _insert_task(conn: Connection, new: NewTask) -> Task:
     stamp = now()
-    row = await conn.execute(
+    rows = await conn.run(
         INSERT_TASK,
         {
             "id": new.id,
@@ -433,7 +426,7 @@ async def _insert_task(conn: Connection, new: NewTask) -> Task:
             "expires_at": new.expires_at,
         },
     )
-    return task_from_row(row.mappings().one())
+    return task_from_row(rows.one())
 
 
 async def enqueue(conn: Connection, task_id: str, kind: str, max_attempts: int) -> None:
@@ -441,7 +434,7 @@ async def enqueue(conn: Connection, task_id: str, kind: str, max_attempts: int) 
     stamp = now()
     job = {"kind": kind, "task_id": task_id, "state": "available", "attempt": 0}
     times = {"run_at": stamp, "created_at": stamp, "updated_at": stamp}
-    await conn.execute(INSERT_JOB, {**job, "max_attempts": max_attempts, **times})
+    await conn.run(INSERT_JOB, {**job, "max_attempts": max_attempts, **times})
     await notify.announce(conn)
 
 
