@@ -81,7 +81,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
         lifespan=_lifespan(settings, run_worker),
         telemetry=NO_TELEMETRY,
     )
-    fast_lane.install(app, API_ROUTERS, POLLING_READS)
+    fast_lane.install(app, API_ROUTERS, POLLING_READS + CREATES)
     for router in API_ROUTERS:
         app.include_router(router)
     console.install(app)
@@ -114,6 +114,15 @@ POLLING_READS = (
     ark_v3.get_task,
     openai_videos.retrieve_video,
     seedanceapi.status,
+)
+
+#: Each dialect's create, also served ahead of FastAPI's routing (each reads its own body).
+CREATES = (
+    public_v1.create_generation,
+    ark_v3.create_task,
+    openai_videos.create_video,
+    seedanceapi.generate_v1,
+    seedanceapi.generate_v2,
 )
 
 #: FastAPI's own OpenTelemetry off: the gateway's metrics are Prometheus's (``metrics.py``),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
@@ -36,10 +37,28 @@ async def lookup(caller: Caller, name: str | None = None) -> dict[str, Any]:
     return {"name": name, "owner": caller}
 
 
+@router.post("/things")
+async def create_thing(
+    request: Request, caller: Caller, idempotency_key: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    body = await request.json()
+    if "name" not in body:
+        raise HTTPException(400, "name is required")
+    thing = {"name": body["name"], "owner": caller, "key": idempotency_key}
+    return JSONResponse(thing, 201, headers={"Location": "/api/things/1"})
+
+
+@router.post("/things/{thing_id}/touch", status_code=202)
+async def touch_thing(
+    thing_id: str, caller: Caller, x_trace: Annotated[str | None, Header(alias="Trace")] = None
+) -> dict[str, Any]:
+    return {"id": thing_id, "owner": caller, "trace": x_trace}
+
+
 def app_with(fast: bool) -> FastAPI:
     app = FastAPI()
     if fast:
-        fast_lane.install(app, [router], [get_thing, lookup])
+        fast_lane.install(app, [router], [get_thing, lookup, create_thing, touch_thing])
     app.include_router(router)
     return app
 
@@ -65,6 +84,36 @@ def test_a_fast_route_answers_as_fastapi_does(path: str, key: str | None) -> Non
     assert got.headers["content-type"] == expected.headers["content-type"]
 
 
+POSTS = [
+    ("/api/things", {"name": "a"}, {"authorization": "Bearer good"}),
+    ("/api/things", {"name": "a"}, {"authorization": "Bearer good", "Idempotency-Key": "k1"}),
+    ("/api/things", {"name": "a"}, {"authorization": "Bearer good", "idempotency_key": "k1"}),
+    ("/api/things", {}, {"authorization": "Bearer good"}),
+    ("/api/things", {"name": "a"}, {"authorization": "Bearer bad"}),
+    ("/api/things/t1/touch", {}, {"authorization": "Bearer good", "Trace": "t-1"}),
+    ("/api/things/t1/touch", {}, {"authorization": "Bearer good", "x-trace": "t-1"}),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "headers"), POSTS)
+def test_a_fast_post_answers_as_fastapi_does(
+    path: str, body: dict[str, Any], headers: dict[str, str]
+) -> None:
+    fast, slow = TestClient(app_with(True)), TestClient(app_with(False))
+    got = fast.post(path, json=body, headers=headers)
+    expected = slow.post(path, json=body, headers=headers)
+    assert (got.status_code, got.json()) == (expected.status_code, expected.json())
+    assert got.headers.get("location") == expected.headers.get("location")
+    assert got.headers["content-type"] == expected.headers["content-type"]
+
+
+def test_a_fast_post_route_refuses_get_as_fastapi_does() -> None:
+    fast, slow = TestClient(app_with(True)), TestClient(app_with(False))
+    headers = {"authorization": "Bearer good"}
+    assert fast.get("/api/things", headers=headers).status_code == 405
+    assert slow.get("/api/things", headers=headers).status_code == 405
+
+
 def test_head_is_refused_as_fastapi_refuses_it() -> None:
     fast, slow = TestClient(app_with(True)), TestClient(app_with(False))
     headers = {"authorization": "Bearer good"}
@@ -80,7 +129,7 @@ def test_the_fast_routes_come_first_and_the_api_routes_stay_documented() -> None
     routes = app.router.routes
     fast = [i for i, r in enumerate(routes) if isinstance(r, Route) and r.path.startswith("/api")]
     included = [i for i, r in enumerate(routes) if not isinstance(r, Route)]
-    assert len(fast) == 2 and max(fast) < min(included)
+    assert len(fast) == 4 and max(fast) < min(included)
     assert routes[fast[0]].endpoint.__name__ == "get_thing"  # type: ignore[attr-defined]
     paths = app.openapi()["paths"]
     assert "thing_id" in str(paths["/api/things/{thing_id}"]["get"]["parameters"])
@@ -97,15 +146,21 @@ def test_an_endpoint_the_fast_lane_cannot_serve_is_refused_by_name() -> None:
     async def bounded(limit: Annotated[int, Query(le=10)] = 5) -> dict[str, int]:
         return {"limit": limit}
 
-    @odd.post("/p")
-    async def posted() -> dict[str, int]:
+    @odd.put("/p")
+    async def put() -> dict[str, int]:
         return {}
+
+    @odd.post("/h")
+    async def with_header(limit: Annotated[str | None, Header(max_length=3)] = None) -> None:
+        return None
 
     with pytest.raises(TypeError, match=r"parameter 'number' of .*by_number"):
         fast_lane.install(FastAPI(), [odd], [by_number])
     with pytest.raises(TypeError, match=r"parameter 'limit' of .*bounded"):
         fast_lane.install(FastAPI(), [odd], [bounded])
-    with pytest.raises(TypeError, match="/p: the fast lane serves GET routes only"):
-        fast_lane.install(FastAPI(), [odd], [posted])
-    with pytest.raises(TypeError, match=r"no GET route for .*get_thing"):
+    with pytest.raises(TypeError, match="/p: the fast lane serves GET or POST routes only"):
+        fast_lane.install(FastAPI(), [odd], [put])
+    with pytest.raises(TypeError, match=r"parameter 'limit' of .*with_header"):
+        fast_lane.install(FastAPI(), [odd], [with_header])
+    with pytest.raises(TypeError, match=r"no route for .*get_thing"):
         fast_lane.install(FastAPI(), [odd], [get_thing])

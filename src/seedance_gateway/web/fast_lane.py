@@ -1,4 +1,4 @@
-"""The fast lane: the polling reads served as plain Starlette routes, ahead of FastAPI's routing.
+"""The fast lane: the hot endpoints served as plain Starlette routes, ahead of FastAPI's routing.
 
 A client polling a task asks the same cheap question again and again. FastAPI's handling of it
 (matching the included routers, solving the endpoint's parameters and dependencies, serializing
@@ -8,9 +8,11 @@ named, calling that same endpoint: its parameters are read straight off the requ
 it returns becomes a ``JSONResponse``, as FastAPI would make it. The endpoint stays declared on
 its router, which keeps it in the OpenAPI document; requests for it no longer reach that route.
 
-An endpoint qualifies when each of its parameters is the ``Request``, a ``str`` path parameter,
-an optional query parameter (``str | None = None``) or a dependency that takes only the request
-(such as ``Caller``); ``install`` refuses any other at start-up, naming it.
+An endpoint qualifies when it has one method (GET, or POST for the creates, which read their
+own bodies) and each of its parameters is the ``Request``, a ``str`` path parameter, an
+optional query parameter (``str | None = None``), an optional header (``Annotated[str | None,
+Header()] = None``) or a dependency that takes only the request (such as ``Caller``);
+``install`` refuses any other at start-up, naming it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
-from fastapi.params import Depends
+from fastapi.params import Depends, Header
 from fastapi.routing import APIRoute, APIRouter
+from pydantic_core import PydanticUndefined
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -35,33 +38,36 @@ class _Parameter:
     """Where one argument of the endpoint comes from."""
 
     name: str
-    source: str  #: request | path | query | dependency
+    source: str  #: request | path | query | header | dependency
     dependency: Callable[[Request], Awaitable[Any]] | None = None
+    header: str = ""  #: the header's name, for a header
 
 
 def install(app: FastAPI, routers: Iterable[APIRouter], endpoints: Sequence[Endpoint]) -> None:
-    """Serves each of ``endpoints`` (GET routes of ``routers``) through the fast lane. Call it
-    before the routers are included, so that these routes are tried first."""
+    """Serves each of ``endpoints`` (GET or POST routes of ``routers``) through the fast lane.
+    Call it before the routers are included, so that these routes are tried first."""
     wanted = set(endpoints)
     found: set[Endpoint] = set()
     for router in routers:
         for route in router.routes:
             if isinstance(route, APIRoute) and route.endpoint in wanted:
-                if route.methods != {"GET"}:
-                    raise TypeError(f"{route.path}: the fast lane serves GET routes only")
-                plain = Route(route.path, _handler(route), methods=["GET"], include_in_schema=False)
-                plain.methods = {"GET"}  # not Starlette's added HEAD: as on FastAPI's, 405
+                if route.methods not in ({"GET"}, {"POST"}):
+                    raise TypeError(f"{route.path}: the fast lane serves GET or POST routes only")
+                methods = list(route.methods)
+                plain = Route(route.path, _handler(route), methods=methods, include_in_schema=False)
+                plain.methods = set(methods)  # not Starlette's added HEAD: as on FastAPI's, 405
                 app.router.routes.append(plain)
                 found.add(route.endpoint)
     missing = [e.__qualname__ for e in endpoints if e not in found]
     if missing:
-        raise TypeError(f"no GET route for {', '.join(missing)} in the routers given")
+        raise TypeError(f"no route for {', '.join(missing)} in the routers given")
 
 
 def _handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:
     """A plain Starlette endpoint that calls ``route``'s endpoint."""
     endpoint = route.endpoint
     parameters = _parameters(route)
+    status_code = route.status_code or 200
 
     async def plain(request: Request) -> Response:
         arguments: dict[str, Any] = {}
@@ -72,11 +78,13 @@ def _handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:
                 arguments[p.name] = request.path_params[p.name]
             elif p.source == "query":
                 arguments[p.name] = request.query_params.get(p.name)
+            elif p.source == "header":
+                arguments[p.name] = request.headers.get(p.header)
             else:
                 assert p.dependency is not None
                 arguments[p.name] = await p.dependency(request)
         result = await endpoint(**arguments)
-        return result if isinstance(result, Response) else JSONResponse(result)
+        return result if isinstance(result, Response) else JSONResponse(result, status_code)
 
     plain.__name__ = plain.__qualname__ = endpoint.__name__
     return plain
@@ -104,10 +112,26 @@ def _parameter(
         for marker in hint.__metadata__:
             if isinstance(marker, Depends) and _takes_only_the_request(marker.dependency):
                 return _Parameter(name, "dependency", marker.dependency)
+            if _is_plain_header(marker, hint.__origin__, default):
+                header = marker.alias or (
+                    name.replace("_", "-") if marker.convert_underscores else name
+                )
+                return _Parameter(name, "header", header=header.lower())
     raise TypeError(
         f"{route.path}: parameter {name!r} of {route.endpoint.__qualname__} cannot be served "
         "by the fast lane (it takes the request, str path parameters, optional str query "
-        "parameters and dependencies on the request alone)"
+        "parameters and headers, and dependencies on the request alone)"
+    )
+
+
+def _is_plain_header(marker: Any, hint: Any, default: Any) -> bool:
+    """An optional ``str`` header with nothing FastAPI would check."""
+    return (
+        isinstance(marker, Header)
+        and hint == (str | None)
+        and default is None
+        and marker.default in (None, PydanticUndefined)
+        and not marker.metadata
     )
 
 
