@@ -115,8 +115,10 @@ class Database:
             # Each statement of a READ COMMITTED transaction takes its own snapshot anyway, so
             # reads run without one: no BEGIN and COMMIT round trips. Writes begin and commit
             # on asyncpg itself, so that prepared statements run inside the same transaction.
-            self._postgres_reader = self._postgres.execution_options(isolation_level="AUTOCOMMIT")
-            self._kept = KeptConnections(self._postgres_reader)
+            self._postgres_autocommit = self._postgres.execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+            self._kept = KeptConnections(self._postgres_autocommit)
         self.statements = Statements(self.dialect)  #: prepared once per database
 
     @property
@@ -155,7 +157,7 @@ class Database:
         """A transaction begun and ended on asyncpg. SQLAlchemy's pool does not know of it, so a
         connection whose ``COMMIT`` or ``ROLLBACK`` was cut short (a cancellation, a dropped
         socket) is closed rather than pooled: an open transaction there would hold its locks."""
-        async with self._postgres_reader.connect() as conn:
+        async with self._postgres_autocommit.connect() as conn:
             driver = await _driver(conn)
             try:
                 async with driver.transaction():
@@ -178,7 +180,7 @@ class Database:
             with self._sqlite.reader.begin() as conn:
                 yield _OnLoop(conn, self.statements)
             return
-        async with self._postgres_reader.connect() as conn:
+        async with self._postgres_autocommit.connect() as conn:
             yield _OnPostgres(conn, None, self.statements)
 
     async def read_one(
