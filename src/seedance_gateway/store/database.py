@@ -320,16 +320,6 @@ class _OnLoop:
     def dialect(self) -> Dialect:
         return self._conn.dialect
 
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], parameters: Any = None, /
-    ) -> CursorResult[*_Ts]: ...
-
-    @overload
-    async def execute(
-        self, statement: Executable, parameters: Any = None, /
-    ) -> CursorResult[*TupleAny]: ...
-
     async def execute(
         self, statement: Executable, parameters: Any = None, /
     ) -> CursorResult[*TupleAny]:
@@ -366,16 +356,6 @@ class _OnPostgres:
     @property
     def dialect(self) -> Dialect:
         return self._conn.dialect
-
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], parameters: Any = None, /
-    ) -> CursorResult[*_Ts]: ...
-
-    @overload
-    async def execute(
-        self, statement: Executable, parameters: Any = None, /
-    ) -> CursorResult[*TupleAny]: ...
 
     async def execute(
         self, statement: Executable, parameters: Any = None, /
