@@ -18,6 +18,8 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from seedance_gateway.authentication import Principal
+from seedance_gateway.contracts import acedata as wire
+from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects import error_headers
 from seedance_gateway.dialects.ark_v3 import parse_create
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
@@ -50,7 +52,21 @@ MAX_BATCH = 100
 FIRST_POLL, MAX_POLL = 0.25, 2.0  #: seconds between reads while a synchronous create waits
 
 
-@router.post("/videos")
+@router.post(
+    "/videos",
+    description="Creates a video. Without `callback_url` the answer waits until the task ends "
+    "or the server's wait limit passes (`sync_wait_seconds`, 300 s by default; then the answer "
+    "is the task as it stands, to read later through `/seedance/tasks`); a task that failed or "
+    'expired answers 500, as the seed does. With `callback_url` the answer is `{"task_id"}` '
+    "at once and the final answer is POSTed there.",
+    responses={
+        200: {"model": wire.AceDataCreated, "links": wire.RETRIEVE_LINK},
+        500: {"model": wire.AceDataAnswer, "description": "The task failed or expired."},
+    },
+    openapi_extra=operation(
+        body=wire.AceDataCreateVideo, raises=(InsufficientCredits, IdempotencyConflict)
+    ),
+)
 async def create_video(
     request: Request,
     caller: Caller,
@@ -74,7 +90,11 @@ async def create_video(
     return _answer(task, service.results.links(task, str(request.base_url)))
 
 
-@router.post("/tasks")
+@router.post(
+    "/tasks",
+    responses={200: {"model": wire.AceDataTasks}},
+    openapi_extra=operation(body=wire.AceDataTasksQuery, raises=(NotFound,)),
+)
 async def tasks(request: Request, caller: Caller) -> dict[str, Any]:
     """``{"id" | "trace_id", "action": "retrieve"}`` or ``{"ids": [...], "action":
     "retrieve_batch"}``."""

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
+from seedance_gateway.contracts import ark_v3 as wire
+from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects import ark_body, echo, error_headers
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
@@ -63,7 +65,15 @@ class ArkError(GatewayError):
         self.param = param
 
 
-@router.post("/tasks")
+@router.post(
+    "/tasks",
+    responses={
+        200: {"model": wire.ArkCreated, "headers": wire.REPLAYED, "links": wire.CREATED_LINKS}
+    },
+    openapi_extra=operation(
+        body=wire.ArkCreateTask, raises=(NotFound, InsufficientCredits, IdempotencyConflict)
+    ),
+)
 async def create_task(
     request: Request,
     caller: Caller,
@@ -82,7 +92,11 @@ async def create_task(
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/tasks")
+@router.get(
+    "/tasks",
+    responses={200: {"model": wire.ArkTaskList}},
+    openapi_extra={**operation(), "parameters": wire.LIST_PARAMETERS},
+)
 async def list_tasks(request: Request, caller: Caller) -> dict[str, Any]:
     """``{"total", "items"}``, newest first; without ``filter.service_tier`` only ``default``."""
     query = request.query_params
@@ -100,14 +114,18 @@ async def list_tasks(request: Request, caller: Caller) -> dict[str, Any]:
     return {"total": found.total, "items": [task_view(service, t, request) for t in found.items]}
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", responses={200: {"model": wire.ArkTask, "links": wire.TASK_LINKS}})
 async def get_task(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
     """One task, by any spelling of its id."""
     service = service_of(request)
     return task_view(service, await service.get(caller, task_id), request)
 
 
-@router.delete("/tasks/{task_id}")
+@router.delete(
+    "/tasks/{task_id}",
+    responses={200: {"model": wire.ArkDeleted}},
+    openapi_extra=operation(raises=(InvalidState,)),
+)
 async def delete_task(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
     """Cancels a queued task (credits released) or deletes a finished one; ``{}``."""
     await service_of(request).cancel_or_delete(caller, task_id)

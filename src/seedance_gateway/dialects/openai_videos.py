@@ -26,6 +26,8 @@ from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
+from seedance_gateway.contracts import openai_videos as wire
+from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects import echo, error_headers, whole_number
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
@@ -90,7 +92,20 @@ class CreateForm:
     upload_sha256: str | None = None
 
 
-@router.post("")
+@router.post(
+    "",
+    responses={
+        200: {
+            "model": wire.OpenAIVideo,
+            "headers": {**wire.POLL_HEADER, **wire.REPLAYED},
+            "links": wire.VIDEO_LINKS,
+        }
+    },
+    openapi_extra={
+        **operation(raises=(InsufficientCredits, IdempotencyConflict)),
+        **wire.create_body(),
+    },
+)
 async def create_video(
     request: Request, caller: Caller, idempotency_key: Annotated[str | None, Header()] = None
 ) -> JSONResponse:
@@ -122,7 +137,7 @@ async def create_video(
     return JSONResponse(video_json(submission.task, service.results), headers=headers)
 
 
-@router.get("")
+@router.get("", responses={200: {"model": wire.OpenAIVideoList}})
 async def list_videos(
     request: Request,
     caller: Caller,
@@ -149,7 +164,16 @@ async def list_videos(
     }
 
 
-@router.get("/{video_id}")
+@router.get(
+    "/{video_id}",
+    responses={
+        200: {
+            "model": wire.OpenAIVideo,
+            "headers": wire.POLL_HEADER,
+            "links": wire.VIDEO_LINKS,
+        }
+    },
+)
 async def retrieve_video(request: Request, video_id: str, caller: Caller) -> JSONResponse:
     """One video; ``openai-poll-after-ms`` says when to ask again while it is unfinished."""
     task = await _get(service_of(request), caller, video_id)
@@ -157,7 +181,11 @@ async def retrieve_video(request: Request, video_id: str, caller: Caller) -> JSO
     return JSONResponse(video_json(task, results), headers=_poll_headers(task))
 
 
-@router.delete("/{video_id}")
+@router.delete(
+    "/{video_id}",
+    responses={200: {"model": wire.OpenAIVideoDeleted}},
+    openapi_extra=operation(raises=(InvalidState,)),
+)
 async def delete_video(request: Request, video_id: str, caller: Caller) -> dict[str, Any]:
     """Deletes a finished video; a queued one is cancelled (credits back) and deleted."""
     try:
@@ -174,7 +202,13 @@ async def delete_video(request: Request, video_id: str, caller: Caller) -> dict[
     return {"id": ids.video_id(task.id), "object": "video.deleted", "deleted": True}
 
 
-@router.get("/{video_id}/content", response_model=None)
+@router.get(
+    "/{video_id}/content",
+    response_model=None,
+    response_class=Response,
+    responses=wire.CONTENT_RESPONSES,
+    openapi_extra={**operation(raises=(InvalidState,)), "parameters": [wire.RANGE]},
+)
 async def download_content(
     request: Request,
     video_id: str,

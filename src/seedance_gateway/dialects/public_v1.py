@@ -16,17 +16,26 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
+from seedance_gateway.contracts import public_v1 as wire
+from seedance_gateway.contracts.operation import operation
+from seedance_gateway.contracts.public_v1 import CreateGeneration, ReferenceItem
 from seedance_gateway.dialects import echo
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import scopes
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import TERMINAL, Status, Task
-from seedance_gateway.errors import NotFound, ValidationFailed
+from seedance_gateway.errors import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Service, SubmitCommand
@@ -36,33 +45,38 @@ from seedance_gateway.web.routing import PrefixRouter
 router = PrefixRouter(prefix="/api/v1")
 Body = TypeVar("Body", bound=BaseModel)
 STATUS_WORDS = {Status.RUNNING: "processing"}
+STATUS_FILTER = tuple(STATUS_WORDS.get(s, str(s)) for s in Status)  #: the words ``status`` takes
 #: A ``callback_url`` (our extension) hears about the end of the task, whatever it is.
 CALLBACK_STATUSES = tuple(str(s) for s in TERMINAL)
 SSE_KEEPALIVE_SECONDS = 15.0
 RESULT_EXPIRED = "result_expired"  #: a succeeded task whose results retention deleted
-
-
-class ReferenceItem(BaseModel):
-    """One ``params.referenceMediaItems`` entry."""
-
-    model_config = ConfigDict(extra="forbid")
-    url: str
-    kind: str = "image"
-    name: str | None = None
-    mimeType: str | None = None
-    durationToken: str | None = None
-    role: str | None = None
-
-
-class CreateGeneration(BaseModel):
-    """``POST /api/v1/generations``."""
-
-    model_config = ConfigDict(extra="forbid")
-    model: str
-    prompt: str
-    params: dict[str, Any] | None = None
-    client_request_id: str | None = Field(default=None, max_length=255)
-    callback_url: str | None = Field(default=None, max_length=2048)
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when an earlier create with this `Idempotency-Key` answered.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+#: What a client does next with a created generation (schemathesis's stateful phase follows).
+GENERATION_LINKS = {
+    name: {"operationId": operation_id, "parameters": {"task_id": "$response.body#/id"}}
+    for name, operation_id in (
+        ("GetGeneration", "get_generation"),
+        ("CancelGeneration", "cancel_generation"),
+    )
+}
+#: One server-sent event, as OpenAPI 3.2 models an event (3.1 documents each event).
+GENERATION_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"const": "generation"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/Generation"},
+        },
+    },
+}
 
 
 def service_of(request: Request) -> Service:
@@ -83,13 +97,18 @@ async def principal_of(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(principal_of)]
 
 
-@router.get("/models")
+@router.get("/models", tags=["Models"], responses={200: {"model": wire.ModelList}})
 async def list_models(request: Request, _: Caller) -> dict[str, Any]:
     """Every model in the catalog."""
     return {"object": "list", "data": [model_json(m) for m in service_of(request).catalog.models]}
 
 
-@router.get("/models/{model_id}")
+@router.get(
+    "/models/{model_id}",
+    tags=["Models"],
+    responses={200: {"model": wire.Model}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def get_model(request: Request, model_id: str, _: Caller) -> dict[str, Any]:
     """One model, by id or alias."""
     spec = service_of(request).catalog.find(model_id)
@@ -98,7 +117,15 @@ async def get_model(request: Request, model_id: str, _: Caller) -> dict[str, Any
     return model_json(spec)
 
 
-@router.post("/generations")
+@router.post(
+    "/generations",
+    tags=["Generations"],
+    status_code=201,
+    responses={201: {"model": wire.Generation, "headers": REPLAYED, "links": GENERATION_LINKS}},
+    openapi_extra=operation(
+        body=CreateGeneration, raises=(InsufficientCredits, IdempotencyConflict)
+    ),
+)
 async def create_generation(
     request: Request,
     caller: Caller,
@@ -112,7 +139,12 @@ async def create_generation(
     return JSONResponse(task_view(service, submission.task, request), 201, headers=headers)
 
 
-@router.post("/generations/quote")
+@router.post(
+    "/generations/quote",
+    tags=["Generations"],
+    responses={200: {"model": wire.Quote}},
+    openapi_extra=operation(body=CreateGeneration),
+)
 async def quote_generation(request: Request, _: Caller) -> dict[str, Any]:
     """What a create with this body would cost, checked like a create; nothing is created.
 
@@ -157,14 +189,14 @@ def _command(request: Request, raw: Any, idempotency_key: str | None) -> SubmitC
     )
 
 
-@router.get("/generations")
+@router.get("/generations", tags=["Generations"], responses={200: {"model": wire.GenerationList}})
 async def list_generations(
     request: Request,
     caller: Caller,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: str | None = None,
-    status: str | None = None,
-    model: str | None = None,
+    after: Annotated[str | None, Query(description="The previous page's `next_cursor`.")] = None,
+    status: Annotated[str | None, Query(json_schema_extra={"enum": list(STATUS_FILTER)})] = None,
+    model: Annotated[str | None, Query(description="A model's id.")] = None,
 ) -> dict[str, Any]:
     """The caller's generations, newest first, ``after`` = the previous page's ``next_cursor``."""
     internal = _status_filter(status)
@@ -180,7 +212,12 @@ async def list_generations(
     }
 
 
-@router.get("/generations/{task_id}")
+@router.get(
+    "/generations/{task_id}",
+    tags=["Generations"],
+    responses={200: {"model": wire.GenerationWithRequest}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def get_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
     """One generation's status and, once succeeded, its result URLs; ``request`` is the create
     body as sent here (data: URLs elided), None for a task created through another dialect."""
@@ -189,7 +226,13 @@ async def get_generation(request: Request, task_id: str, caller: Caller) -> dict
     return {**task_view(service_of(request), task, request), "request": sent}
 
 
-@router.get("/generations/{task_id}/events")
+@router.get(
+    "/generations/{task_id}/events",
+    tags=["Generations"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": GENERATION_EVENT}}}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def generation_events(request: Request, task_id: str, caller: Caller) -> StreamingResponse:
     """Server-sent events: ``event: generation`` with the task object whenever its status or
     progress changes, a comment every 15 s to keep proxies open, closed once the task ends."""
@@ -224,14 +267,19 @@ async def _sse(request: Request, tasks: AsyncIterator[Task]) -> AsyncIterator[st
             await pending
 
 
-@router.post("/generations/{task_id}/cancel")
+@router.post(
+    "/generations/{task_id}/cancel",
+    tags=["Generations"],
+    responses={200: {"model": wire.Generation}},
+    openapi_extra=operation(raises=(NotFound, InvalidState)),
+)
 async def cancel_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
     """Cancels a queued generation and releases its credits."""
     task = await service_of(request).cancel(caller, task_id)
     return task_view(service_of(request), task, request)
 
 
-@router.get("/credits")
+@router.get("/credits", tags=["Credits"], responses={200: {"model": wire.Credits}})
 async def get_credits(request: Request, caller: Caller) -> dict[str, Any]:
     """The caller's balance."""
     return {"current_credits": await service_of(request).credits(caller)}

@@ -13,42 +13,19 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from seedance_gateway.accounts import Accounts, NewAccount
+from seedance_gateway.contracts import public_v1_resources as wire
+from seedance_gateway.contracts.operation import operation
+from seedance_gateway.contracts.public_v1_resources import CreateAccount, GrantCredits, SignIn
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, parse_body
+from seedance_gateway.errors import InvalidState, NotFound, RateLimited, Unauthorized
 from seedance_gateway.store.rows import Account
 from seedance_gateway.web.body import SMALL_BYTES, read_json
 from seedance_gateway.web.routing import PrefixRouter
 
 router = PrefixRouter(prefix="/api/v1")
-
-
-class SignIn(BaseModel):
-    """``POST /api/v1/sessions``."""
-
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=200)
-
-
-class CreateAccount(BaseModel):
-    """``POST /api/v1/admin/accounts``."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    password: str | None = Field(default=None, max_length=200)
-    role: str = "user"
-    credits: int = 0
-
-
-class Grant(BaseModel):
-    """``POST /api/v1/admin/accounts/{id}/grants``."""
-
-    model_config = ConfigDict(extra="forbid")
-    credits: int
-    note: str | None = Field(default=None, max_length=200)
+GRANT = wire.link("grant", account_id="id")
 
 
 def accounts_of(request: Request) -> Accounts:
@@ -57,7 +34,12 @@ def accounts_of(request: Request) -> Accounts:
     return accounts
 
 
-@router.post("/sessions")
+@router.post(
+    "/sessions",
+    status_code=201,
+    responses={201: {"model": wire.Session}},
+    openapi_extra=operation(body=SignIn, raises=(Unauthorized, RateLimited), public=True),
+)
 async def sign_in(request: Request) -> JSONResponse:
     """Signs in: a new API key for the account (``invalid_credentials`` otherwise)."""
     body = parse_body(SignIn, await read_json(request, SMALL_BYTES))
@@ -73,13 +55,13 @@ async def sign_in(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/account")
+@router.get("/account", responses={200: {"model": wire.AccountObject}})
 async def get_account(request: Request, caller: Caller) -> dict[str, Any]:
     """The caller's account."""
     return account_json(await accounts_of(request).account(caller))
 
 
-@router.get("/admin/accounts")
+@router.get("/admin/accounts", responses={200: {"model": wire.AccountList}})
 async def list_accounts(
     request: Request,
     caller: Caller,
@@ -97,7 +79,12 @@ async def list_accounts(
     }
 
 
-@router.post("/admin/accounts")
+@router.post(
+    "/admin/accounts",
+    status_code=201,
+    responses={201: {"model": wire.AccountObject, "links": {"grant": GRANT}}},
+    openapi_extra=operation(body=CreateAccount, raises=(InvalidState,)),
+)
 async def create_account(request: Request, caller: Caller) -> JSONResponse:
     """A new account; it signs in with its email and password."""
     body = parse_body(CreateAccount, await read_json(request))
@@ -105,10 +92,14 @@ async def create_account(request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(account_json(await accounts_of(request).create(caller, new)), 201)
 
 
-@router.post("/admin/accounts/{account_id}/grants")
+@router.post(
+    "/admin/accounts/{account_id}/grants",
+    responses={200: {"model": wire.AccountObject}},
+    openapi_extra=operation(body=GrantCredits, raises=(NotFound,)),
+)
 async def grant(request: Request, account_id: str, caller: Caller) -> dict[str, Any]:
     """Adds credits to an account; answers the account with its new balance."""
-    body = parse_body(Grant, await read_json(request))
+    body = parse_body(GrantCredits, await read_json(request))
     account = await accounts_of(request).grant(caller, account_id, body.credits, body.note)
     return account_json(account)
 

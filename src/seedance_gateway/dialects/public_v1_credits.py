@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Query, Request
 
+from seedance_gateway.contracts import public_v1_resources as wire
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
 from seedance_gateway.domain import ledger
 from seedance_gateway.errors import ValidationFailed
@@ -14,14 +16,16 @@ from seedance_gateway.web.routing import PrefixRouter
 
 router = PrefixRouter(prefix="/api/v1/credits")
 MAX_USAGE_DAYS = 366
+CURSOR = re.compile(r"[0-9]{1,10}")
+MAX_ENTRY_ID = 2**31 - 1  #: the largest id the ledger's ``Integer`` column holds
 
 
-@router.get("/ledger")
+@router.get("/ledger", responses={200: {"model": wire.LedgerPage}})
 async def ledger_page(
     request: Request,
     caller: Caller,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: str | None = None,
+    after: Annotated[str | None, Query(json_schema_extra={"pattern": "^[0-9]{1,10}$"})] = None,
 ) -> dict[str, Any]:
     """Ledger entries, newest first; ``after`` is the previous page's ``next_cursor``."""
     before = _cursor(after)
@@ -36,7 +40,7 @@ async def ledger_page(
     }
 
 
-@router.get("/usage")
+@router.get("/usage", responses={200: {"model": wire.Usage}})
 async def usage(
     request: Request,
     caller: Caller,
@@ -70,8 +74,9 @@ def entry_json(entry: ledger.Entry) -> dict[str, Any]:
 
 
 def _cursor(after: str | None) -> int | None:
+    """The entry id ``after`` names (ASCII digits, within the id column's range)."""
     if after is None or after == "":
         return None
-    if not after.isdigit():
+    if not CURSOR.fullmatch(after) or int(after) > MAX_ENTRY_ID:
         raise ValidationFailed("after must be the next_cursor of a previous page", field="after")
     return int(after)

@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from seedance_gateway.contracts import public_v1_resources as wire
+from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects.public_v1 import Caller, iso_time, service_of
-from seedance_gateway.errors import PayloadTooLarge, ValidationFailed
+from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
 from seedance_gateway.files import KINDS, StoredFile
 from seedance_gateway.store.files import FileRecord
 from seedance_gateway.web import multipart
@@ -23,9 +25,66 @@ from seedance_gateway.web.routing import PrefixRouter
 
 router = PrefixRouter(prefix="/api/v1")
 MAX_CLIENT_REQUEST_ID = 128
+#: The bytes: the whole file, one range of it, or a redirect to the object store.
+CONTENT = {"schema": {"type": "string", "format": "binary"}}
+BYTES_HEADERS = {
+    "Content-Disposition": {
+        "description": "`inline; filename=\"...\"` (and `filename*=UTF-8''...` for others).",
+        "schema": {"type": "string"},
+    },
+    "Accept-Ranges": {"schema": {"type": "string", "enum": ["bytes"]}},
+}
+CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, as the type sniffed at upload.",
+        "content": dict.fromkeys(wire.FILE_MEDIA_TYPES, CONTENT),
+        "headers": BYTES_HEADERS,
+    },
+    206: {
+        "description": "The byte range asked for with `Range`.",
+        "content": dict.fromkeys(wire.FILE_MEDIA_TYPES, CONTENT),
+        "headers": {
+            **BYTES_HEADERS,
+            "Content-Range": {
+                "description": "`bytes START-END/SIZE`.",
+                "schema": {"type": "string", "pattern": "^bytes [0-9]+-[0-9]+/[0-9]+$"},
+            },
+        },
+    },
+    307: {
+        "description": "A redirect to the object store (`SEEDANCE_BLOB_DOWNLOADS=redirect`).",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    },
+    416: {
+        "description": "The range starts past the end of the file.",
+        "headers": {
+            "Content-Range": {
+                "description": "`bytes */SIZE`.",
+                "schema": {"type": "string", "pattern": "^bytes \\*/[0-9]+$"},
+            }
+        },
+    },
+}
+#: Where a new file's id leads.
+FILE_LINKS = {
+    name: wire.link(name, file_id="id") for name in ("get_file", "file_content", "delete_file")
+}
+RANGE = {
+    "name": "Range",
+    "in": "header",
+    "required": False,
+    "description": "One byte range, `bytes=START-END`, `bytes=START-` or `bytes=-LAST`; "
+    "anything else (several ranges included) is ignored and the whole file is sent.",
+    "schema": {"type": "string", "pattern": "^bytes=[0-9]*-[0-9]*$"},
+}
 
 
-@router.post("/files")
+@router.post(
+    "/files",
+    status_code=201,
+    responses={201: {"model": wire.UploadedFile, "links": FILE_LINKS}},
+    openapi_extra={**operation(raises=(PayloadTooLarge,)), **wire.upload_body()},
+)
 async def upload_file(request: Request, caller: Caller) -> JSONResponse:
     """Streams the upload to disk under the kind's cap, inspects it and stores it."""
     service = service_of(request)
@@ -66,7 +125,7 @@ async def upload_file(request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(file_json(request, stored), status_code=201)
 
 
-@router.get("/files")
+@router.get("/files", responses={200: {"model": wire.UploadedFileList}})
 async def list_files(
     request: Request,
     caller: Caller,
@@ -89,7 +148,11 @@ async def list_files(
     }
 
 
-@router.get("/files/{file_id}")
+@router.get(
+    "/files/{file_id}",
+    responses={200: {"model": wire.UploadedFile}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def get_file(request: Request, file_id: str, caller: Caller) -> dict[str, Any]:
     """One of the caller's files."""
     files = service_of(request).files
@@ -97,7 +160,12 @@ async def get_file(request: Request, file_id: str, caller: Caller) -> dict[str, 
     return file_json(request, StoredFile(record=record, duration_token=files.token_for(record)))
 
 
-@router.get("/files/{file_id}/content")
+@router.get(
+    "/files/{file_id}/content",
+    response_class=Response,
+    responses=CONTENT_RESPONSES,
+    openapi_extra={**operation(raises=(NotFound,)), "parameters": [RANGE]},
+)
 async def file_content(request: Request, file_id: str, caller: Caller) -> Response:
     """The file's bytes, for its owner only (Range requests supported), shown ``inline`` as the
     type sniffed at upload."""
@@ -114,7 +182,11 @@ async def file_content(request: Request, file_id: str, caller: Caller) -> Respon
     )
 
 
-@router.delete("/files/{file_id}")
+@router.delete(
+    "/files/{file_id}",
+    responses={200: {"model": wire.DeletedFile}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def delete_file(request: Request, file_id: str, caller: Caller) -> dict[str, Any]:
     """Deletes one of the caller's files (tasks that used it keep their own copy or result)."""
     record = await service_of(request).files.delete(caller.account_id, file_id)

@@ -10,8 +10,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
 
+from seedance_gateway.contracts import public_v1_resources as wire
+from seedance_gateway.contracts.operation import operation
+from seedance_gateway.contracts.public_v1_resources import CreateApiKey
 from seedance_gateway.dialects.public_v1 import (
     Caller,
     iso_time,
@@ -19,31 +21,28 @@ from seedance_gateway.dialects.public_v1 import (
     service_of,
 )
 from seedance_gateway.domain import scopes
-from seedance_gateway.errors import ValidationFailed
+from seedance_gateway.errors import NotFound, ValidationFailed
 from seedance_gateway.store.rows import ApiKey
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.routing import PrefixRouter
 
 router = PrefixRouter(prefix="/api/v1/keys")
+REVOKE = wire.link("revoke_key", key_id="id")
 
 
-class CreateKey(BaseModel):
-    """``POST /api/v1/keys``."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    scopes: list[str] | None = None
-    expires_in_days: int | None = None
-
-
-@router.get("")
+@router.get("", responses={200: {"model": wire.ApiKeyList}})
 async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
     """The account's keys, oldest first."""
     found = await service_of(request).auth.list_keys(caller)
     return {"object": "list", "data": [key_json(k, caller.key_id) for k in found]}
 
 
-@router.post("")
+@router.post(
+    "",
+    status_code=201,
+    responses={201: {"model": wire.NewApiKey, "links": {"revoke_key": REVOKE}}},
+    openapi_extra=operation(body=CreateApiKey),
+)
 async def create_key(request: Request, caller: Caller) -> JSONResponse:
     """A new key; ``key`` (the plaintext) is shown in this response only."""
     body = _parse(await read_json(request))
@@ -53,7 +52,11 @@ async def create_key(request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse({**key_json(made.key, caller.key_id), "key": made.plaintext}, 201)
 
 
-@router.post("/{key_id}/revoke")
+@router.post(
+    "/{key_id}/revoke",
+    responses={200: {"model": wire.ApiKeyObject}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def revoke_key(request: Request, key_id: str, caller: Caller) -> dict[str, Any]:
     """Revokes one of the account's keys; its next request is refused (``api_key_revoked``)."""
     return key_json(await service_of(request).auth.revoke_key(caller, key_id), caller.key_id)
@@ -75,10 +78,10 @@ def key_json(key: ApiKey, current: str) -> dict[str, Any]:
     }
 
 
-def _parse(raw: Any) -> CreateKey:
+def _parse(raw: Any) -> CreateApiKey:
     """The body, or ``validation_failed`` naming the field and what a create takes."""
     try:
-        return parse_body(CreateKey, raw)
+        return parse_body(CreateApiKey, raw)
     except ValidationFailed as exc:
         allowed = (
             "name (text), scopes (a list of: "

@@ -10,8 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from seedance_gateway.contracts import public_v1_resources as wire
+from seedance_gateway.contracts.operation import operation
+from seedance_gateway.contracts.public_v1_resources import (
+    CreateWebhookEndpoint,
+    RotateWebhookSecret,
+    SendWebhookTest,
+    UpdateWebhookEndpoint,
+)
 from seedance_gateway.dialects.public_v1 import (
     Caller,
     iso_time,
@@ -21,6 +29,7 @@ from seedance_gateway.dialects.public_v1 import (
 )
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.tasks import Task
+from seedance_gateway.errors import NotFound
 from seedance_gateway.service import Service
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.routing import PrefixRouter
@@ -28,40 +37,34 @@ from seedance_gateway.webhooks.manage import Created, Webhooks
 
 router = PrefixRouter(prefix="/api/v1")
 Limit = Annotated[int, Query(ge=1, le=100)]
+StatusFilter = Annotated[
+    str | None, Query(json_schema_extra={"enum": [str(s) for s in wh.DeliveryStatus]})
+]
+TypeFilter = Annotated[str | None, Query(json_schema_extra={"enum": [*wh.EVENT_TYPES, wh.QUEUED]})]
+#: Where a new endpoint's id leads.
+ENDPOINT_LINKS = {
+    name: wire.link(name, endpoint_id="id")
+    for name in (
+        "get_endpoint",
+        "update_endpoint",
+        "delete_endpoint",
+        "rotate_secret",
+        "send_test",
+        "list_deliveries",
+    )
+}
+#: Where a new delivery's ids lead.
+DELIVERY_LINKS = {
+    name: wire.link(name, endpoint_id="endpoint_id", delivery_id="id")
+    for name in ("get_delivery", "replay_delivery")
+}
 
 
-class CreateEndpoint(BaseModel):
-    """``POST /api/v1/webhooks``."""
-
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2048)
-    event_types: list[str] | None = None
-    description: str | None = Field(default=None, max_length=500)
-    enabled: bool | None = None
-
-
-class UpdateEndpoint(BaseModel):
-    """``PATCH /api/v1/webhooks/{id}``: only the fields sent change."""
-
-    model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(default=None, max_length=2048)
-    event_types: list[str] | None = None
-    description: str | None = Field(default=None, max_length=500)
-    enabled: bool | None = None
-
-
-class Rotate(BaseModel):
-    """``POST /api/v1/webhooks/{id}/rotate-secret``."""
-
-    model_config = ConfigDict(extra="forbid")
-    grace_period_seconds: int | None = None
-
-
-class SendTest(BaseModel):
-    """``POST /api/v1/webhooks/{id}/test``."""
-
-    model_config = ConfigDict(extra="forbid")
-    event_type: str | None = None
+def optional_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` of a route on a path with an id whose JSON body may be left out."""
+    extra = operation(body=model, raises=(NotFound,))
+    extra["requestBody"]["required"] = False
+    return extra
 
 
 def webhooks_of(request: Request) -> Webhooks:
@@ -69,10 +72,15 @@ def webhooks_of(request: Request) -> Webhooks:
     return service_of(request).webhooks
 
 
-@router.post("/webhooks")
+@router.post(
+    "/webhooks",
+    status_code=201,
+    responses={201: {"model": wire.WebhookEndpointWithSecret, "links": ENDPOINT_LINKS}},
+    openapi_extra=operation(body=CreateWebhookEndpoint),
+)
 async def create_endpoint(request: Request, caller: Caller) -> JSONResponse:
     """Registers an endpoint; the answer is the only time its secret is shown."""
-    body = parse_body(CreateEndpoint, await read_json(request))
+    body = parse_body(CreateWebhookEndpoint, await read_json(request))
     created = await webhooks_of(request).create(
         caller.account_id,
         url=body.url,
@@ -83,14 +91,14 @@ async def create_endpoint(request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(_with_secret(created), 201)
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", responses={200: {"model": wire.WebhookEndpointList}})
 async def list_endpoints(request: Request, caller: Caller) -> dict[str, Any]:
     """The caller's endpoints, oldest first."""
     endpoints = await webhooks_of(request).list(caller.account_id)
     return {"object": "list", "data": [endpoint_json(e) for e in endpoints]}
 
 
-@router.get("/webhooks/callback-secret")
+@router.get("/webhooks/callback-secret", responses={200: {"model": wire.CallbackSecret}})
 async def callback_secret(request: Request, caller: Caller) -> dict[str, Any]:
     """The secret that signs this account's per-request callbacks."""
     return {
@@ -99,16 +107,24 @@ async def callback_secret(request: Request, caller: Caller) -> dict[str, Any]:
     }
 
 
-@router.get("/webhooks/{endpoint_id}")
+@router.get(
+    "/webhooks/{endpoint_id}",
+    responses={200: {"model": wire.WebhookEndpoint}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def get_endpoint(request: Request, endpoint_id: str, caller: Caller) -> dict[str, Any]:
     """One endpoint (never its secret)."""
     return endpoint_json(await webhooks_of(request).get(caller.account_id, endpoint_id))
 
 
-@router.patch("/webhooks/{endpoint_id}")
+@router.patch(
+    "/webhooks/{endpoint_id}",
+    responses={200: {"model": wire.WebhookEndpoint}},
+    openapi_extra=operation(body=UpdateWebhookEndpoint, raises=(NotFound,)),
+)
 async def update_endpoint(request: Request, endpoint_id: str, caller: Caller) -> dict[str, Any]:
     """Changes url, event_types, description or enabled."""
-    body = parse_body(UpdateEndpoint, await read_json(request))
+    body = parse_body(UpdateWebhookEndpoint, await read_json(request))
     changes = body.model_dump(exclude_none=True)  # JSON null counts as absent
     if "event_types" in changes:
         changes["event_types"] = tuple(changes["event_types"])
@@ -116,39 +132,56 @@ async def update_endpoint(request: Request, endpoint_id: str, caller: Caller) ->
     return endpoint_json(endpoint)
 
 
-@router.delete("/webhooks/{endpoint_id}")
+@router.delete(
+    "/webhooks/{endpoint_id}",
+    responses={200: {"model": wire.DeletedWebhookEndpoint}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def delete_endpoint(request: Request, endpoint_id: str, caller: Caller) -> dict[str, Any]:
     """Deletes an endpoint; its pending deliveries are cancelled."""
     await webhooks_of(request).delete(caller.account_id, endpoint_id)
     return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
 
 
-@router.post("/webhooks/{endpoint_id}/rotate-secret")
+@router.post(
+    "/webhooks/{endpoint_id}/rotate-secret",
+    responses={200: {"model": wire.RotatedWebhookEndpoint}},
+    openapi_extra=optional_body(RotateWebhookSecret),
+)
 async def rotate_secret(request: Request, endpoint_id: str, caller: Caller) -> dict[str, Any]:
     """A new secret, shown once; the old one keeps signing for the grace period."""
-    body = parse_body(Rotate, await _optional_body(request))
+    body = parse_body(RotateWebhookSecret, await _optional_body(request))
     created = await webhooks_of(request).rotate(
         caller.account_id, endpoint_id, body.grace_period_seconds
     )
     return _with_secret(created)
 
 
-@router.post("/webhooks/{endpoint_id}/test")
+@router.post(
+    "/webhooks/{endpoint_id}/test",
+    status_code=202,
+    responses={202: {"model": wire.WebhookDelivery, "links": DELIVERY_LINKS}},
+    openapi_extra=optional_body(SendWebhookTest),
+)
 async def send_test(request: Request, endpoint_id: str, caller: Caller) -> JSONResponse:
     """Queues a test event to the endpoint; 202 with the delivery."""
-    body = parse_body(SendTest, await _optional_body(request))
+    body = parse_body(SendWebhookTest, await _optional_body(request))
     delivery = await webhooks_of(request).send_test(caller.account_id, endpoint_id, body.event_type)
     return JSONResponse(delivery_json(delivery), 202)
 
 
-@router.get("/webhooks/{endpoint_id}/deliveries")
+@router.get(
+    "/webhooks/{endpoint_id}/deliveries",
+    responses={200: {"model": wire.WebhookDeliveryList}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def list_deliveries(
     request: Request,
     endpoint_id: str,
     caller: Caller,
     limit: Limit = 20,
     after: str | None = None,
-    status: str | None = None,
+    status: StatusFilter = None,
 ) -> dict[str, Any]:
     """The endpoint's deliveries, newest first, each with its attempts."""
     page = await webhooks_of(request).deliveries(
@@ -157,7 +190,11 @@ async def list_deliveries(
     return _page([delivery_json(d) for d in page.items], page.next_cursor)
 
 
-@router.get("/webhooks/{endpoint_id}/deliveries/{delivery_id}")
+@router.get(
+    "/webhooks/{endpoint_id}/deliveries/{delivery_id}",
+    responses={200: {"model": wire.WebhookDelivery}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def get_delivery(
     request: Request, endpoint_id: str, delivery_id: str, caller: Caller
 ) -> dict[str, Any]:
@@ -166,7 +203,12 @@ async def get_delivery(
     return delivery_json(delivery)
 
 
-@router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")
+@router.post(
+    "/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay",
+    status_code=202,
+    responses={202: {"model": wire.WebhookDelivery, "links": DELIVERY_LINKS}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def replay_delivery(
     request: Request, endpoint_id: str, delivery_id: str, caller: Caller
 ) -> JSONResponse:
@@ -177,13 +219,13 @@ async def replay_delivery(
     return JSONResponse(delivery_json(delivery), 202)
 
 
-@router.get("/webhook-events")
+@router.get("/webhook-events", responses={200: {"model": wire.WebhookEventList}})
 async def list_events(
     request: Request,
     caller: Caller,
     limit: Limit = 20,
     after: str | None = None,
-    type: str | None = None,
+    type: TypeFilter = None,
 ) -> dict[str, Any]:
     """The account's events, newest first, each with the generation as it was then."""
     service = service_of(request)
@@ -192,7 +234,11 @@ async def list_events(
     return _page(data, page.next_cursor)
 
 
-@router.get("/generations/{task_id}/deliveries")
+@router.get(
+    "/generations/{task_id}/deliveries",
+    responses={200: {"model": wire.WebhookDeliveryList}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def task_deliveries(
     request: Request,
     task_id: str,

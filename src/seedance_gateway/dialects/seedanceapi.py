@@ -22,6 +22,8 @@ from fastapi.responses import JSONResponse
 
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
+from seedance_gateway.contracts import seedanceapi as wire
+from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects import echo, error_headers, whole_number
 from seedance_gateway.dialects.public_v1 import principal_of, service_of
 from seedance_gateway.domain import fingerprint as fp
@@ -119,7 +121,15 @@ class TooManyImages(ValidationFailed):
     """``image_urls`` holds more images than the version takes."""
 
 
-@router.post("/v1/generate")
+@router.post(
+    "/v1/generate",
+    responses={
+        200: {"model": wire.SeedanceApiCreated, "headers": wire.REPLAYED, "links": wire.TASK_LINKS}
+    },
+    openapi_extra=operation(
+        body=wire.SeedanceApiGenerateV1, raises=(InsufficientCredits, IdempotencyConflict)
+    ),
+)
 async def generate_v1(
     request: Request, caller: Caller, idempotency_key: Annotated[str | None, Header()] = None
 ) -> JSONResponse:
@@ -127,7 +137,15 @@ async def generate_v1(
     return await _generate(V1, request, caller, idempotency_key)
 
 
-@router.post("/v2/generate")
+@router.post(
+    "/v2/generate",
+    responses={
+        200: {"model": wire.SeedanceApiCreated, "headers": wire.REPLAYED, "links": wire.TASK_LINKS}
+    },
+    openapi_extra=operation(
+        body=wire.SeedanceApiGenerateV2, raises=(InsufficientCredits, IdempotencyConflict)
+    ),
+)
 async def generate_v2(
     request: Request, caller: Caller, idempotency_key: Annotated[str | None, Header()] = None
 ) -> JSONResponse:
@@ -135,8 +153,16 @@ async def generate_v2(
     return await _generate(V2, request, caller, idempotency_key)
 
 
-@router.get("/v1/status")
-@router.get("/v2/status")
+@router.get(
+    "/v1/status",
+    responses={200: {"model": wire.SeedanceApiStatus}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
+@router.get(
+    "/v2/status",
+    responses={200: {"model": wire.SeedanceApiStatus}},
+    openapi_extra=operation(raises=(NotFound,)),
+)
 async def status(request: Request, caller: Caller, task_id: str | None = None) -> dict[str, Any]:
     """A task's status and, once it succeeded, its video URLs. Any dialect's task id works."""
     if not task_id or not task_id.strip():

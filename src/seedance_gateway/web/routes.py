@@ -7,21 +7,41 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from seedance_gateway.blobs.signing import verify
+from seedance_gateway.contracts.operation import operation
 from seedance_gateway.errors import NotFound
 from seedance_gateway.media.formats import BY_EXTENSION
 from seedance_gateway.service import Service
 from seedance_gateway.web.downloads import blob_response
 
-router = APIRouter()
+router = APIRouter(tags=["Operations"])
+PUBLIC = operation(public=True)
+STATUS = {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}
+#: A stored file: the whole of it, a range, or a redirect to the object store.
+BLOB_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "The file.", "content": {"*/*": {"schema": {}}}},
+    206: {"description": "The requested byte range.", "content": {"*/*": {"schema": {}}}},
+    307: {"description": "A redirect to the object store (`SEEDANCE_BLOB_DOWNLOADS=redirect`)."},
+    416: {"description": "The range lies beyond the end of the file."},
+}
 
 
-@router.get("/healthz")
+@router.get("/healthz", openapi_extra=PUBLIC)
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        200: {"content": {"application/json": {"schema": STATUS}}},
+        503: {
+            "description": "The database does not answer.",
+            "content": {"application/json": {"schema": STATUS}},
+        },
+    },
+    openapi_extra=PUBLIC,
+)
 async def readyz(request: Request) -> JSONResponse:
     """The database answers."""
     service: Service = request.app.state.service
@@ -33,7 +53,9 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/blobs/{key:path}")
+@router.get(
+    "/blobs/{key:path}", response_class=Response, responses=BLOB_RESPONSES, openapi_extra=PUBLIC
+)
 async def blob(request: Request, key: str, exp: str = "", sig: str = "") -> Response:
     """A stored file, if the URL's signature is valid and unexpired."""
     service: Service = request.app.state.service
