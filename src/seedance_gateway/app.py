@@ -56,7 +56,7 @@ from seedance_gateway.results import Results
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.service import Service
 from seedance_gateway.store import Store, migrate
-from seedance_gateway.web import console, fast_lane, openapi, routes, upstream_callback
+from seedance_gateway.web import console, docs, fast_lane, openapi, routes, upstream_callback
 from seedance_gateway.web import metrics as web_metrics
 from seedance_gateway.webhooks.manage import Webhooks
 from seedance_gateway.webhooks.sender import Renderer, Sender, SenderConfig
@@ -88,6 +88,7 @@ def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI
     for router in API_ROUTERS:
         app.include_router(router)
     console.install(app)
+    docs.install(app)
     app.include_router(openapi.router)
     app.include_router(upstream_callback.router)
     app.include_router(web_metrics.router)
