@@ -377,3 +377,15 @@ def test_the_documented_bodies_are_the_parsed_ones(
     assert not valid(doc, name, {**body, "unknown": 1})
     with pytest.raises(ValidationFailed):
         public_v1.parse_body(getattr(wire, name), {**body, "unknown": 1})
+
+
+def test_a_callback_url_receives_the_documented_event(doc: dict[str, Any]) -> None:
+    """The create documents what its ``callback_url`` receives: the webhooks' envelope and
+    signature headers, at the URL the create body names."""
+    callbacks = doc["paths"]["/api/v1/generations"]["post"]["callbacks"]
+    operation = callbacks["generation_ended"]["{$request.body#/callback_url}"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == ref("GenerationEvent")
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert "410" in operation["responses"]

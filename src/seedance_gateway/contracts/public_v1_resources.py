@@ -448,7 +448,35 @@ def event_body(event_type: str) -> dict[str, Any]:
     return {**extra, "parameters": DELIVERY_HEADERS}
 
 
+def callback_operations() -> APIRouter:
+    """What a generation's ``callback_url`` (our extension) receives once the generation ends:
+    the same envelope, signed with the account's callback secret (OpenAPI ``callbacks``)."""
+    operations = APIRouter()
+    operations.add_api_route(
+        "{$request.body#/callback_url}",
+        _received,
+        methods=["POST"],
+        name="generation_ended",
+        operation_id="generation_callback",
+        summary="The generation ended (to your callback_url)",
+        description="One POST when the generation succeeds, fails, expires or is cancelled "
+        "(`type` and `data.status` say which), signed with the account's callback secret "
+        "(`GET /api/v1/webhooks/callback-secret`, Standard Webhooks).",
+        response_class=Response,
+        responses={**RECEIVER, 410: {"description": "Gone: the callback is not retried."}},
+        openapi_extra={**_event_envelope(), "parameters": DELIVERY_HEADERS},
+    )
+    return operations
+
+
+def _event_envelope() -> dict[str, Any]:
+    """A request body of the event envelope, by reference (``webhooks`` defines it)."""
+    ref = {"$ref": REF_TEMPLATE.format(model=GenerationEvent.__name__)}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
 WEBHOOKS = webhook_operations()
+CALLBACKS = callback_operations()
 
 # --- keys ----------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from seedance_gateway.catalog import params as catalog_params
 from seedance_gateway.contracts import public_v1 as wire
 from seedance_gateway.contracts.operation import operation
 from seedance_gateway.contracts.public_v1 import CreateGeneration, ReferenceItem
+from seedance_gateway.contracts.public_v1_resources import CALLBACKS
 from seedance_gateway.dialects import echo
 from seedance_gateway.domain import fingerprint as fp
 from seedance_gateway.domain import scopes
@@ -122,6 +123,7 @@ async def get_model(request: Request, model_id: str, _: Caller) -> dict[str, Any
     tags=["Generations"],
     status_code=201,
     responses={201: {"model": wire.Generation, "headers": REPLAYED, "links": GENERATION_LINKS}},
+    callbacks=CALLBACKS.routes,
     openapi_extra=operation(
         body=CreateGeneration, raises=(InsufficientCredits, IdempotencyConflict)
     ),
