@@ -14,10 +14,8 @@ import asyncio
 import base64
 import io
 import json
-import os
 import re
 import shlex
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -29,15 +27,15 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import SHARED_SETTINGS
 from e2e.receiver import Receiver
 from e2e.support import make_server
 from seedance_gateway.store import migrate
 
-CHROMIUM = os.environ.get("SEEDANCE_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("SEEDANCE_ARTIFACTS", "build/artifacts")) / "screenshots"
+from .conftest import SHOTS
+
 PAGES = ["playground", "generations", "files", "keys", "credits", "webhooks"]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
@@ -65,26 +63,6 @@ def receiver() -> Iterator[Receiver]:
     """A local webhook receiver that answers 200."""
     with Receiver() as started:
         yield started
-
-
-@pytest.fixture(scope="module")
-def browser(server: Any) -> Iterator[Browser]:
-    """One headless Chromium for the module; missing Chromium is a failure, not a skip.
-
-    Playwright's sync API keeps an event loop running in this thread, so the server starts
-    first and ``new_key`` runs ``asyncio.run`` in a thread of its own."""
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        found = shutil.which("chromium")
-        pytest.fail(
-            f"Chromium is required for the browser tests but {CHROMIUM} is missing"
-            f"{f' (there is one at {found}: set SEEDANCE_CHROMIUM)' if found else ''}; "
-            "install it with scripts/chromium (Debian: apt-get install chromium)",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

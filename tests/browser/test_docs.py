@@ -10,8 +10,6 @@ One server (SQLite) and one browser serve the module. Screenshots land in
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,15 +18,15 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import SHARED_SETTINGS
 from e2e.support import make_server
 from seedance_gateway.store import migrate
 from seedance_gateway.web import docs
 
-CHROMIUM = os.environ.get("SEEDANCE_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("SEEDANCE_ARTIFACTS", "build/artifacts")) / "screenshots"
+from .conftest import SHOTS
+
 DOCUMENTS = ["public-v1", "ark-v3", "openai-videos", "seedanceapi", "acedata"]
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 #: Reports a Content-Security-Policy violation to the console, where the tab's listener sees it.
@@ -48,23 +46,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield started
     finally:
         started.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server: Any) -> Iterator[Browser]:
-    """One headless Chromium; missing Chromium is a failure, not a skip."""
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        found = shutil.which("chromium")
-        pytest.fail(
-            f"Chromium is required for the browser tests but {CHROMIUM} is missing"
-            f"{f' (there is one at {found}: set SEEDANCE_CHROMIUM)' if found else ''}; "
-            "install it with scripts/chromium (Debian: apt-get install chromium)",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from seedance_gateway.web.pages import html_page
+
 ASSETS = Path(__file__).parent / "console"
 #: Scripts and styles only from this server; media may come from a separate public URL.
 POLICY = (
@@ -26,11 +28,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def page() -> FileResponse:
     """The console's single page (it routes by URL fragment)."""
-    return FileResponse(
-        ASSETS / "index.html",
-        media_type="text/html",
-        headers={"Cache-Control": "no-cache", "Content-Security-Policy": POLICY},
-    )
+    return html_page(ASSETS / "index.html", POLICY)
 
 
 def install(app: FastAPI) -> None:

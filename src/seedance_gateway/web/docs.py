@@ -14,6 +14,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from seedance_gateway.web.pages import html_page
+
 ASSETS = Path(__file__).parent / "docs_assets"
 #: Scripts only from this server, no ``eval``; requests only to it. What Redoc needs beyond
 #: that: ``style-src 'unsafe-inline'`` (styled-components writes ``<style>`` elements and
@@ -32,11 +34,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/docs")
 async def page() -> FileResponse:
     """The docs page (``?doc=NAME`` picks the document; its script reads it)."""
-    return FileResponse(
-        ASSETS / "index.html",
-        media_type="text/html",
-        headers={"Cache-Control": "no-cache", "Content-Security-Policy": POLICY},
-    )
+    return html_page(ASSETS / "index.html", POLICY)
 
 
 def install(app: FastAPI) -> None:
