@@ -1,8 +1,9 @@
 """Worker wake-ups: an in-process event, PostgreSQL LISTEN/NOTIFY across processes, and
 polling every ``poll_seconds`` as the safety net.
 
-A submit on PostgreSQL sends ``NOTIFY seedance_jobs`` inside its transaction (delivered on
-commit); every worker process listens on a dedicated connection and sets its local event.
+On PostgreSQL every job ``INSERT`` sends ``NOTIFY seedance_jobs`` from a trigger (delivered on
+commit, ``store.notify``); every worker process listens on a dedicated connection and sets its
+local event.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, insert, select, update
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.tasks import Task
-from seedance_gateway.store import notify
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection
@@ -52,8 +51,6 @@ async def record_status_change(conn: Connection, task: Task) -> None:
             url=url,
             renderer=renderer,
         )
-    if targets:
-        await notify.announce(conn)
 
 
 async def insert_event(

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
-from seedance_gateway.store import notify
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Database
@@ -55,7 +54,6 @@ class RetentionStore:
                     updated_at=stamp,
                 )
             )
-            await notify.announce(conn)
         return True
 
     async def due(self, *, finished_before: datetime | None, limit: int) -> list[str]:

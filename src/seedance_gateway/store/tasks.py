@@ -430,12 +430,12 @@ async def _insert_task(conn: Connection, new: NewTask) -> Task:
 
 
 async def enqueue(conn: Connection, task_id: str, kind: str, max_attempts: int) -> None:
-    """Queues a job of ``kind`` for the task and wakes the workers (on commit)."""
+    """Queues a job of ``kind`` for the task; the workers wake when it commits (on PostgreSQL
+    through the ``jobs`` trigger's ``NOTIFY``, ``store.notify``)."""
     stamp = now()
     job = {"kind": kind, "task_id": task_id, "state": "available", "attempt": 0}
     times = {"run_at": stamp, "created_at": stamp, "updated_at": stamp}
     await conn.run(INSERT_JOB, {**job, "max_attempts": max_attempts, **times})
-    await notify.announce(conn)
 
 
 async def locked_task(conn: Connection, task_id: str | None) -> Task | None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.errors import NotFound, ValidationFailed
-from seedance_gateway.store import notify, outbox
+from seedance_gateway.store import outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection, Database
@@ -204,7 +204,6 @@ class WebhookStore:
                 url=endpoint.url,
                 renderer=wh.ENDPOINT_RENDERER,
             )
-            await notify.announce(conn)
             return await _delivery(conn, endpoint.account_id, delivery_id)
 
     async def replay(
@@ -225,7 +224,6 @@ class WebhookStore:
                 url=url,
                 renderer=old.renderer,
             )
-            await notify.announce(conn)
             return await _delivery(conn, account_id, new_delivery)
 
     async def get_delivery(
