@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select, text
 from conftest import BACKENDS, PG_ADMIN_URL, _pg, _pg_url
 from seedance_gateway.store import Store
 from seedance_gateway.store.accounts import ADD_CREDITS
-from seedance_gateway.store.kept import KEPT_CONNECTIONS
+from seedance_gateway.store.kept import KEPT_READ_CONNECTIONS, KEPT_WRITE_CONNECTIONS
 
 SLEEP = select(func.pg_sleep(bindparam("seconds")))
 pytestmark = pytest.mark.skipif("postgres" not in BACKENDS, reason="needs PostgreSQL")
@@ -59,8 +59,8 @@ async def test_a_cancelled_read_stops_its_statement_and_reads_go_on(
     owner = await open_account(store, 100)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(store.db.read_one(SLEEP, {"seconds": 30}), 0.2)
-    reads = [store.accounts.balance(owner.account_id) for _ in range(2 * KEPT_CONNECTIONS)]
-    assert await asyncio.gather(*reads) == [100] * (2 * KEPT_CONNECTIONS)
+    reads = [store.accounts.balance(owner.account_id) for _ in range(2 * KEPT_READ_CONNECTIONS)]
+    assert await asyncio.gather(*reads) == [100] * (2 * KEPT_READ_CONNECTIONS)
     for _ in range(50):
         if not _sleeping(name):
             break
@@ -162,13 +162,50 @@ async def test_reads_one_after_another_share_one_kept_connection(
     store, name = pg_store
     owner = await open_account(store, 100)
     before = _sessions(name)
-    for _ in range(3 * KEPT_CONNECTIONS):
+    for _ in range(3 * KEPT_READ_CONNECTIONS):
         assert await store.accounts.balance(owner.account_id) == 100
     assert _sessions(name) <= before + 1
     await asyncio.gather(*(store.accounts.balance(owner.account_id) for _ in range(20)))
-    assert _sessions(name) <= before + KEPT_CONNECTIONS + 1
+    assert _sessions(name) <= before + KEPT_READ_CONNECTIONS + 1
 
 
 def _sessions(database: str) -> int:
     """How many sessions are connected to ``database``."""
     return _count(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'")
+
+
+async def test_writes_reuse_a_kept_connection_and_never_wait_for_one(
+    pg_store: tuple[Store, str],
+) -> None:
+    """Writes one after another run on one kept connection; when every kept one is busy (a
+    write may wait on another's lock), the next write borrows a pooled connection at once
+    rather than waiting for a kept one."""
+    store, name = pg_store
+    owner = await open_account(store, 100)
+    before = _sessions(name)
+    for _ in range(3 * KEPT_WRITE_CONNECTIONS):
+        await store.accounts.grant(owner.account_id, 1)
+    assert _sessions(name) <= before + 1
+
+    busy = KEPT_WRITE_CONNECTIONS + 2
+    inside = 0
+    all_inside = asyncio.Event()
+
+    async def hold_open() -> None:
+        nonlocal inside
+        async with store.db.write() as conn:
+            await conn.execute(text("SELECT 1"))
+            inside += 1
+            if inside == busy:
+                all_inside.set()
+            await asyncio.wait_for(all_inside.wait(), 10)
+
+    await asyncio.wait_for(asyncio.gather(*(hold_open() for _ in range(busy))), 15)
+    assert await store.accounts.grant(owner.account_id, 1) == 100 + 3 * KEPT_WRITE_CONNECTIONS + 1
+    assert (
+        _count(
+            "SELECT count(*) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND state LIKE 'idle in transaction%'"
+        )
+        == 0
+    )

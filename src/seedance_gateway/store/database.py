@@ -28,7 +28,11 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
-from seedance_gateway.store.kept import KeptConnections
+from seedance_gateway.store.kept import (
+    KEPT_READ_CONNECTIONS,
+    KEPT_WRITE_CONNECTIONS,
+    KeptConnections,
+)
 from seedance_gateway.store.prepared import Rows, Statements, unnamed_rows
 
 if TYPE_CHECKING:
@@ -118,7 +122,10 @@ class Database:
             self._postgres_autocommit = self._postgres.execution_options(
                 isolation_level="AUTOCOMMIT"
             )
-            self._kept = KeptConnections(self._postgres_autocommit)
+            self._kept = KeptConnections(self._postgres_autocommit, KEPT_READ_CONNECTIONS)
+            self._kept_writes = KeptConnections(
+                self._postgres_autocommit, KEPT_WRITE_CONNECTIONS, overflow=True
+            )
         self.statements = Statements(self.dialect)  #: prepared once per database
 
     @property
@@ -154,17 +161,13 @@ class Database:
 
     @asynccontextmanager
     async def _postgres_transaction(self) -> AsyncIterator[Connection]:
-        """A transaction begun and ended on asyncpg. SQLAlchemy's pool does not know of it, so a
+        """A transaction begun and ended on asyncpg, on a connection this process keeps for
+        writes (``store.kept``). SQLAlchemy's pool does not know of the transaction, so a
         connection whose ``COMMIT`` or ``ROLLBACK`` was cut short (a cancellation, a dropped
-        socket) is closed rather than pooled: an open transaction there would hold its locks."""
-        async with self._postgres_autocommit.connect() as conn:
-            driver = await _driver(conn)
-            try:
-                async with driver.transaction():
-                    yield _OnPostgres(conn, driver, self.statements)
-            finally:
-                if driver.is_in_transaction():
-                    await conn.invalidate()
+        socket) is closed rather than kept or pooled: an open transaction there would hold its
+        locks."""
+        async with self._kept_writes.lease() as kept, kept.driver.transaction():
+            yield _OnPostgres(kept.connection, kept.driver, self.statements)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -213,6 +216,7 @@ class Database:
             await self._sqlite.dispose()
         if self._postgres is not None:
             await self._kept.close()
+            await self._kept_writes.close()
             await self._postgres.dispose()
 
 
@@ -407,7 +411,8 @@ def _postgres_engine(url: str) -> AsyncEngine:
     """PostgreSQL through asyncpg; a pooled connection is pinged before use only when it sat
     idle for ``PING_AFTER_IDLE_S`` (a busy pool pays no round trip per checkout, as
     ``pool_pre_ping`` would), and one whose socket closed is replaced without a round trip."""
-    engine = create_async_engine(url, pool_size=10, max_overflow=20)
+    # 16: room for the connections kept (``store.kept``) besides those checked out per use.
+    engine = create_async_engine(url, pool_size=16, max_overflow=14)
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_conn: Any, record: Any) -> None:

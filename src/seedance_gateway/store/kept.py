@@ -1,44 +1,57 @@
-"""``KeptConnections``: a few PostgreSQL connections a process keeps for its prepared reads."""
+"""``KeptConnections``: a few PostgreSQL connections a process keeps checked out, for its
+prepared reads and its write transactions."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 #: Connections each process keeps for ``Database.read_one`` on PostgreSQL (out of its pool).
-KEPT_CONNECTIONS = 4
+KEPT_READ_CONNECTIONS = 4
+#: Connections each process keeps for ``Database.write`` on PostgreSQL (out of its pool).
+KEPT_WRITE_CONNECTIONS = 6
 
 
 class KeptConnections:
-    """Connections checked out of ``engine``'s pool once and kept, each used by one statement at
-    a time on asyncpg directly. A statement on a kept connection cost about 50 µs of CPU, where
-    checking a connection out of SQLAlchemy's pool and back in cost 130 µs more (measured for
-    issue 19). Each is opened on first use; one the server closed is replaced before use, and
-    one whose statement failed (or was cancelled) is dropped, since its state is unknown.
+    """Connections checked out of ``engine``'s pool once and kept, each lent to one user at a
+    time. A statement on a kept connection cost about 50 µs of CPU, where checking a connection
+    out of SQLAlchemy's pool and back in cost 130 µs more (measured for issue 19).
+
+    Each is opened on first use; one the server closed is replaced before use. One whose use
+    was cancelled, or left a transaction open, is dropped, since its state is unknown. With
+    ``overflow``, a lease finds no kept connection idle takes a pooled one for that use instead
+    of waiting (a write may wait on a lock held by another write of this process).
     """
 
-    def __init__(self, engine: AsyncEngine, size: int = KEPT_CONNECTIONS) -> None:
+    def __init__(self, engine: AsyncEngine, size: int, *, overflow: bool = False) -> None:
         self.engine = engine
+        self.overflow = overflow
         #: Last in, first out: the connection just used is used again, and another is opened
         #: only when every open one is busy.
         self._idle: asyncio.LifoQueue[_Kept | None] = asyncio.LifoQueue()
         for _ in range(size):
             self._idle.put_nowait(None)  # a connection not opened yet
 
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[_Kept]:
+        """A connection for one use: kept afterwards if that use left it clean."""
+        borrowed = self.overflow and self._idle.empty()
+        kept = await _Kept.of(await self.engine.connect()) if borrowed else await self._take()
+        try:
+            yield kept
+        except BaseException as exc:
+            await self._give_back(kept, clean=isinstance(exc, Exception), borrowed=borrowed)
+            raise
+        await self._give_back(kept, clean=True, borrowed=borrowed)
+
     async def fetch_one(self, sql: str, arguments: tuple[Any, ...]) -> Any:
         """The first row of one statement (asyncpg's ``Record``), or None."""
-        kept = await self._take()
-        try:
-            row = await kept.driver.fetchrow(sql, *arguments)
-        except BaseException:
-            self._idle.put_nowait(None)
-            await _drop(kept)
-            raise
-        self._idle.put_nowait(kept)
-        return row
+        async with self.lease() as kept:
+            return await kept.driver.fetchrow(sql, *arguments)
 
     async def _take(self) -> _Kept:
         kept = await self._idle.get()
@@ -47,11 +60,21 @@ class KeptConnections:
             kept = None
         if kept is None:
             try:
-                kept = await _Kept.open(self.engine)
+                kept = await _Kept.of(await self.engine.connect())
             except BaseException:
                 self._idle.put_nowait(None)
                 raise
         return kept
+
+    async def _give_back(self, kept: _Kept, *, clean: bool, borrowed: bool) -> None:
+        healthy = clean and not kept.driver.is_closed() and not kept.driver.is_in_transaction()
+        if borrowed:
+            await (kept.connection.close() if healthy else _drop(kept))
+        elif healthy:
+            self._idle.put_nowait(kept)
+        else:
+            self._idle.put_nowait(None)
+            await _drop(kept)
 
     async def close(self) -> None:
         """Returns the idle connections to the pool (call before disposing of it)."""
@@ -71,8 +94,7 @@ class _Kept:
         self.driver = driver
 
     @classmethod
-    async def open(cls, engine: AsyncEngine) -> _Kept:
-        connection = await engine.connect()
+    async def of(cls, connection: AsyncConnection) -> _Kept:
         raw = await connection.get_raw_connection()
         return cls(connection, raw.driver_connection)
 
