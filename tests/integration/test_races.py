@@ -24,7 +24,12 @@ from integration_support import (
 )
 
 from seedance_gateway.domain.tasks import Status, Task
-from seedance_gateway.errors import IdempotencyConflict, InsufficientCredits, InvalidState
+from seedance_gateway.errors import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidState,
+    RateLimited,
+)
 from seedance_gateway.store import Store
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.tasks import Idempotency
@@ -48,7 +53,7 @@ async def outcome(call: Awaitable[T]) -> T | Exception:
     """The call's result, or the gateway error it raised."""
     try:
         return await call
-    except (InsufficientCredits, IdempotencyConflict, InvalidState) as exc:
+    except (InsufficientCredits, IdempotencyConflict, InvalidState, RateLimited) as exc:
         return exc
 
 
@@ -78,6 +83,30 @@ async def test_fifty_concurrent_submits_never_overdraw_a_balance_for_ten(
     assert await count(store, t.tasks) == 10
     assert await count(store, t.jobs) == 10
     assert await count(store, t.ledger, t.ledger.c.kind == "hold") == 10
+
+
+async def test_thirty_concurrent_submits_on_one_key_never_pass_its_in_flight_limit(
+    store: Store, database_url: str
+) -> None:
+    """With credits for all, exactly ``max_in_flight`` of 30 simultaneous submits on one key
+    are accepted; the rest are refused for the limit and hold nothing."""
+    owner = await open_account(store, 1000)
+    async with stores(database_url) as racers:
+        results = await asyncio.gather(
+            *(
+                outcome(
+                    racers[i % STORES].tasks.submit(
+                        new_task(owner, 10), idempotency=None, max_in_flight=5
+                    )
+                )
+                for i in range(30)
+            )
+        )
+    accepted = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, RateLimited)]
+    assert (len(accepted), len(refused)) == (5, 25)
+    assert await assert_ledger_balanced(store, owner) == 950
+    assert await count(store, t.tasks) == 5
 
 
 async def test_twenty_concurrent_replays_of_one_key_create_one_task_and_one_hold(

@@ -20,7 +20,7 @@ from seedance_gateway.errors import (
     NotFound,
     RateLimited,
 )
-from seedance_gateway.store import notify, outbox
+from seedance_gateway.store import outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
 from seedance_gateway.store.database import Connection, Database, after_commit
@@ -33,9 +33,6 @@ OWNED_TASK = TASK_BY_ID.where(
     t.tasks.c.account_id == bindparam("account_id"), t.tasks.c.deleted_at.is_(None)
 )
 #: The create transaction's statements, built once (building one cost more than running it).
-LOCK_KEY = (
-    select(t.api_keys.c.id).where(t.api_keys.c.id == bindparam("api_key_id")).with_for_update()
-)
 IN_FLIGHT_COUNT = (
     select(func.count())
     .select_from(t.tasks)
@@ -135,14 +132,15 @@ class TaskStore:
         idempotency: Idempotency | None,
         max_in_flight: int,
     ) -> tuple[Task, bool]:
-        await _lock_key(conn, new.api_key_id)
         if idempotency is not None:
             existing = await _replay(conn, new.api_key_id, idempotency)
             if existing is not None:
                 return existing, True
-        await _check_in_flight(conn, new.api_key_id, max_in_flight)
         hold = ledger.EntryKind.HOLD
         balance = await change_balance(conn, new.account_id, ledger.balance_delta(hold, new.quote))
+        # After the hold: on PostgreSQL its row lock serializes an account's submits (and so
+        # each key's), so the count sees every task committed before this one.
+        await _check_in_flight(conn, new.api_key_id, max_in_flight)
         if balance is None:
             available = await _balance(conn, new.account_id)
             raise InsufficientCredits(
@@ -360,12 +358,6 @@ async def lock_jobs(conn: Connection, task_id: str) -> None:
     """
     if conn.dialect.name == "postgresql":
         await conn.execute(select(t.jobs.c.id).where(t.jobs.c.task_id == task_id).with_for_update())
-
-
-async def _lock_key(conn: Connection, api_key_id: str) -> None:
-    """Serializes submits per key on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
-    if conn.dialect.name == "postgresql":
-        await conn.run(LOCK_KEY, {"api_key_id": api_key_id})
 
 
 async def _replay(conn: Connection, api_key_id: str, idem: Idempotency) -> Task | None:
