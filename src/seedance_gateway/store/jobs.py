@@ -20,7 +20,7 @@ from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection, Database
 from seedance_gateway.store.rows import Job, job_from_row, task_from_row
-from seedance_gateway.store.tasks import IN_FLIGHT, finish, lock_jobs, locked_task
+from seedance_gateway.store.tasks import IN_FLIGHT, UPDATE_TASK, finish, lock_jobs, locked_task
 
 CLAIMABLE = ("available", "retryable")
 
@@ -34,13 +34,32 @@ class Waiting:
     oldest_seconds: float
 
 
-def fence(job: Job) -> ColumnElement[bool]:
+def _fence(job_id: Any, owner: Any, attempt: Any) -> ColumnElement[bool]:
+    """A worker's fence: the job is still ``running`` under the same lease owner and attempt."""
     return and_(
-        t.jobs.c.id == job.id,
-        t.jobs.c.lease_owner == job.lease_owner,
-        t.jobs.c.attempt == job.attempt,
+        t.jobs.c.id == job_id,
+        t.jobs.c.lease_owner == owner,
+        t.jobs.c.attempt == attempt,
         t.jobs.c.state == "running",
     )
+
+
+#: The fence for hot statements built once and run prepared with ``fenced(job)``'s values.
+FENCE = _fence(bindparam("job_id"), bindparam("owner"), bindparam("job_attempt"))
+HOLDS_LEASE = select(t.jobs.c.id).where(FENCE)
+#: Ends a fenced job and its lease; the caller passes ``state``, ``updated_at`` (and may pass
+#: ``last_error``).
+END_JOB = update(t.jobs).where(FENCE).values(lease_owner=None, lease_until=None)
+
+
+def fenced(job: Job) -> dict[str, Any]:
+    """``FENCE``'s values for ``job``."""
+    return {"job_id": job.id, "owner": job.lease_owner, "job_attempt": job.attempt}
+
+
+def fence(job: Job) -> ColumnElement[bool]:
+    """The fence with ``job``'s values bound in (for statements built per call)."""
+    return _fence(job.id, job.lease_owner, job.attempt)
 
 
 class JobStore:
@@ -66,8 +85,8 @@ class JobStore:
         claimed: list[list[Job]] = []
         async with self.db.write() as conn:
             for kinds, limit in wants:
-                result = await conn.execute(_claim_statement(kinds), {**lease, "limit": limit})
-                claimed.append([job_from_row(r) for r in result.mappings().all()])
+                result = await conn.run(_claim_statement(kinds), {**lease, "limit": limit})
+                claimed.append([job_from_row(r) for r in result.rows])
         return claimed
 
     async def heartbeat(self, job: Job, lease_seconds: float) -> bool:
@@ -84,29 +103,19 @@ class JobStore:
     async def start_task(self, job: Job) -> Task | None:
         """Marks the job's task running; None if the lease is lost or the task is finished."""
         async with self.db.write() as conn:
-            if not await _holds_lease(conn, job):
+            if not await holds_lease(conn, job):
                 return None
             before = await locked_task(conn, job.task_id)
             if before is None or before.status.terminal:
                 return None
             stamp = now()
-            row = (
-                (
-                    await conn.execute(
-                        update(t.tasks)
-                        .where(t.tasks.c.id == job.task_id)
-                        .values(
-                            status=str(Status.RUNNING),
-                            started_at=before.started_at or stamp,
-                            updated_at=stamp,
-                        )
-                        .returning(*t.tasks.c)
-                    )
-                )
-                .mappings()
-                .one()
-            )
-            task = task_from_row(row)
+            started = {
+                "task_id": job.task_id,
+                "status": str(Status.RUNNING),
+                "started_at": before.started_at or stamp,
+                "updated_at": stamp,
+            }
+            task = task_from_row((await conn.run(UPDATE_TASK, started)).one())
             if before.started_at is None:  # the first start raises generation.processing
                 await outbox.record_status_change(conn, task)
         return task
@@ -220,18 +229,16 @@ async def complete(
     error: dict[str, str] | None,
 ) -> bool:
     """``JobStore.complete`` inside the caller's transaction."""
-    fenced = await conn.execute(
-        update(t.jobs)
-        .where(fence(job))
-        .values(
-            state="completed" if status is Status.SUCCEEDED else "discarded",
-            lease_owner=None,
-            lease_until=None,
-            last_error=error["message"] if error else None,
-            updated_at=now(),
-        )
+    ended = await conn.run(
+        END_JOB,
+        {
+            **fenced(job),
+            "state": "completed" if status is Status.SUCCEEDED else "discarded",
+            "last_error": error["message"] if error else None,
+            "updated_at": now(),
+        },
     )
-    if fenced.rowcount != 1:
+    if ended.rowcount != 1:
         return False
     task = await locked_task(conn, job.task_id)
     if task is None or task.status.terminal:
@@ -241,12 +248,8 @@ async def complete(
 
 async def hand_off(conn: Connection, job: Job) -> bool:
     """``JobStore.hand_off`` inside the caller's transaction."""
-    fenced = await conn.execute(
-        update(t.jobs)
-        .where(fence(job))
-        .values(state="completed", lease_owner=None, lease_until=None, updated_at=now())
-    )
-    return fenced.rowcount == 1
+    ended = await conn.run(END_JOB, {**fenced(job), "state": "completed", "updated_at": now()})
+    return ended.rowcount == 1
 
 
 @functools.cache
@@ -279,9 +282,9 @@ def _claim_statement(kinds: tuple[str, ...]) -> Any:
     )
 
 
-async def _holds_lease(conn: Connection, job: Job) -> bool:
-    row = (await conn.execute(select(t.jobs.c.id).where(fence(job)))).first()
-    return row is not None
+async def holds_lease(conn: Connection, job: Job) -> bool:
+    """Whether ``job`` is still running under its lease (its fence holds)."""
+    return (await conn.run(HOLDS_LEASE, fenced(job))).first() is not None
 
 
 async def _requeue_task(conn: Connection, task_id: str | None) -> None:

@@ -111,7 +111,7 @@ def key_from_row(row: RowMapping | Mapping[str, Any]) -> ApiKey:
     )
 
 
-def job_from_row(row: RowMapping) -> Job:
+def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
     """The ``Job`` for a claimed ``jobs`` row."""
     return Job(
         id=row["id"],

@@ -32,6 +32,14 @@ TASK_BY_ID = select(t.tasks).where(t.tasks.c.id == bindparam("task_id"))
 OWNED_TASK = TASK_BY_ID.where(
     t.tasks.c.account_id == bindparam("account_id"), t.tasks.c.deleted_at.is_(None)
 )
+#: A task row locked for the rest of the transaction (PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+#: already serializes, and its compiler leaves ``FOR UPDATE`` out).
+LOCKED_TASK = TASK_BY_ID.with_for_update()
+#: Sets the columns its parameters name on one task (``task_id``), returning the row.
+UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("task_id")).returning(*t.tasks.c)
+#: ``UPDATE_TASK`` as a compare-and-set: only while the status is still ``from_status``.
+MOVE_TASK = UPDATE_TASK.where(t.tasks.c.status == bindparam("from_status"))
+LOCK_JOBS = select(t.jobs.c.id).where(t.jobs.c.task_id == bindparam("task_id")).with_for_update()
 #: The create transaction's statements, built once (building one cost more than running it).
 IN_FLIGHT_COUNT = (
     select(func.count())
@@ -315,26 +323,18 @@ async def finish(
     kind = ledger.settlement_for(status)
     final = task.reserved_credits if kind is ledger.EntryKind.CAPTURE else 0
     stamp = now()
-    changed = (
-        (
-            await conn.execute(
-                update(t.tasks)
-                .where(t.tasks.c.id == task.id, t.tasks.c.status == str(task.status))
-                .values(
-                    status=str(status),
-                    final_credits=final,
-                    error=error,
-                    result=result,
-                    progress=100 if status is Status.SUCCEEDED else task.progress,
-                    updated_at=stamp,
-                    finished_at=stamp,
-                )
-                .returning(*t.tasks.c)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    moved = {
+        "task_id": task.id,
+        "from_status": str(task.status),
+        "status": str(status),
+        "final_credits": final,
+        "error": error,
+        "result": result,
+        "progress": 100 if status is Status.SUCCEEDED else task.progress,
+        "updated_at": stamp,
+        "finished_at": stamp,
+    }
+    changed = (await conn.run(MOVE_TASK, moved)).first()
     if changed is None:
         return False
     after_commit(functools.partial(metrics.task_finished, task.model, str(status)))
@@ -357,7 +357,7 @@ async def lock_jobs(conn: Connection, task_id: str) -> None:
     task per transaction; a different order deadlocks against a concurrent settlement.
     """
     if conn.dialect.name == "postgresql":
-        await conn.execute(select(t.jobs.c.id).where(t.jobs.c.task_id == task_id).with_for_update())
+        await conn.run(LOCK_JOBS, {"task_id": task_id})
 
 
 async def _replay(conn: Connection, api_key_id: str, idem: Idempotency) -> Task | None:
@@ -432,10 +432,7 @@ async def enqueue(conn: Connection, task_id: str, kind: str, max_attempts: int) 
 
 async def locked_task(conn: Connection, task_id: str | None) -> Task | None:
     """The task, row-locked on PostgreSQL for the rest of the transaction (None: no such task)."""
-    query = select(t.tasks).where(t.tasks.c.id == task_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.run(LOCKED_TASK, {"task_id": task_id})).first()
     return task_from_row(row) if row else None
 
 

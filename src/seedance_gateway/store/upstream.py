@@ -22,22 +22,46 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, delete, func, insert, select, update
 
 from seedance_gateway.domain.tasks import TERMINAL, Status
 from seedance_gateway.store import jobs, notify, outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection, Database
-from seedance_gateway.store.jobs import fence
 from seedance_gateway.store.rows import Job, task_from_row
-from seedance_gateway.store.tasks import enqueue, finish, lock_jobs, locked_task
+from seedance_gateway.store.tasks import UPDATE_TASK, enqueue, finish, lock_jobs, locked_task
 
 SUBMIT = "upstream_submit"  #: job kind: hand a task to the upstream
 FETCH = "upstream_fetch"  #: job kind: copy a finished task's video into our blobs
 HOLDS_SLOT = ("submitting", "ambiguous", "active")
 CHECKED = ("active", "ambiguous")
 ENDED = tuple(sorted(str(status) for status in TERMINAL))  #: a task's terminal statuses
+
+#: The hot statements, built once and run prepared (``Connection.run``); ``of_task`` names the
+#: row (``task_id`` is a column, so an ``UPDATE`` may not bind that name), and an ``UPDATE``
+#: sets the columns its other parameters name.
+_ROW = t.upstream_tasks.c.task_id == bindparam("of_task")
+ROW_FOR_UPDATE = select(t.upstream_tasks).where(_ROW).with_for_update()
+INSERT_ROW = insert(t.upstream_tasks).returning(*t.upstream_tasks.c)
+UPDATE_ROW = update(t.upstream_tasks).where(_ROW)
+#: ``UPDATE_ROW`` for a row in one of some states.
+ROW_SUBMITTED = UPDATE_ROW.where(t.upstream_tasks.c.state.in_(("submitting", "ambiguous")))
+ROW_CHECKED = UPDATE_ROW.where(t.upstream_tasks.c.state.in_(CHECKED))
+ROW_ACTIVE = UPDATE_ROW.where(t.upstream_tasks.c.state == "active")
+#: ``UPDATE_ROW`` once the task has ended (by a copy, or otherwise).
+ROW_OF_ENDED_TASK = UPDATE_ROW.where(
+    select(t.tasks.c.id)
+    .where(t.tasks.c.id == bindparam("of_task"), t.tasks.c.status.in_(ENDED))
+    .exists()
+)
+#: A task still queued, started (the upstream says it runs).
+START_QUEUED_TASK = UPDATE_TASK.where(t.tasks.c.status == str(Status.QUEUED))
+LOCK_CHANNEL = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+SLOTS_TAKEN = select(func.count()).where(
+    t.upstream_tasks.c.channel == bindparam("channel"),
+    t.upstream_tasks.c.state.in_(HOLDS_SLOT),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,9 +145,9 @@ class UpstreamStore:
         """
         async with self.db.write() as conn:
             await lock_jobs(conn, job.task_id or "")
-            held = (await conn.execute(select(t.jobs.c.id).where(fence(job)))).first()
+            held = await jobs.holds_lease(conn, job)
             task = await locked_task(conn, job.task_id or "")
-            if held is None or task is None or task.status.terminal:
+            if not held or task is None or task.status.terminal:
                 raise TaskGone(job.task_id or "")
             existing = await _row_for_update(conn, task.id)
             if existing is not None:
@@ -146,37 +170,23 @@ class UpstreamStore:
                     "created_at": stamp,
                     "updated_at": stamp,
                 }
-                row = (
-                    (
-                        await conn.execute(
-                            insert(t.upstream_tasks).values(**values).returning(*t.upstream_tasks.c)
-                        )
-                    )
-                    .mappings()
-                    .one()
-                )
-                return Slot(row=_row(row), fresh=True)
+                return Slot(row=_row((await conn.run(INSERT_ROW, values)).one()), fresh=True)
             return None
 
     async def accepted(self, job: Job, upstream_id: str, next_check_at: datetime) -> None:
         """Records the upstream's id (whatever became of the job's lease: it must never be lost)
         and hands the submit job off, in one transaction."""
         async with self.db.write() as conn:
-            await conn.execute(
-                update(t.upstream_tasks)
-                .where(
-                    _is(job.task_id or ""),
-                    t.upstream_tasks.c.state.in_(("submitting", "ambiguous")),
-                )
-                .values(
-                    state="active",
-                    upstream_id=upstream_id,
-                    upstream_status="queued",
-                    next_check_at=next_check_at,
-                    last_error=None,
-                    updated_at=now(),
-                )
-            )
+            active = {
+                "of_task": job.task_id or "",
+                "state": "active",
+                "upstream_id": upstream_id,
+                "upstream_status": "queued",
+                "next_check_at": next_check_at,
+                "last_error": None,
+                "updated_at": now(),
+            }
+            await conn.run(ROW_SUBMITTED, active)
             await jobs.hand_off(conn, job)
 
     async def ambiguous(self, task_id: str, error: str, next_check_at: datetime) -> None:
@@ -338,12 +348,8 @@ class UpstreamStore:
         task_id = job.task_id or ""
         async with self.db.write() as conn:
             settled = await jobs.complete(conn, job, status, result=result, error=error)
-            ended = select(t.tasks.c.id).where(t.tasks.c.id == task_id, t.tasks.c.status.in_(ENDED))
-            await conn.execute(
-                update(t.upstream_tasks)
-                .where(_is(task_id), ended.exists())
-                .values(state="done", updated_at=now())
-            )
+            done = {"of_task": task_id, "state": "done", "updated_at": now()}
+            await conn.run(ROW_OF_ENDED_TASK, done)
         return settled
 
     async def done(self, task_id: str) -> None:
@@ -368,10 +374,9 @@ class UpstreamStore:
             if row.state == "active" and finished_as and finished_as == row.upstream_id:
                 await _to_fetch(conn, task_id, self.fetch_attempts)
                 return True
-            await conn.execute(
-                update(t.upstream_tasks)
-                .where(_is(task_id), t.upstream_tasks.c.state.in_(CHECKED))
-                .values(next_check_at=now(), updated_at=now())
+            stamp = now()
+            await conn.run(
+                ROW_CHECKED, {"of_task": task_id, "next_check_at": stamp, "updated_at": stamp}
             )
             await notify.announce(conn)
         return True
@@ -404,10 +409,8 @@ def _row(row: Any) -> UpstreamTask:
 
 
 async def _row_for_update(conn: Connection, task_id: str) -> UpstreamTask | None:
-    query = select(t.upstream_tasks).where(_is(task_id))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+    """The task's row, locked on PostgreSQL (SQLite's compiler leaves ``FOR UPDATE`` out)."""
+    row = (await conn.run(ROW_FOR_UPDATE, {"of_task": task_id})).first()
     return _row(row) if row else None
 
 
@@ -419,40 +422,40 @@ async def _reschedule(
     status: str | None = None,
     error: str | None = None,
 ) -> None:
-    values: dict[str, Any] = {"next_check_at": next_check_at, "updated_at": now()}
+    values: dict[str, Any] = {
+        "of_task": task_id,
+        "next_check_at": next_check_at,
+        "updated_at": now(),
+    }
     if status is not None:
         values["upstream_status"] = status
     if error is not None:
         values["last_error"] = error[:1000]
-    await conn.execute(update(t.upstream_tasks).where(_is(task_id)).values(**values))
+    await conn.run(UPDATE_ROW, values)
 
 
 async def _mark_running(conn: Connection, task_id: str, next_check_at: datetime) -> None:
     await _reschedule(conn, task_id, next_check_at, status="running")
     stamp = now()
-    row = (
-        (
-            await conn.execute(
-                update(t.tasks)
-                .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.QUEUED))
-                .values(status=str(Status.RUNNING), started_at=stamp, updated_at=stamp)
-                .returning(*t.tasks.c)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    started = {
+        "task_id": task_id,
+        "status": str(Status.RUNNING),
+        "started_at": stamp,
+        "updated_at": stamp,
+    }
+    row = (await conn.run(START_QUEUED_TASK, started)).first()
     if row is not None:
         await outbox.record_status_change(conn, task_from_row(row))
 
 
 async def _to_fetch(conn: Connection, task_id: str, attempts: int) -> bool:
-    moved = await conn.execute(
-        update(t.upstream_tasks)
-        .where(_is(task_id), t.upstream_tasks.c.state == "active")
-        .values(state="fetching", upstream_status="succeeded", updated_at=now())
-    )
-    if moved.rowcount != 1:
+    fetching = {
+        "of_task": task_id,
+        "state": "fetching",
+        "upstream_status": "succeeded",
+        "updated_at": now(),
+    }
+    if (await conn.run(ROW_ACTIVE, fetching)).rowcount != 1:
         return False
     await enqueue(conn, task_id, FETCH, attempts)
     return True
@@ -462,11 +465,8 @@ async def _lock_channel(conn: Connection, channel: str) -> None:
     """Serializes slot counting per channel (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
         key = zlib.crc32(f"upstream-channel:{channel}".encode())
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        await conn.run(LOCK_CHANNEL, {"key": key})
 
 
 async def _slots_taken(conn: Connection, channel: str) -> int:
-    query = select(func.count()).where(
-        t.upstream_tasks.c.channel == channel, t.upstream_tasks.c.state.in_(HOLDS_SLOT)
-    )
-    return int((await conn.execute(query)).scalar_one())
+    return int((await conn.run(SLOTS_TAKEN, {"channel": channel})).scalar())

@@ -20,7 +20,7 @@ from seedance_gateway.store import outbox
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection, Database
-from seedance_gateway.store.jobs import fence
+from seedance_gateway.store.jobs import END_JOB, fence, fenced
 from seedance_gateway.store.rows import Job
 
 EP = t.webhook_endpoints
@@ -309,11 +309,7 @@ class WebhookStore:
     async def finish_job(self, job: Job) -> None:
         """Completes a delivery job that has nothing (more) to send."""
         async with self.db.write() as conn:
-            await conn.execute(
-                update(t.jobs)
-                .where(fence(job))
-                .values(state="completed", lease_owner=None, lease_until=None, updated_at=now())
-            )
+            await conn.run(END_JOB, {**fenced(job), "state": "completed", "updated_at": now()})
 
     async def settle(self, job: Job, delivery: wh.Delivery, outcome: Outcome) -> bool:
         """Records an attempt and moves the delivery and its job on; False if the lease is lost."""
