@@ -20,7 +20,11 @@ DELIVER = "deliver"
 DELIVER_MAX_ATTEMPTS = 50
 
 
-#: Every status change reads this (built once).
+#: Every status change's statements, built once and run prepared (``Connection.run``); an
+#: ``INSERT`` stores the columns its parameters name.
+INSERT_EVENT = insert(t.webhook_events)
+INSERT_DELIVERY = insert(t.webhook_deliveries)
+INSERT_JOB = insert(t.jobs)
 SUBSCRIBED = select(
     t.webhook_endpoints.c.id, t.webhook_endpoints.c.url, t.webhook_endpoints.c.event_types
 ).where(
@@ -64,17 +68,8 @@ async def insert_event(
 ) -> str:
     """Stores one event; returns its id (the ``webhook-id`` of every delivery of it)."""
     event_id = new_id("evt")
-    await conn.execute(
-        insert(t.webhook_events).values(
-            id=event_id,
-            account_id=account_id,
-            type=kind,
-            task_id=task_id,
-            data=data,
-            test=test,
-            created_at=now(),
-        )
-    )
+    event = {"id": event_id, "account_id": account_id, "type": kind, "task_id": task_id}
+    await conn.run(INSERT_EVENT, {**event, "data": data, "test": test, "created_at": now()})
     return event_id
 
 
@@ -91,34 +86,34 @@ async def insert_delivery(
     """Stores one delivery and queues its job; returns the delivery id."""
     delivery_id = new_id("dlv")
     stamp = now()
-    await conn.execute(
-        insert(t.webhook_deliveries).values(
-            id=delivery_id,
-            account_id=account_id,
-            event_id=event_id,
-            endpoint_id=endpoint_id,
-            task_id=task_id,
-            url=url,
-            renderer=renderer,
-            status=str(wh.DeliveryStatus.PENDING),
-            attempt_count=0,
-            next_attempt_at=stamp,
-            created_at=stamp,
-            updated_at=stamp,
-        )
+    target = {"event_id": event_id, "endpoint_id": endpoint_id, "url": url, "renderer": renderer}
+    await conn.run(
+        INSERT_DELIVERY,
+        {
+            "id": delivery_id,
+            "account_id": account_id,
+            "task_id": task_id,
+            **target,
+            "status": str(wh.DeliveryStatus.PENDING),
+            "attempt_count": 0,
+            "next_attempt_at": stamp,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
     )
-    await conn.execute(
-        insert(t.jobs).values(
-            kind=DELIVER,
-            task_id=None,
-            payload={"delivery_id": delivery_id},
-            state="available",
-            attempt=0,
-            max_attempts=DELIVER_MAX_ATTEMPTS,
-            run_at=stamp,
-            created_at=stamp,
-            updated_at=stamp,
-        )
+    await conn.run(
+        INSERT_JOB,
+        {
+            "kind": DELIVER,
+            "task_id": None,
+            "payload": {"delivery_id": delivery_id},
+            "state": "available",
+            "attempt": 0,
+            "max_attempts": DELIVER_MAX_ATTEMPTS,
+            "run_at": stamp,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
     )
     return delivery_id
 

@@ -42,7 +42,8 @@ ENDED = tuple(sorted(str(status) for status in TERMINAL))  #: a task's terminal 
 #: row (``task_id`` is a column, so an ``UPDATE`` may not bind that name), and an ``UPDATE``
 #: sets the columns its other parameters name.
 _ROW = t.upstream_tasks.c.task_id == bindparam("of_task")
-ROW_FOR_UPDATE = select(t.upstream_tasks).where(_ROW).with_for_update()
+ROW_BY_TASK = select(t.upstream_tasks).where(_ROW)
+ROW_FOR_UPDATE = ROW_BY_TASK.with_for_update()
 INSERT_ROW = insert(t.upstream_tasks).returning(*t.upstream_tasks.c)
 UPDATE_ROW = update(t.upstream_tasks).where(_ROW)
 #: ``UPDATE_ROW`` for a row in one of some states.
@@ -126,12 +127,7 @@ class UpstreamStore:
 
     async def get(self, task_id: str) -> UpstreamTask | None:
         """The task's upstream row, if it has one."""
-        async with self.db.read() as conn:
-            row = (
-                (await conn.execute(select(t.upstream_tasks).where(_is(task_id))))
-                .mappings()
-                .first()
-            )
+        row = await self.db.read_one(ROW_BY_TASK, {"of_task": task_id})
         return _row(row) if row else None
 
     async def claim_slot(
