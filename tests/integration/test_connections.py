@@ -1,18 +1,22 @@
-"""Pooled connections: PostgreSQL's are not pinged on every checkout (issue 19), so a connection
-the server closed must still be replaced before a read or a write uses it."""
+"""PostgreSQL's connections: pooled ones are not pinged on every checkout (issue 19), so one the
+server closed must still be replaced before a read or a write uses it; kept ones for reads and
+writes; and the jobs trigger's NOTIFY that wakes the workers."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 import subprocess
+import time
 from collections.abc import AsyncIterator
 
 import pytest
-from integration_support import open_account
+from integration_support import open_account, submit
 from sqlalchemy import bindparam, func, select, text
 
 from conftest import BACKENDS, PG_ADMIN_URL, _pg, _pg_url
+from seedance_gateway.errors import InsufficientCredits
+from seedance_gateway.queue import Wakeup, listening
 from seedance_gateway.store import Store
 from seedance_gateway.store.accounts import ADD_CREDITS
 from seedance_gateway.store.kept import KEPT_READ_CONNECTIONS, KEPT_WRITE_CONNECTIONS
@@ -209,3 +213,27 @@ async def test_writes_reuse_a_kept_connection_and_never_wait_for_one(
         )
         == 0
     )
+
+
+async def test_a_queued_job_wakes_listeners_when_it_commits_and_never_if_it_rolls_back(
+    pg_store: tuple[Store, str],
+) -> None:
+    """A job ``INSERT`` announces itself (the ``jobs`` trigger, migration 0012): a listener
+    wakes once the submit commits, and a submit that rolls back (no credits) wakes nobody."""
+    store, _ = pg_store
+    rich = await open_account(store, 1000)
+    poor = await open_account(store, 0, name="poor")
+    wakeup = Wakeup()
+    async with listening(store.db, wakeup):
+        with pytest.raises(InsufficientCredits):
+            await submit(store, poor, 10)
+        assert not await _woken(wakeup, 0.3)
+        await submit(store, rich, 10)
+        assert await _woken(wakeup, 5)
+
+
+async def _woken(wakeup: Wakeup, within: float) -> bool:
+    """Whether ``wakeup`` was nudged before ``within`` seconds passed."""
+    start = time.monotonic()
+    await wakeup.wait(within)
+    return time.monotonic() - start < within

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from integration_support import (
     assert_ledger_balanced,
     job_of,
@@ -21,8 +19,6 @@ from integration_support import (
 )
 
 from seedance_gateway.domain.tasks import Status
-from seedance_gateway.errors import InsufficientCredits
-from seedance_gateway.queue import Wakeup, listening
 from seedance_gateway.store import Store
 from seedance_gateway.store.rows import Job
 
@@ -324,28 +320,3 @@ async def test_a_task_cancelled_after_its_job_was_claimed_is_not_started_or_char
     assert not await store.jobs.complete(job, Status.SUCCEEDED, result=RESULT)
     assert await ledger_entries(store, task.id) == [("hold", 25), ("release", 25)]
     assert await assert_ledger_balanced(store, owner) == 100
-
-
-async def test_a_queued_job_wakes_listeners_when_it_commits_and_never_if_it_rolls_back(
-    store: Store,
-) -> None:
-    """On PostgreSQL a job ``INSERT`` announces itself (the ``jobs`` trigger): a listener wakes
-    once the submit commits, and a submit that rolls back (no credits) wakes nobody."""
-    if store.db.is_sqlite:
-        pytest.skip("SQLite has no listeners: in-process workers are woken directly")
-    rich = await open_account(store, 1000)
-    poor = await open_account(store, 0, name="poor")
-    wakeup = Wakeup()
-    async with listening(store.db, wakeup):
-        with pytest.raises(InsufficientCredits):
-            await submit(store, poor, 10)
-        assert not await _woken(wakeup, 0.3)
-        await submit(store, rich, 10)
-        assert await _woken(wakeup, 5)
-
-
-async def _woken(wakeup: Wakeup, within: float) -> bool:
-    """Whether ``wakeup`` was nudged before ``within`` seconds passed."""
-    start = time.monotonic()
-    await wakeup.wait(within)
-    return time.monotonic() - start < within

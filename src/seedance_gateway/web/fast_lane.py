@@ -5,8 +5,9 @@ A client polling a task asks the same cheap question again and again. FastAPI's 
 the returned dict) cost about half of what the app spent on a status read (75 of 150 µs,
 measured for issue 19). ``install`` puts a plain route in front of the routers for each endpoint
 named, calling that same endpoint: its parameters are read straight off the request, and a dict
-it returns becomes a ``JSONResponse``, as FastAPI would make it. The endpoint stays declared on
-its router, which keeps it in the OpenAPI document; requests for it no longer reach that route.
+it returns becomes a ``JSONResponse`` as FastAPI would make it (written by orjson,
+``web.fast_json``). The endpoint stays declared on its router, which keeps it in the OpenAPI
+document; requests for it no longer reach that route.
 
 An endpoint qualifies when it has one method (GET, or POST for the creates, which read their
 own bodies) and each of its parameters is the ``Request``, a ``str`` path parameter, an
@@ -27,8 +28,10 @@ from fastapi import FastAPI, Request
 from fastapi.params import Depends, Header
 from fastapi.routing import APIRoute, APIRouter
 from pydantic_core import PydanticUndefined
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+
+from seedance_gateway.web.fast_json import FastJSONResponse
 
 Endpoint = Callable[..., Awaitable[Any]]
 
@@ -84,7 +87,7 @@ def _handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:
                 assert p.dependency is not None
                 arguments[p.name] = await p.dependency(request)
         result = await endpoint(**arguments)
-        return result if isinstance(result, Response) else JSONResponse(result, status_code)
+        return result if isinstance(result, Response) else FastJSONResponse(result, status_code)
 
     plain.__name__ = plain.__qualname__ = endpoint.__name__
     return plain
