@@ -57,6 +57,26 @@ async def outcome(call: Awaitable[T]) -> T | Exception:
         return exc
 
 
+async def race_submits(
+    database_url: str, owners: list[Owner], submits: int, *, quote: int, max_in_flight: int
+) -> list[Any]:
+    """``submits`` simultaneous submits, spread over the racers and ``owners``' keys; each
+    outcome is ``(task, replayed)`` or the gateway error it raised."""
+    async with stores(database_url) as racers:
+        return await asyncio.gather(
+            *(
+                outcome(
+                    racers[i % STORES].tasks.submit(
+                        new_task(owners[i % len(owners)], quote),
+                        idempotency=None,
+                        max_in_flight=max_in_flight,
+                    )
+                )
+                for i in range(submits)
+            )
+        )
+
+
 async def test_fifty_concurrent_submits_never_overdraw_a_balance_for_ten(
     store: Store, database_url: str
 ) -> None:
@@ -65,17 +85,7 @@ async def test_fifty_concurrent_submits_never_overdraw_a_balance_for_ten(
     owners = [owner] + [
         Owner(owner.account_id, await add_key(store, owner.account_id, f"k{i}")) for i in range(4)
     ]
-    async with stores(database_url) as racers:
-        results = await asyncio.gather(
-            *(
-                outcome(
-                    racers[i % STORES].tasks.submit(
-                        new_task(owners[i % len(owners)], 25), idempotency=None, max_in_flight=100
-                    )
-                )
-                for i in range(50)
-            )
-        )
+    results = await race_submits(database_url, owners, 50, quote=25, max_in_flight=100)
     accepted = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if isinstance(r, InsufficientCredits)]
     assert (len(accepted), len(refused)) == (10, 40)
@@ -91,17 +101,7 @@ async def test_thirty_concurrent_submits_on_one_key_never_pass_its_in_flight_lim
     """With credits for all, exactly ``max_in_flight`` of 30 simultaneous submits on one key
     are accepted; the rest are refused for the limit and hold nothing."""
     owner = await open_account(store, 1000)
-    async with stores(database_url) as racers:
-        results = await asyncio.gather(
-            *(
-                outcome(
-                    racers[i % STORES].tasks.submit(
-                        new_task(owner, 10), idempotency=None, max_in_flight=5
-                    )
-                )
-                for i in range(30)
-            )
-        )
+    results = await race_submits(database_url, [owner], 30, quote=10, max_in_flight=5)
     accepted = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if isinstance(r, RateLimited)]
     assert (len(accepted), len(refused)) == (5, 25)
