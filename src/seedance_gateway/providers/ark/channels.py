@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass, field
 
 from limits import RateLimitItemPerMinute
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from seedance_gateway.providers.ark.client import ArkClient
-from seedance_gateway.ratelimit import storage_for
+from seedance_gateway.ratelimit import window_for
 
 COOLDOWN_SECONDS = 5.0
 
@@ -56,8 +55,9 @@ class Channels:
             raise ValueError("at least one upstream channel (API key) is needed")
         self.all = channels
         self.by_name = {c.name: c for c in channels}
-        self.rpm = RateLimitItemPerMinute(rpm)
-        self.limiter = MovingWindowRateLimiter(storage_for(redis_url))
+        self.creates = window_for(
+            RateLimitItemPerMinute(rpm), redis_url, namespace="upstream-create"
+        )
         self._turn = 0
 
     def candidates(self) -> list[Channel]:
@@ -68,9 +68,10 @@ class Channels:
 
     async def take_create(self, channel: Channel) -> bool:
         """Counts one create against ``channel``'s per-minute budget; False when it is spent."""
-        return await self.limiter.hit(self.rpm, "upstream-create", channel.name)
+        return await self.creates.hit(channel.name) is None
 
     async def close(self) -> None:
-        """Closes every channel's connections."""
+        """Closes every channel's connections, and the budgets' Redis pool if any."""
         for channel in self.all:
             await channel.client.close()
+        await self.creates.close()
