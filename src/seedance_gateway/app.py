@@ -75,7 +75,8 @@ ERROR_ROUTES = [
 
 def create_app(settings: config.Settings, *, run_worker: bool = True) -> FastAPI:
     """The ASGI app; everything connects in its lifespan, nothing at import."""
-    app = FastAPI(
+    app = fast_lane.FastLaneApp(
+        around=RequestIdMiddleware,  # the fast lane's requests get ids, logs and metrics too
         title="Seedance Gateway",
         version="0.1.0",
         lifespan=_lifespan(settings, run_worker),
@@ -112,7 +113,7 @@ API_ROUTERS = (
     routes.router,
 )
 
-#: The reads a polling client repeats, served ahead of FastAPI's routing (``web/fast_lane.py``).
+#: The reads a polling client repeats, served ahead of FastAPI's stack (``web/fast_lane.py``).
 POLLING_READS = (
     public_v1.get_generation,
     public_v1.get_credits,

@@ -3,6 +3,7 @@ would; an endpoint it cannot serve is refused at start-up, by name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seedance_gateway.web import fast_lane
 
@@ -56,7 +58,7 @@ async def touch_thing(
 
 
 def app_with(fast: bool) -> FastAPI:
-    app = FastAPI()
+    app = fast_lane.FastLaneApp()
     if fast:
         fast_lane.install(app, [router], [get_thing, lookup, create_thing, touch_thing])
     app.include_router(router)
@@ -124,15 +126,43 @@ def test_head_is_refused_as_fastapi_refuses_it() -> None:
     assert got.status_code == expected.status_code == 405
 
 
-def test_the_fast_routes_come_first_and_the_api_routes_stay_documented() -> None:
-    app = app_with(True)
-    routes = app.router.routes
-    fast = [i for i, r in enumerate(routes) if isinstance(r, Route) and r.path.startswith("/api")]
-    included = [i for i, r in enumerate(routes) if not isinstance(r, Route)]
-    assert len(fast) == 4 and max(fast) < min(included)
-    assert routes[fast[0]].endpoint.__name__ == "get_thing"  # type: ignore[attr-defined]
+def test_fast_requests_skip_the_stack_inside_around_and_the_routes_stay_documented() -> None:
+    """A fast request is wrapped by ``around`` only; the rest pass FastAPI's middleware."""
+    seen: list[str] = []
+
+    def tagged(tag: str) -> Callable[[ASGIApp], ASGIApp]:
+        def wrap(app: ASGIApp) -> ASGIApp:
+            async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+                seen.append(f"{tag} {scope['path']}")
+                await app(scope, receive, send)
+
+            return middleware
+
+        return wrap
+
+    app = fast_lane.FastLaneApp(around=tagged("around"))
+    fast_lane.install(app, [router], [get_thing])
+    app.include_router(router)
+    app.add_middleware(tagged("stack"))  # type: ignore[arg-type]
+    client = TestClient(app)
+    headers = {"authorization": "Bearer good"}
+    assert client.get("/api/things/t1", headers=headers).json()["id"] == "t1"
+    assert client.get("/api/lookup?name=a", headers=headers).json()["name"] == "a"
+    assert seen == ["around /api/things/t1", "stack /api/lookup"]
+    assert not any(isinstance(r, Route) and r.path.startswith("/api") for r in app.router.routes)
     paths = app.openapi()["paths"]
     assert "thing_id" in str(paths["/api/things/{thing_id}"]["get"]["parameters"])
+
+
+def test_an_error_a_fast_route_raises_goes_to_the_apps_handler_for_its_class() -> None:
+    app = app_with(True)
+
+    async def teapot(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"handled": str(getattr(exc, "detail", exc))}, 418)
+
+    app.add_exception_handler(HTTPException, teapot)
+    got = TestClient(app).get("/api/things/missing", headers={"authorization": "Bearer good"})
+    assert (got.status_code, got.json()) == (418, {"handled": "no such thing"})
 
 
 def test_an_endpoint_the_fast_lane_cannot_serve_is_refused_by_name() -> None:
@@ -155,12 +185,12 @@ def test_an_endpoint_the_fast_lane_cannot_serve_is_refused_by_name() -> None:
         return None
 
     with pytest.raises(TypeError, match=r"parameter 'number' of .*by_number"):
-        fast_lane.install(FastAPI(), [odd], [by_number])
+        fast_lane.install(fast_lane.FastLaneApp(), [odd], [by_number])
     with pytest.raises(TypeError, match=r"parameter 'limit' of .*bounded"):
-        fast_lane.install(FastAPI(), [odd], [bounded])
+        fast_lane.install(fast_lane.FastLaneApp(), [odd], [bounded])
     with pytest.raises(TypeError, match="/p: the fast lane serves GET or POST routes only"):
-        fast_lane.install(FastAPI(), [odd], [put])
+        fast_lane.install(fast_lane.FastLaneApp(), [odd], [put])
     with pytest.raises(TypeError, match=r"parameter 'limit' of .*with_header"):
-        fast_lane.install(FastAPI(), [odd], [with_header])
+        fast_lane.install(fast_lane.FastLaneApp(), [odd], [with_header])
     with pytest.raises(TypeError, match=r"no route for .*get_thing"):
-        fast_lane.install(FastAPI(), [odd], [get_thing])
+        fast_lane.install(fast_lane.FastLaneApp(), [odd], [get_thing])
