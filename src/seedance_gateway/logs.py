@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -56,9 +56,9 @@ def close(token: Token[Context]) -> None:
 def bind(*, task_id: str | None = None, account_id: str | None = None) -> None:
     """Adds the task or account the current request or job works on (None leaves it as is)."""
     now = _context.get()
-    changed = replace(now, task_id=task_id or now.task_id, account_id=account_id or now.account_id)
-    if changed != now:
-        _context.set(changed)
+    task_id, account_id = task_id or now.task_id, account_id or now.account_id
+    if task_id != now.task_id or account_id != now.account_id:
+        _context.set(Context(now.request_id, task_id, account_id))
 
 
 class JsonFormatter(logging.Formatter):

@@ -40,6 +40,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.service import Service
+from seedance_gateway.web.base_url import base_url
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.routing import PrefixRouter
 
@@ -87,7 +88,7 @@ async def create_video(
     if command.callback_url:
         return JSONResponse({"task_id": ids.uuid_form(task.id)})
     task = await wait_for_end(service, caller, task, request)
-    return _answer(task, service.results.links(task, str(request.base_url)))
+    return _answer(task, service.results.links(task, base_url(request)))
 
 
 @router.post(
@@ -105,10 +106,10 @@ async def tasks(request: Request, caller: Caller) -> dict[str, Any]:
     action = raw.get("action", "retrieve")
     if action == "retrieve":
         task = await _retrieve_one(service, caller, raw)
-        return record_json(task, service.results.links(task, str(request.base_url)))
+        return record_json(task, service.results.links(task, base_url(request)))
     if action == "retrieve_batch":
         found = await _retrieve_batch(service, caller, raw.get("ids"))
-        items = [record_json(t, service.results.links(t, str(request.base_url))) for t in found]
+        items = [record_json(t, service.results.links(t, base_url(request))) for t in found]
         return {"items": items, "count": len(items)}
     raise ValidationFailed(
         f"action must be retrieve or retrieve_batch (got {action!r})", field="action"

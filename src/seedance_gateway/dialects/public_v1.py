@@ -40,6 +40,7 @@ from seedance_gateway.errors import (
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Service, SubmitCommand
+from seedance_gateway.web.base_url import base_url
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.routing import PrefixRouter
 
@@ -326,7 +327,7 @@ def _results_deleted(links: ResultLinks) -> dict[str, str]:
 
 def task_view(service: Service, task: Task, request: Request) -> dict[str, Any]:
     """``task_json`` with result URLs signed for this request's host."""
-    return task_json(task, service.results.links(task, str(request.base_url)))
+    return task_json(task, service.results.links(task, base_url(request)))
 
 
 def event_json(event: wh.Event, task: Task, links: ResultLinks) -> dict[str, Any]:

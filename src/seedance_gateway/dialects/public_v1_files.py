@@ -20,6 +20,7 @@ from seedance_gateway.errors import NotFound, PayloadTooLarge, ValidationFailed
 from seedance_gateway.files import KINDS, StoredFile
 from seedance_gateway.store.files import FileRecord
 from seedance_gateway.web import multipart
+from seedance_gateway.web.base_url import base_url
 from seedance_gateway.web.downloads import blob_response
 from seedance_gateway.web.routing import PrefixRouter
 
@@ -222,7 +223,7 @@ def _expiry(request: Request, record: FileRecord) -> str | None:
 
 def _base(request: Request) -> str:
     public = service_of(request).settings.public_url
-    return (public or str(request.base_url)).rstrip("/")
+    return (public or base_url(request)).rstrip("/")
 
 
 def _form_kind(fields: dict[str, str]) -> str:

@@ -44,6 +44,7 @@ from seedance_gateway.errors import (
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.service import Service, SubmitCommand
+from seedance_gateway.web.base_url import base_url
 from seedance_gateway.web.body import read_json
 
 router = APIRouter()
@@ -174,7 +175,7 @@ async def status(request: Request, caller: Caller, task_id: str | None = None) -
         raise NotFound(
             f"task {task_id} was not found in your account", code="TASK_NOT_FOUND"
         ) from None
-    return envelope(status_json(task, service.results.links(task, str(request.base_url))))
+    return envelope(status_json(task, service.results.links(task, base_url(request))))
 
 
 async def _generate(

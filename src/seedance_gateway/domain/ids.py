@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
 import uuid
@@ -80,14 +81,17 @@ def _body(task_id: str) -> str:
 
 
 def _is_body(body: str) -> bool:
-    return len(body) == 26 and all(c in _ALPHABET for c in body) and body[0] in "01234567"
+    return _BODY.fullmatch(body) is not None
 
 
 def _value(body: str) -> int:
-    number = 0
-    for char in body:
-        number = number * 32 + _ALPHABET.index(char)
-    return number
+    return int(body.translate(_TO_INT_DIGITS), 32)
+
+
+#: A body: 26 of our digits, the first at most 7 (130 bits hold 128).
+_BODY = re.compile(f"[0-7][{_ALPHABET}]{{25}}")
+#: Our digits to the ones ``int(text, 32)`` reads (``0-9a-v``).
+_TO_INT_DIGITS = str.maketrans(_ALPHABET, "0123456789abcdefghijklmnopqrstuv")
 
 
 #: RFC 4648's base32 alphabet to ours (``_encode`` lets the C encoder do the work).
