@@ -143,13 +143,15 @@ class Service:
     async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
         """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
         task_id = new_id("task")
-        self.quote(command)  # the cheap checks first, before any media is fetched
+        quoted = self.quote(command)  # the cheap checks first, before any media is fetched
         items = refs.assign_roles(list(command.references))
         await self._check_callback(command)
         resolved = await self.files.resolve(principal.account_id, task_id, items)
         try:
-            request = self._normalize(command, resolved)
-            new = self._new_task(principal, command, task_id, request)
+            if resolved:  # normalized and priced again with the media as fetched
+                request = self._normalize(command, resolved)
+                quoted = Quote(credits=pricing.quote(command.spec, request), request=request)
+            new = self._new_task(principal, command, task_id, quoted)
             task, replayed = await self.store.tasks.submit(
                 new,
                 idempotency=self._idempotency(command),
@@ -167,8 +169,9 @@ class Service:
         return Submission(task=task, replayed=replayed)
 
     def _new_task(
-        self, principal: Principal, command: SubmitCommand, task_id: str, request: GenerationRequest
+        self, principal: Principal, command: SubmitCommand, task_id: str, quoted: Quote
     ) -> NewTask:
+        request = quoted.request
         return NewTask(
             id=task_id,
             account_id=principal.account_id,
@@ -177,7 +180,7 @@ class Service:
             model=command.spec.id,
             model_alias=command.model_alias,
             request=concrete_seed(request).to_json(),
-            quote=pricing.quote(command.spec, request),
+            quote=quoted.credits,
             expires_at=datetime.now(UTC) + timedelta(seconds=request.expires_after),
             client_request_id=command.client_request_id,
             request_id=command.request_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -24,6 +25,7 @@ def quote(spec: ModelSpec, request: GenerationRequest) -> int:
     return max(1, math.ceil(amount))
 
 
+@functools.cache
 def _exact(factor: float) -> Fraction:
     """The decimal the catalog wrote (``1.1``), not the binary float nearest to it."""
     return Fraction(str(factor))

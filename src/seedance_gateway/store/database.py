@@ -412,6 +412,15 @@ def _json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def _json_dumps(value: Any) -> str:
+    """A JSON column's text: by orjson (four documents a create), or by ``json`` for what orjson
+    refuses (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value)
+
+
 def _ensure_parent(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -423,7 +432,13 @@ def _postgres_engine(url: str) -> AsyncEngine:
     idle for ``PING_AFTER_IDLE_S`` (a busy pool pays no round trip per checkout, as
     ``pool_pre_ping`` would), and one whose socket closed is replaced without a round trip."""
     # 16: room for the connections kept (``store.kept``) besides those checked out per use.
-    engine = create_async_engine(url, pool_size=16, max_overflow=14, json_deserializer=_json_loads)
+    engine = create_async_engine(
+        url,
+        pool_size=16,
+        max_overflow=14,
+        json_serializer=_json_dumps,
+        json_deserializer=_json_loads,
+    )
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
@@ -454,6 +469,7 @@ def _sqlite_loop_engine(
         pool_size=4,
         max_overflow=-1,
         connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
+        json_serializer=_json_dumps,
         json_deserializer=_json_loads,
     )
     _configure_sqlite(engine, begin=begin, busy_ms=busy_ms, autocheckpoint=autocheckpoint)
