@@ -194,8 +194,9 @@ async def test_a_lowered_in_flight_cap_refuses_a_key_already_over_it(store: Stor
     owner = await open_account(store, 1000)
     for _ in range(4):
         await submit(store, owner, 25)
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited) as caught:
         await submit(store, owner, 25, max_in_flight=2)
+    assert "has more than 2 tasks queued or running (the limit is 2)" in caught.value.message
     await submit(store, owner, 25, max_in_flight=5)
     with pytest.raises(RateLimited):
         await submit(store, owner, 25, max_in_flight=5)

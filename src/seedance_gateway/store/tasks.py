@@ -41,10 +41,13 @@ UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("task_id")).return
 MOVE_TASK = UPDATE_TASK.where(t.tasks.c.status == bindparam("from_status"))
 LOCK_JOBS = select(t.jobs.c.id).where(t.jobs.c.task_id == bindparam("task_id")).with_for_update()
 #: The create transaction's statements, built once (building one cost more than running it).
-IN_FLIGHT_COUNT = (
-    select(func.count())
-    .select_from(t.tasks)
+#: A key's tasks in flight, counted up to ``cap`` (the limit + 1: a create's cost stays flat
+#: however many a generous limit lets pile up).
+IN_FLIGHT_COUNT = select(func.count()).select_from(
+    select(t.tasks.c.id)
     .where(t.tasks.c.api_key_id == bindparam("api_key_id"), t.tasks.c.status.in_(IN_FLIGHT))
+    .limit(bindparam("cap"))
+    .subquery()
 )
 INSERT_TASK = insert(t.tasks).returning(*t.tasks.c)
 INSERT_JOB = insert(t.jobs)
@@ -377,10 +380,11 @@ async def _replay(conn: Connection, api_key_id: str, idem: Idempotency) -> Task 
 
 
 async def _check_in_flight(conn: Connection, api_key_id: str, limit: int) -> None:
-    count = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": api_key_id})).scalar()
+    count = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": api_key_id, "cap": limit + 1})).scalar()
     if count >= limit:
+        held = f"more than {limit}" if count > limit else str(count)
         raise RateLimited(
-            f"this API key has {count} tasks queued or running (the limit is {limit}); "
+            f"this API key has {held} tasks queued or running (the limit is {limit}); "
             "wait for one to finish",
             retry_after=5,
             in_flight=True,
