@@ -116,6 +116,8 @@ class LoadSpec:
     paths: list[str]
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: API keys sent in turn (one per request) instead of any ``Authorization`` in ``headers``
+    auth_keys: list[str] = field(default_factory=list)
     client: str = "raw"  #: "raw" (lean asyncio HTTP/1.1) or "httpx" (httpx.AsyncClient)
     concurrency: int = 16
     warmup_s: float = 2.0
@@ -229,11 +231,19 @@ def parse_head(head: bytes) -> tuple[int, int, bool]:
     return status, int(fields[b"content-length"]), fields.get(b"connection") == b"close"
 
 
-def build_request(spec: LoadSpec, path: str) -> bytes:
-    """The bytes of one HTTP/1.1 request for ``path``."""
+def request_headers(spec: LoadSpec, n: int) -> dict[str, str]:
+    """The headers of request number ``n``: the spec's, with the next of its keys if any."""
+    if not spec.auth_keys:
+        return spec.headers
+    return {**spec.headers, "Authorization": f"Bearer {spec.auth_keys[n % len(spec.auth_keys)]}"}
+
+
+def build_request(spec: LoadSpec, n: int) -> bytes:
+    """The bytes of request number ``n`` (its path and key taken in turn)."""
     url = urlsplit(spec.base_url)
+    path = spec.paths[n % len(spec.paths)]
     body = b"" if spec.body is None else json.dumps(spec.body).encode()
-    headers = {"Host": url.netloc, **spec.headers}
+    headers = {"Host": url.netloc, **request_headers(spec, n)}
     if spec.body is not None:
         headers |= {"Content-Type": "application/json", "Content-Length": str(len(body))}
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -275,7 +285,7 @@ async def _phase(
 async def raw_senders(spec: LoadSpec) -> AsyncIterator[list[Sender]]:
     """One ``RawConnection`` per concurrent worker, requests prepared up front."""
     url = urlsplit(spec.base_url)
-    payloads = [build_request(spec, path) for path in spec.paths]
+    payloads = [build_request(spec, n) for n in range(max(len(spec.paths), len(spec.auth_keys)))]
     connections = [
         RawConnection(url.hostname or HOST, url.port or 80) for _ in range(spec.concurrency)
     ]
@@ -302,7 +312,8 @@ async def httpx_senders(spec: LoadSpec) -> AsyncIterator[list[Sender]]:
 
         async def send(n: int) -> tuple[int, bytes]:
             path = spec.paths[n % len(spec.paths)]
-            response = await client.request(spec.method, path, json=spec.body, headers=spec.headers)
+            headers = request_headers(spec, n)
+            response = await client.request(spec.method, path, json=spec.body, headers=headers)
             return response.status_code, response.content
 
         yield [send] * spec.concurrency
@@ -515,6 +526,7 @@ class Plan:
     max_requests: int
     repeat: int = 1
     workers: int = 1  #: above 1: status and credits rows again on ``serve --workers N``
+    keys: int = 1  #: creates are sent with this many keys of one account, in turn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -524,6 +536,7 @@ class Server:
     pid: int
     base_url: str
     db_name: str | None = None  #: its PostgreSQL database, if any
+    create_keys: list[str] = field(default_factory=list)  #: keys the creates take in turn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -688,6 +701,7 @@ def _spec(plan: Plan, server: Server, method: str, paths: list[str], **extra: An
         max_requests=plan.max_requests,
         server_pid=server.pid,
         db_name=server.db_name,
+        auth_keys=server.create_keys if method == "POST" else [],  # the creates
         **extra,
     )
 
@@ -729,11 +743,24 @@ def measure_gateway(plan: Plan, backend: str, workdir: Path, admin_url: str) -> 
         cmd = gateway_command("serve", "--port", str(port), "--no-worker")
         db_name = env["SEEDANCE_DATABASE_URL"].rsplit("/", 1)[1] if backend != "sqlite" else None
         with running(cmd, env, port, "/readyz", workdir / f"api-{backend}.log") as server:
-            rows = _gateway_rows(plan, backend, replace(server, db_name=db_name), auth)
+            keys = more_keys(server, auth, plan.keys)
+            server = replace(server, db_name=db_name, create_keys=keys)
+            rows = _gateway_rows(plan, backend, server, auth)
         if plan.workers > 1:
             ids = next(r.result.ids for r in rows if r.label == "POST /api/v1/generations")
             rows += _processes_rows(plan, backend, env, workdir, db_name, auth, ids)
         return rows
+
+
+def more_keys(server: Server, auth: dict[str, str], count: int) -> list[str]:
+    """``count`` keys of the bench account: the one in ``auth`` and new ones (Keys API)."""
+    keys = [auth["Authorization"].removeprefix("Bearer ")]
+    with httpx.Client(base_url=server.base_url, headers=auth, timeout=30, trust_env=False) as http:
+        for n in range(1, count):
+            made = http.post("/api/v1/keys", json={"name": f"bench-{n}"})
+            made.raise_for_status()
+            keys.append(made.json()["key"])
+    return keys
 
 
 def _processes_rows(
@@ -1041,6 +1068,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="N > 1: measure the status read and credits again on `serve --workers N` "
         "(N API processes on one port; server CPU summed over them)",
     )
+    parser.add_argument(
+        "--keys",
+        type=int,
+        default=1000,
+        help="send the creates with this many API keys of one account, in turn (default 1000): "
+        "each key's queue then stays near what the default in-flight limit allows; 1 piles "
+        "every queued task on one key, whose in-flight count grows through the run",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
 
@@ -1056,6 +1091,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         max_requests=args.max_requests,
         repeat=args.repeat,
         workers=args.workers,
+        keys=args.keys,
     )
 
 
