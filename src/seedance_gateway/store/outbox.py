@@ -37,10 +37,15 @@ SUBSCRIBED = select(
 async def record_status_change(conn: Connection, task: Task) -> None:
     """Raises the event for ``task``'s (new) status and queues its deliveries."""
     kind = wh.event_type_for(task.status)
-    endpoints = [e for e in await _subscribed(conn, task.account_id) if kind in e["event_types"]]
     callback = _callback_url(task)
-    if kind not in wh.EVENT_TYPES and callback is None:
-        return
+    if kind not in wh.EVENT_TYPES:  # queued: no endpoint can subscribe to it (a create's case)
+        if callback is None:
+            return
+        endpoints = []
+    else:
+        endpoints = [
+            e for e in await _subscribed(conn, task.account_id) if kind in e["event_types"]
+        ]
     event_id = await insert_event(conn, task.account_id, kind, task.id, task.to_json())
     targets = [(e["id"], e["url"], wh.ENDPOINT_RENDERER) for e in endpoints]
     if callback is not None:
