@@ -164,8 +164,9 @@ async def test_an_in_list_the_statement_binds_is_expanded(store: Store) -> None:
     cancelled = await submit(store, owner)
     await store.tasks.cancel(cancelled.id, owner.account_id)
     async with store.db.write() as conn:
-        counted = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": owner.key_id})).scalar()
-    assert counted == 3
+        counted = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": owner.key_id, "cap": 9})).scalar()
+        capped = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": owner.key_id, "cap": 2})).scalar()
+    assert (counted, capped) == (3, 2)
 
 
 async def test_rowcount_and_an_empty_result(store: Store) -> None:
@@ -195,7 +196,8 @@ async def test_a_violated_constraint_is_an_integrity_error_and_rolls_back(store:
             await conn.run(INSERT_IDEMPOTENCY_KEY, {**row, "created_at": datetime.now(UTC)})
     assert await store.db.read_one(TASK_BY_ID, {"task_id": first["id"]}) is None
     async with store.db.write() as conn:  # the connection is fine afterwards
-        assert (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": owner.key_id})).scalar() == 1
+        in_flight = {"api_key_id": owner.key_id, "cap": 9}
+        assert (await conn.run(IN_FLIGHT_COUNT, in_flight)).scalar() == 1
 
 
 async def test_rows_whose_columns_the_statement_does_not_name_are_refused(store: Store) -> None:

@@ -117,3 +117,29 @@ def balance_in_the_file(path: Path, account_id: str) -> int:
     finally:
         raw.close()
     return int(row[0]) if row else -1
+
+
+async def test_writes_reuse_one_connection_and_a_failed_commit_drops_it(
+    sqlite_store: tuple[Store, Path],
+) -> None:
+    """A COMMIT refused (a deferred foreign key broken) leaves the write failed and nothing
+    stored; the connection, its transaction still open, is closed, and the next write works."""
+    store, _ = sqlite_store
+    owner = await open_account(store, 100)
+    db = store.db._sqlite
+    assert db is not None
+    kept = db._kept_writer
+    await store.accounts.grant(owner.account_id, 1)
+    assert db._kept_writer is kept is not None  # the same connection, write after write
+    with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+        async with store.db.write() as conn:
+            await conn.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO ledger (account_id, kind, amount, balance_after, created_at) "
+                    "VALUES ('acct_none', 'grant', 1, 1, '2026-01-01 00:00:00')"
+                )
+            )
+    assert db._kept_writer is None
+    assert await store.accounts.grant(owner.account_id, 1) == 102
+    assert db._kept_writer is not None and db._kept_writer is not kept

@@ -241,6 +241,7 @@ class _SqliteOnLoop:
         self.commits = 0
         self.checkpoint: asyncio.Task[None] | None = None
         self._loop_reader: PoolProxiedConnection | None = None  #: ``fetch_one``'s, kept
+        self._kept_writer: sa.Connection | None = None  #: ``write``'s, kept
 
     def fetch_one(self, sql: str, arguments: tuple[Any, ...]) -> Any:
         """The first row of one statement, on a connection this process keeps for them (in
@@ -267,22 +268,38 @@ class _SqliteOnLoop:
             else:
                 transaction.commit()
             finally:
-                conn.close()
+                if conn.invalidated or _driver_in_transaction(conn):  # COMMIT/ROLLBACK failed
+                    self._drop_writer()
             self._committed()
 
     async def _begin(self) -> tuple[sa.Connection, sa.RootTransaction]:
         deadline = time.monotonic() + WRITE_BUSY_S
         pause = 0.001
         while True:
-            conn = self.writer.connect()
+            conn = self._writer_connection()
             try:
                 return conn, conn.begin()
             except sa.exc.OperationalError as exc:
-                conn.close()
+                self._drop_writer()
                 if not _is_busy(exc) or time.monotonic() + pause > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+    def _writer_connection(self) -> sa.Connection:
+        """The connection writes use, kept from one transaction to the next (a checkout and
+        a return to the pool per write had cost a create about 30 µs)."""
+        if self._kept_writer is None:
+            self._kept_writer = self.writer.connect()
+        return self._kept_writer
+
+    def _drop_writer(self) -> None:
+        """Discards the kept write connection: closed for good, not returned to the pool,
+        where a transaction a refused ``COMMIT`` left open would have stayed open."""
+        if self._kept_writer is not None:
+            self._kept_writer.invalidate()
+            self._kept_writer.close()
+            self._kept_writer = None
 
     def _committed(self) -> None:
         self.commits += 1
@@ -305,8 +322,16 @@ class _SqliteOnLoop:
         if self._loop_reader is not None:
             self._loop_reader.close()
             self._loop_reader = None
+        self._drop_writer()
         self.writer.dispose()
         self.reader.dispose()
+
+
+def _driver_in_transaction(conn: sa.Connection) -> bool:
+    """Whether sqlite3 itself still holds a transaction open (after a refused ``COMMIT``,
+    SQLAlchemy's transaction has ended but SQLite's has not)."""
+    driver: Any = conn.connection.driver_connection
+    return bool(driver.in_transaction)
 
 
 def _is_busy(exc: sa.exc.OperationalError) -> bool:
@@ -316,10 +341,11 @@ def _is_busy(exc: sa.exc.OperationalError) -> bool:
 class _OnLoop:
     """A SQLite transaction's connection, run synchronously on the event loop's thread."""
 
-    __slots__ = ("_conn", "_statements")
+    __slots__ = ("_conn", "_driver", "_statements")
 
     def __init__(self, conn: sa.Connection, statements: Statements) -> None:
         self._conn = conn
+        self._driver: Any = conn.connection.driver_connection  #: sqlite3's, for ``run``
         self._statements = statements
 
     @property
@@ -334,9 +360,8 @@ class _OnLoop:
     async def run(self, statement: ClauseElement, parameters: Mapping[str, Any], /) -> Rows:
         prepared = self._statements.get(statement, parameters)
         arguments = prepared.arguments(parameters)
-        driver: Any = self._conn.connection.driver_connection
         try:
-            cursor = driver.execute(prepared.sql, arguments)
+            cursor = self._driver.execute(prepared.sql, arguments)
         except sqlite3.Error as exc:
             raise sa.exc.DBAPIError.instance(prepared.sql, arguments, exc, sqlite3.Error) from exc
         try:
