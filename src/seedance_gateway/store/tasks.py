@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from seedance_gateway import metrics
@@ -51,6 +51,63 @@ IN_FLIGHT_COUNT = select(func.count()).select_from(
 )
 INSERT_TASK = insert(t.tasks).returning(*t.tasks.c)
 INSERT_JOB = insert(t.jobs)
+
+
+def _created_rows() -> Select[Any]:
+    """A new task, its hold's ledger entry and its job as one statement, returning the task
+    (PostgreSQL: each statement there is a round trip, made while the hold locks the account;
+    SQLite, which takes no ``INSERT`` in a ``WITH``, runs the three one by one). Its parameters
+    are ``new_`` + a task column (``_TASK_VALUES``), ``new_balance_after``, ``new_job_kind``
+    and ``new_max_attempts``: no name of a column, which the rows would otherwise take."""
+
+    def new(name: str) -> BindParameter[Any]:
+        return bindparam(f"new_{name}")
+
+    task = insert(t.tasks).values({c: new(c) for c in _TASK_VALUES}).returning(*t.tasks.c)
+    entry = insert(t.ledger).values(
+        account_id=new("account_id"),
+        task_id=new("id"),
+        kind=str(ledger.EntryKind.HOLD),
+        amount=new("quote"),
+        balance_after=new("balance_after"),
+        note=None,
+        created_at=new("created_at"),
+    )
+    job = insert(t.jobs).values(
+        kind=new("job_kind"),
+        task_id=new("id"),
+        state="available",
+        attempt=0,
+        max_attempts=new("max_attempts"),
+        run_at=new("created_at"),
+        created_at=new("created_at"),
+        updated_at=new("created_at"),
+    )
+    return select(task.cte("task")).add_cte(entry.cte("entry"), job.cte("job"))
+
+
+_TASK_VALUES = (
+    "id",
+    "account_id",
+    "api_key_id",
+    "dialect",
+    "model",
+    "model_alias",
+    "request",
+    "status",
+    "progress",
+    "quote",
+    "reserved_credits",
+    "final_credits",
+    "client_request_id",
+    "request_id",
+    "wire_request",
+    "service_tier",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+INSERT_CREATED_ROWS = _created_rows()
 IDEMPOTENCY_KEY = select(t.idempotency_keys).where(
     t.idempotency_keys.c.api_key_id == bindparam("api_key_id"),
     t.idempotency_keys.c.key == bindparam("key"),
@@ -157,17 +214,8 @@ class TaskStore:
             raise InsufficientCredits(
                 f"this request costs {new.quote} credits; the balance is {available}"
             )
-        task = await _insert_task(conn, new)
+        task = await self._insert_created(conn, new, balance)
         await outbox.record_status_change(conn, task)
-        await record_entry(
-            conn,
-            account_id=new.account_id,
-            kind=hold,
-            amount=new.quote,
-            balance_after=balance,
-            task_id=new.id,
-        )
-        await enqueue(conn, new.id, new.job_kind, self.max_attempts)
         if idempotency is not None:
             await conn.run(
                 INSERT_IDEMPOTENCY_KEY,
@@ -180,6 +228,29 @@ class TaskStore:
                 },
             )
         return task, False
+
+    async def _insert_created(self, conn: Connection, new: NewTask, balance: int) -> Task:
+        """The new task, its hold's ledger entry and its job (one statement on PostgreSQL)."""
+        if conn.dialect.name != "postgresql":
+            task = await _insert_task(conn, new)
+            hold = ledger.EntryKind.HOLD
+            await record_entry(
+                conn,
+                account_id=new.account_id,
+                kind=hold,
+                amount=new.quote,
+                balance_after=balance,
+                task_id=new.id,
+            )
+            await enqueue(conn, new.id, new.job_kind, self.max_attempts)
+            return task
+        after_commit(
+            functools.partial(metrics.credits_moved, str(ledger.EntryKind.HOLD), new.quote)
+        )
+        values = {**_task_values(new), "balance_after": balance, "job_kind": new.job_kind}
+        values["max_attempts"] = self.max_attempts
+        named = {f"new_{name}": value for name, value in values.items()}
+        return task_from_row((await conn.run(INSERT_CREATED_ROWS, named)).one())
 
     async def get(self, task_id: str, account_id: str | None = None) -> Task:
         """The task, if it exists and (when given) belongs to ``account_id``."""
@@ -397,32 +468,33 @@ async def _balance(conn: Connection, account_id: str) -> int:
 
 
 async def _insert_task(conn: Connection, new: NewTask) -> Task:
+    return task_from_row((await conn.run(INSERT_TASK, _task_values(new))).one())
+
+
+def _task_values(new: NewTask) -> dict[str, Any]:
+    """A new task's columns (``_TASK_VALUES``), queued."""
     stamp = now()
-    rows = await conn.run(
-        INSERT_TASK,
-        {
-            "id": new.id,
-            "account_id": new.account_id,
-            "api_key_id": new.api_key_id,
-            "dialect": new.dialect,
-            "model": new.model,
-            "model_alias": new.model_alias,
-            "request": new.request,
-            "status": str(Status.QUEUED),
-            "progress": 0,
-            "quote": new.quote,
-            "reserved_credits": new.quote,
-            "final_credits": 0,
-            "client_request_id": new.client_request_id,
-            "request_id": new.request_id,
-            "wire_request": new.wire_request,
-            "service_tier": str(new.request.get("service_tier", "default")),
-            "created_at": stamp,
-            "updated_at": stamp,
-            "expires_at": new.expires_at,
-        },
-    )
-    return task_from_row(rows.one())
+    return {
+        "id": new.id,
+        "account_id": new.account_id,
+        "api_key_id": new.api_key_id,
+        "dialect": new.dialect,
+        "model": new.model,
+        "model_alias": new.model_alias,
+        "request": new.request,
+        "status": str(Status.QUEUED),
+        "progress": 0,
+        "quote": new.quote,
+        "reserved_credits": new.quote,
+        "final_credits": 0,
+        "client_request_id": new.client_request_id,
+        "request_id": new.request_id,
+        "wire_request": new.wire_request,
+        "service_tier": str(new.request.get("service_tier", "default")),
+        "created_at": stamp,
+        "updated_at": stamp,
+        "expires_at": new.expires_at,
+    }
 
 
 async def enqueue(conn: Connection, task_id: str, kind: str, max_attempts: int) -> None:
