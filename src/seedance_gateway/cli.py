@@ -14,11 +14,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
-from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 
-from seedance_gateway import accounts, bootstrap, cli_client, config, logs
+from seedance_gateway import accounts, bootstrap, cli_client, config, logs, serving
 from seedance_gateway.app import (
     RUN_WORKER_ENV,
     build_catalog,
@@ -98,15 +97,12 @@ def serve(
     created = asyncio.run(bootstrap.first_key(settings))  # migrates, once, before any process
     if created is not None:
         _announce(settings, created)
-    app: FastAPI | str = "seedance_gateway.app:app_from_environment"  # each process makes one
-    if workers == 1:
-        app = create_app(settings, run_worker=not no_worker)
-    else:
+    if workers > 1:  # each process makes its app, on its own socket (``serving``)
         _prepare_processes(settings, workers, run_worker=not no_worker)
+        serving.run(host, port, workers)
+        return
     uvicorn.run(
-        app,
-        factory=workers > 1,
-        workers=workers,
+        create_app(settings, run_worker=not no_worker),
         host=host,
         port=port,
         log_config=None,  # uvicorn's loggers go through ``logs.configure``'s handler

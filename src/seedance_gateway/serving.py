@@ -1,0 +1,96 @@
+"""``seedance serve --workers N``: N API processes on one port, each on its own listening socket.
+
+Uvicorn's supervisor shares one listening socket between its processes. The first one awake
+accepts a whole burst of new connections, and a keep-alive connection stays where it landed:
+the API bench's 16 connections went 16 to one process and none to the other (issue 19), and an
+SDK's connection pool can pin one process the same way. Here each process binds its own socket
+with ``SO_REUSEPORT``, and the kernel spreads new connections over them by hash.
+
+``run`` supervises: it starts the processes (``multiprocessing``'s spawn, each building its app
+with ``app.app_from_environment``), starts another when one exits, and on SIGINT or SIGTERM
+asks each to stop (uvicorn's graceful shutdown), killing any still running after
+``STOP_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import threading
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import uvicorn
+
+APP = "seedance_gateway.app:app_from_environment"
+STOP_SECONDS = 30.0
+RESTART_PAUSE_S = 0.5  #: between noticing an exit and starting the replacement
+
+log = logging.getLogger(__name__)
+
+
+def run(host: str, port: int, workers: int) -> None:
+    """Serves the API from ``workers`` processes until SIGINT or SIGTERM."""
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    processes = [_start(context, host, port) for _ in range(workers)]
+    log.info("serving on http://%s:%d from %d processes", host, port, workers)
+    while not stopping.wait(RESTART_PAUSE_S):
+        for n, process in enumerate(processes):
+            if not process.is_alive():
+                log.warning(
+                    "API process %s exited (code %s); starting another",
+                    process.pid,
+                    process.exitcode,
+                )
+                processes[n] = _start(context, host, port)
+    _stop(processes)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``: the processes' sockets share the
+    port, and the kernel gives each new connection to one of them."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+def _serve(host: str, port: int) -> None:
+    """One API process: its own socket, uvicorn on it (the settings come from the environment
+    ``serve`` prepared)."""
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,  # uvicorn's loggers go through ``logs.configure``'s handler
+        log_level="info",
+        access_log=False,
+    )
+    uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+
+
+def _start(context: Any, host: str, port: int) -> BaseProcess:
+    process: BaseProcess = context.Process(target=_serve, args=(host, port), daemon=False)
+    process.start()
+    return process
+
+
+def _stop(processes: list[BaseProcess]) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+    for process in processes:
+        process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
