@@ -43,6 +43,11 @@ async def change_balance(conn: Connection, account_id: str, delta: int) -> int |
     return None if balance is None else int(balance)
 
 
+def count_moved(kind: ledger.EntryKind, amount: int) -> None:
+    """Counts the credits an entry moves in the metrics, once its transaction commits."""
+    after_commit(functools.partial(metrics.credits_moved, str(kind), amount))
+
+
 async def record_entry(
     conn: Connection,
     *,
@@ -54,7 +59,7 @@ async def record_entry(
     note: str | None = None,
 ) -> None:
     """Appends one ledger entry (the balance change was made by ``change_balance``)."""
-    after_commit(functools.partial(metrics.credits_moved, str(kind), amount))
+    count_moved(kind, amount)
     entry = {"account_id": account_id, "task_id": task_id, "kind": str(kind), "amount": amount}
     await conn.run(
         INSERT_ENTRY, {**entry, "balance_after": balance_after, "note": note, "created_at": now()}

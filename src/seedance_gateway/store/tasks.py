@@ -22,7 +22,13 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.store import outbox
 from seedance_gateway.store import tables as t
-from seedance_gateway.store.accounts import append_entry, change_balance, now, record_entry
+from seedance_gateway.store.accounts import (
+    append_entry,
+    change_balance,
+    count_moved,
+    now,
+    record_entry,
+)
 from seedance_gateway.store.database import Connection, Database, after_commit
 from seedance_gateway.store.rows import task_from_row
 
@@ -233,20 +239,17 @@ class TaskStore:
         """The new task, its hold's ledger entry and its job (one statement on PostgreSQL)."""
         if conn.dialect.name != "postgresql":
             task = await _insert_task(conn, new)
-            hold = ledger.EntryKind.HOLD
             await record_entry(
                 conn,
                 account_id=new.account_id,
-                kind=hold,
+                kind=ledger.EntryKind.HOLD,
                 amount=new.quote,
                 balance_after=balance,
                 task_id=new.id,
             )
             await enqueue(conn, new.id, new.job_kind, self.max_attempts)
             return task
-        after_commit(
-            functools.partial(metrics.credits_moved, str(ledger.EntryKind.HOLD), new.quote)
-        )
+        count_moved(ledger.EntryKind.HOLD, new.quote)  # as record_entry does
         values = {**_task_values(new), "balance_after": balance, "job_kind": new.job_kind}
         values["max_attempts"] = self.max_attempts
         named = {f"new_{name}": value for name, value in values.items()}
