@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ports import free_port
 from seedance_gateway import bootstrap, config
 from seedance_gateway.blobs.filesystem import FilesystemBlobStore
 from seedance_gateway.blobs.s3 import S3BlobStore
@@ -109,13 +109,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     opened = Store.open(database_url)
     yield opened
     await opened.close()
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from ports import free_port
 from seedance_gateway.store import migrate
 
-from .receiver import free_port
 from .support import BACKENDS, make_server, pg_admin, pg_url
 
 #: Shared servers must not rate-limit the many requests of a whole session.

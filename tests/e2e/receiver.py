@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -181,10 +180,3 @@ def wait_for(predicate: Callable[[], T], timeout: float = 30, what: str = "a con
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -24,11 +24,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ports import free_port
 from seedance_gateway.providers.ark.channels import channel_name
 from seedance_gateway.store import tables
 
 from .conftest import Spec, _database, no_unhandled_errors, shared_many
-from .receiver import Receiver, free_port, wait_for
+from .receiver import Receiver, wait_for
 from .support import create, post, small
 from .upstream_chain import gateway_a
 

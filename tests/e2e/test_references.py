@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from ports import free_port
 from seedance_gateway import netguard
 from seedance_gateway.store import migrate
 
@@ -85,13 +85,6 @@ def video_item(file: dict[str, Any], token: str | None = "file's") -> dict[str, 
 
 def image_item(url: str, **extra: str) -> dict[str, Any]:
     return {"url": url, "kind": "image", **extra}
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def inputs(server: Any) -> set[str]:

@@ -24,8 +24,10 @@ import httpx
 import numpy as np
 import pytest
 
+from ports import free_port
+
 from .conftest import _database, no_unhandled_errors
-from .receiver import Receiver, free_port, verify
+from .receiver import Receiver, verify
 from .support import (
     BACKENDS,
     S3_ENV,

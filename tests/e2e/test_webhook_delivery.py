@@ -28,8 +28,10 @@ import httpx
 import pytest
 from standardwebhooks import WebhookVerificationError
 
+from ports import free_port
+
 from .conftest import Spec, no_unhandled_errors, shared_many, workers
-from .receiver import Receiver, Record, Reply, free_port, random_secret, verify, wait_for
+from .receiver import Receiver, Record, Reply, random_secret, verify, wait_for
 from .support import ISO_MS, create, download, error_message, finish, post, small
 
 #: Loopback receivers over plain HTTP, a short retry schedule and timeout.

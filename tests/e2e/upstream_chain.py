@@ -20,10 +20,11 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ports import free_port
 from seedance_gateway.domain import ids
 from seedance_gateway.store import migrate, tables
 
-from .support import _ROOT, make_server
+from .support import make_server
 
 TASKS = "/api/v3/contents/generations/tasks"
 TERMINAL = {"succeeded", "failed", "cancelled", "expired"}
@@ -83,12 +84,6 @@ def gateway_a(
         yield server
     finally:
         server.stop()
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    port: int = _ROOT.free_port()
-    return port
 
 
 def v3_task(client: httpx.Client, task_id: str) -> dict[str, Any]:
