@@ -161,6 +161,8 @@ class Files:
     async def _resolve_one(
         self, account_id: str, task_id: str, index: int, item: IncomingReference
     ) -> Reference:
+        if item.stored is not None:
+            return await self._copy_stored(task_id, index, item.stored, item.field)
         own = _own_file_id(item.url)
         if own is not None:
             reference = await self._own_file(account_id, own, item)
@@ -195,6 +197,20 @@ class Files:
         finally:
             path.unlink(missing_ok=True)
         return _reference(item, key, info.mime_type, info.width, info.height, info.duration)
+
+    async def _copy_stored(
+        self, task_id: str, index: int, stored: Reference, field: str
+    ) -> Reference:
+        """The task's own copy of media another task of the account holds (a draft's)."""
+        key = f"inputs/{task_id}/{index}{Path(stored.blob_key or '').suffix}"
+        try:
+            await self.blobs.copy(stored.blob_key or "", key)
+        except KeyError:
+            raise ValidationFailed(
+                f"{field}: the draft's {stored.kind} is no longer stored; make a new draft",
+                field=field,
+            ) from None
+        return dataclasses.replace(stored, blob_key=key)
 
     async def _own_file(self, account_id: str, file_id: str, item: IncomingReference) -> Reference:
         try:

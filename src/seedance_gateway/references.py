@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from seedance_gateway.domain.requests import Reference
 from seedance_gateway.errors import ValidationFailed
 
 ROLES = ("first_frame", "last_frame", "reference_image", "reference_video", "reference_audio")
@@ -32,6 +33,7 @@ class IncomingReference:
     mime_type: str | None = None
     duration_token: str | None = None
     field: str = "references"  #: the wire name, for error messages
+    stored: Reference | None = None  #: media a task already holds (its draft's): copied as is
 
 
 def assign_roles(items: list[IncomingReference]) -> list[IncomingReference]:

@@ -18,7 +18,7 @@ from seedance_gateway.authentication import Authentication, Principal
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.config import Settings
-from seedance_gateway.domain import ids, ledger, pricing
+from seedance_gateway.domain import drafts, ids, ledger, pricing
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_of, normalize
 from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
@@ -69,6 +69,7 @@ class SubmitCommand:
     expires_after: int | None = None
     request_id: str | None = None  #: the create request's ``x-request-id``
     wire_request: dict[str, Any] | None = None  #: the body as sent, for dialects that echo it
+    draft_task_id: str | None = None  #: the draft this final is made from (any id spelling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +144,8 @@ class Service:
     async def submit(self, principal: Principal, command: SubmitCommand) -> Submission:
         """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
         task_id = new_id("task")
+        if command.draft_task_id is not None:
+            command = await self.final_command(principal, command)
         quoted = self.quote(command)  # the cheap checks first, before any media is fetched
         items = refs.assign_roles(list(command.references))
         await self._check_callback(command)
@@ -167,6 +170,35 @@ class Service:
             metrics.task_created(task.model, task.dialect, command.spec.provider)
             self.wake()
         return Submission(task=task, replayed=replayed)
+
+    async def final_command(self, principal: Principal, command: SubmitCommand) -> SubmitCommand:
+        """``command`` made whole from the draft it names (``domain.drafts``): the draft's
+        prompt, its stored media (copied for the final at submit) and its scene's fields."""
+        field = command.names.get("draft_task_id", "draft_task_id")
+        try:
+            draft = await self.get(principal, command.draft_task_id or "")
+        except NotFound:
+            raise ValidationFailed(
+                f"{field}: there is no task {command.draft_task_id} in your account",
+                field=field,
+            ) from None
+        inputs = drafts.final_inputs(
+            draft,
+            model_id=command.spec.id,
+            fields=command.fields,
+            names=command.names,
+            sent_id=command.draft_task_id or "",
+            now=datetime.now(UTC),
+        )
+        media = tuple(
+            refs.IncomingReference(
+                url=r.url, kind=r.kind, role=r.role, field=f"{field}.references[{i}]", stored=r
+            )
+            for i, r in enumerate(inputs.references)
+        )
+        return dataclasses.replace(
+            command, prompt=inputs.prompt, fields=inputs.fields, references=media
+        )
 
     def _new_task(
         self, principal: Principal, command: SubmitCommand, task_id: str, quoted: Quote

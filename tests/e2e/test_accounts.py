@@ -28,6 +28,7 @@ MODELS = {
     "seedance-2-0",
     "seedance-2-0-fast",
     "seedance-2-0-mini",
+    "seedance-2-5",
 }
 
 
@@ -149,10 +150,10 @@ def test_cancelling_a_succeeded_task_is_409_and_keeps_the_charge(shared_server: 
         assert credits(client) == 100 - SMALL_1_0_PRO_CREDITS
 
 
-def test_the_models_endpoint_lists_all_eight_models_with_their_parameters(
+def test_the_models_endpoint_lists_all_nine_models_with_their_parameters(
     shared_server: Any,
 ) -> None:
-    """``GET /api/v1/models`` lists the 8 models with base credits and a parameter schema."""
+    """``GET /api/v1/models`` lists the 9 models with base credits and a parameter schema."""
     with shared_server.client() as client:
         response = client.get("/api/v1/models")
     assert response.status_code == 200
@@ -160,7 +161,7 @@ def test_the_models_endpoint_lists_all_eight_models_with_their_parameters(
     assert body["object"] == "list"
     models = {m["id"]: m for m in body["data"]}
     assert set(models) == MODELS
-    assert len(body["data"]) == 8
+    assert len(body["data"]) == 9
     for model in models.values():
         assert isinstance(model["base_credits"], int) and model["base_credits"] > 0
         assert model["params"], model["id"]

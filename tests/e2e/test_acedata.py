@@ -361,6 +361,26 @@ def test_text_commands_apply_and_invalid_ones_are_ignored(ace: Any) -> None:
     assert v1["status"] == "succeeded", v1
 
 
+def test_a_2_5_first_frame_in_the_seeds_form_lets_the_model_decide_the_length(ace: Any) -> None:
+    """Seedance 2.5 named as the seed names models, ``--dur -1`` (the model decides: 10 s here)
+    and a first frame: its ``--rt 16:9`` is ignored (weak rules), since a 2.5 frames task takes
+    only ``adaptive``, so the 700x520 frame's 4:3 shape wins."""
+    image = poster(700, 520)
+    body = text_body(
+        "A paper lantern rising --rs 480p --rt 16:9 --dur -1",
+        model="doubao-seedance-2-5-260628",
+    )
+    body["content"].append({"type": "image_url", "image_url": {"url": png_data_url(image)}})
+    with ace.client() as client:
+        answer = assert_answer(videos(client, body), model="doubao-seedance-2-5-260628")
+        v3 = client.get(f"/api/v3/contents/generations/tasks/{answer['data']['task_id']}").json()
+    video = video_of(answer)
+    info = probe(video)
+    assert (info.width, info.height, info.fps, info.frames) == (752, 560, 24, 240)
+    assert (v3["ratio"], v3["duration"], v3["model"]) == ("4:3", 10, "doubao-seedance-2-5-260628")
+    opens_and_ends_with(video, image)
+
+
 def test_body_fields_beat_text_commands(ace: Any) -> None:
     """Body ``resolution`` and ``duration`` win over ``--rs 720p --dur 3``; ``--rt 9:16``, set
     only as a command, applies."""

@@ -30,7 +30,15 @@ from byteplussdkarkruntime import _exceptions as byteplus_errors
 from PIL import Image, ImageOps
 from volcenginesdkarkruntime import _exceptions as volcengine_errors
 
-from .support import credits, download, first_and_last_frame, mean_abs_diff, png_data_url, probe
+from .support import (
+    credits,
+    download,
+    first_and_last_frame,
+    mean_abs_diff,
+    png_data_url,
+    probe,
+    rgb_frames,
+)
 from .test_files import poster
 
 PROMPT = "A lighthouse on a cliff at sunset, waves rolling in"
@@ -55,6 +63,7 @@ class Sdk:
     v10: str  #: Seedance 1.0 pro
     v10_fast: str  #: Seedance 1.0 pro fast
     v20: str  #: Seedance 2.0
+    v25: str  #: Seedance 2.5
 
     @contextmanager
     def tasks(self, server: Any, key: str | None = None) -> Iterator[Any]:
@@ -78,6 +87,7 @@ SDKS = {
         v10="doubao-seedance-1-0-pro-250528",
         v10_fast="doubao-seedance-1-0-pro-fast-251015",
         v20="doubao-seedance-2-0-260128",
+        v25="doubao-seedance-2-5-260628",
     ),
     "byteplus": Sdk(
         name="byteplus",
@@ -86,6 +96,7 @@ SDKS = {
         v10="seedance-1-0-pro-250528",
         v10_fast="seedance-1-0-pro-fast-251015",
         v20="dreamina-seedance-2-0-260128",
+        v25="dreamina-seedance-2-5-260628",
     ),
 }
 
@@ -495,6 +506,141 @@ def test_deleting_a_succeeded_task_removes_it(sdk: Sdk, shared_server: Any) -> N
         )
 
 
+# --- Seedance 2.5 ------------------------------------------------------------------------------
+
+
+def _frame_item(image: Image.Image, role: str) -> dict[str, Any]:
+    """A ``data:`` PNG content item in ``role``."""
+    return {"type": "image_url", "image_url": {"url": png_data_url(image)}, "role": role}
+
+
+def test_2_5_with_duration_minus_1_renders_the_ten_seconds_it_echoes(
+    sdk: Sdk, shared_server: Any
+) -> None:
+    """``duration: -1`` (2.5's default: the model decides) is rendered here as 10 s, and the task
+    echoes what was made: ``duration`` 10 and its tokens."""
+    with sdk.tasks(shared_server) as tasks:
+        created = tasks.create(model=sdk.v25, content=TEXT, resolution="480p", duration=-1)
+        task = succeed(tasks, created.id)
+    assert task.model == sdk.v25
+    assert (task.resolution, task.ratio, task.duration) == ("480p", "16:9", 10)
+    assert task.generate_audio is True  # 2.5's default, like 2.0's
+    assert task.usage.completion_tokens == tokens(864, 496, 10)
+    info = probe(download(task.content.video_url))
+    assert (info.width, info.height, info.fps, info.frames) == (864, 496, 24, 240)
+
+
+def test_a_30_s_2_5_task_with_reference_images_by_role_renders_30_s(
+    sdk: Sdk, shared_server: Any
+) -> None:
+    """2.5 goes to 30 s; two reference images (``role: reference_image``) guide it."""
+    content = [
+        *TEXT,
+        _frame_item(poster(640, 360), "reference_image"),
+        _frame_item(poster(640, 360, flip=True), "reference_image"),
+    ]
+    with sdk.tasks(shared_server) as tasks:
+        created = tasks.create(model=sdk.v25, content=content, resolution="480p", duration=30)
+        task = succeed(tasks, created.id)
+    assert (task.duration, task.ratio) == (30, "16:9")
+    info = probe(download(task.content.video_url))
+    assert (info.width, info.height, info.frames) == (864, 496, 720)
+
+
+def test_a_2_5_first_frame_follows_the_frames_shape(sdk: Sdk, shared_server: Any) -> None:
+    """On 2.5 a frames task is always ``adaptive`` (left out here): the frame's shape wins."""
+    image = poster(700, 520)
+    content = [*TEXT, _frame_item(image, "first_frame")]
+    with sdk.tasks(shared_server) as tasks:
+        created = tasks.create(model=sdk.v25, content=content, resolution="480p", duration=4)
+        task = succeed(tasks, created.id)
+    assert task.ratio == "4:3"
+    video = download(task.content.video_url)
+    assert (probe(video).width, probe(video).height, probe(video).frames) == (752, 560, 96)
+    first, _ = first_and_last_frame(video)
+    assert_resembles(first, image, poster(700, 520, flip=True))
+
+
+def _draft_item(task_id: str) -> dict[str, Any]:
+    return {"type": "draft_task", "draft_task": {"id": task_id}}
+
+
+def _frames_at(video: bytes, size: tuple[int, int]) -> list[np.ndarray]:
+    """Frames 0, middle and last of ``video``, scaled to ``size``."""
+    frames = rgb_frames(video)
+    picked = (frames[0], frames[len(frames) // 2], frames[-1])
+    return [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in picked]
+
+
+def test_a_2_5_draft_then_its_final_continues_the_scene_at_720p(
+    sdk: Sdk, shared_server: Any
+) -> None:
+    """A 480p ``draft: true`` task, then a final naming it by a lone ``draft_task`` item: the
+    final keeps the draft's seed and length, is 720p, echoes ``draft_task_id``, and its frames,
+    scaled down, are the draft's (far closer than another seed's video of the same prompt)."""
+    with sdk.tasks(shared_server) as tasks:
+        draft = succeed(
+            tasks,
+            tasks.create(model=sdk.v25, content=TEXT, resolution="480p", duration=4, draft=True).id,
+        )
+        final = tasks.create(model=sdk.v25, content=[_draft_item(draft.id)], resolution="720p")
+        other = tasks.create(
+            model=sdk.v25, content=TEXT, resolution="480p", duration=4, seed=draft.seed + 1
+        )
+        final, other = succeed(tasks, final.id), succeed(tasks, other.id)
+    assert draft.draft is True and final.draft is False
+    assert final.draft_task_id == draft.id
+    assert (final.seed, final.duration, final.ratio) == (draft.seed, 4, draft.ratio)
+    assert final.resolution == "720p"
+    made = download(final.content.video_url)
+    assert (probe(made).width, probe(made).height, probe(made).frames) == (1280, 720, 96)
+    ours = _frames_at(made, (864, 496))
+    near = [mean_abs_diff(a, b) for a, b in zip(ours, rgb_frames_3(draft), strict=True)]
+    far = [mean_abs_diff(a, b) for a, b in zip(ours, rgb_frames_3(other), strict=True)]
+    assert max(near) < 6.0, near
+    assert min(far) > 3 * max(near), (near, far)
+
+
+def rgb_frames_3(task: Any) -> list[np.ndarray]:
+    """Frames 0, middle and last of a task's video, at its own size."""
+    frames = rgb_frames(download(task.content.video_url))
+    return [frames[0], frames[len(frames) // 2], frames[-1]]
+
+
+def test_a_final_of_a_draft_that_is_not_the_callers_or_not_done_is_refused(
+    sdk: Sdk, queue_server: Any
+) -> None:
+    """Another account's draft is unknown here; a queued draft is not ready: both 400
+    ``InvalidParameter`` on ``content``, nothing charged."""
+    mine, _ = queue_server.create_key(1000)
+    theirs, _ = queue_server.create_key(1000)
+    with sdk.tasks(queue_server, mine) as tasks:
+        queued = tasks.create(model=sdk.v25, content=TEXT, resolution="480p", draft=True)
+    with queue_server.client(mine) as http:
+        held = credits(http)
+        with sdk.tasks(queue_server, mine) as tasks:
+            exc = refused(
+                sdk,
+                sdk.errors.ArkBadRequestError,
+                lambda: tasks.create(model=sdk.v25, content=[_draft_item(queued.id)]),
+                400,
+                "InvalidParameter",
+                "content",
+            )
+        assert f"draft task {queued.id} is queued; make the final once" in exc.message
+        assert credits(http) == held
+    with sdk.tasks(queue_server, theirs) as tasks:
+        exc = refused(
+            sdk,
+            sdk.errors.ArkBadRequestError,
+            lambda: tasks.create(model=sdk.v25, content=[_draft_item(queued.id)]),
+            400,
+            "InvalidParameter",
+            "content",
+        )
+    assert f"there is no task {queued.id} in your account" in exc.message
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 #: (case, create fields for an SDK, HTTP status, code, param).
@@ -527,6 +673,24 @@ BAD_CREATES: list[tuple[str, Callable[[Sdk], dict[str, Any]], int, str, str]] = 
         400,
         "InvalidParameter.UnsupportedParameter",
         "draft",
+    ),
+    (
+        "a concrete ratio for a 2.5 first frame",
+        lambda s: {
+            "model": s.v25,
+            "content": [*TEXT, _frame_item(poster(640, 360), "first_frame")],
+            "ratio": "16:9",
+        },
+        400,
+        "InvalidParameter",
+        "ratio",
+    ),
+    (
+        "31 s on 2.5",
+        lambda s: {"model": s.v25, "content": TEXT, "duration": 31},
+        400,
+        "InvalidParameter",
+        "duration",
     ),
     (
         "resolution 999p",

@@ -25,6 +25,7 @@ MODELS = {
     "seedance-2-0": 175,
     "seedance-2-0-fast": 140,
     "seedance-2-0-mini": 88,
+    "seedance-2-5": 350,
 }
 
 
@@ -186,7 +187,7 @@ def test_cli_mistakes_exit_non_zero_with_a_message_not_a_traceback(
         assert word in output, output
 
 
-def test_models_lists_all_eight_models_with_their_credits(shared_server: Any) -> None:
+def test_models_lists_all_nine_models_with_their_credits(shared_server: Any) -> None:
     """``seedance models`` names every model in full; ``--json`` gives ids and base credits."""
     table = _seedance(shared_server, "models")
     assert table.returncode == 0, table.stderr

@@ -635,6 +635,24 @@ RULES: list[tuple[str, Callable[[RulesSetup], dict[str, Any]], tuple[str, ...]]]
         ("role reference_video needs kind video",),
     ),
     (
+        "31-images-on-2.5",
+        lambda s: v20(*_images(s, 31), model="seedance-2-5"),
+        ("31 reference images", "seedance-2-5 takes 0 to 30"),
+    ),
+    (
+        "a-concrete-ratio-for-a-2.5-first-frame",
+        lambda s: {
+            **v20(image_item(s.image["url"], role="first_frame"), model="seedance-2-5"),
+            "params": {
+                "resolution": "480p",
+                "duration": 4,
+                "aspect_ratio": "16:9",
+                "referenceMediaItems": [image_item(s.image["url"], role="first_frame")],
+            },
+        },
+        ("aspect_ratio must be adaptive for first_frame generation on seedance-2-5",),
+    ),
+    (
         "kind-disagrees-with-the-file",
         lambda s: v20({**video_item(s.short), "url": s.image["url"]}),
         ("kind is 'video'", "is 'image'"),
@@ -664,6 +682,22 @@ def test_four_reference_images_on_lite_i2v_are_accepted(
         task = create(client, v10(*items, model="seedance-1-0-lite-i2v"))
         assert task["model"] == "seedance-1-0-lite-i2v"
         client.post(f"/api/v1/generations/{task['id']}/cancel")  # keep the worker free
+
+
+def test_reference_audio_alone_on_2_5_renders_a_video_of_the_asked_length(
+    shared_server: Any, rules_setup: RulesSetup
+) -> None:
+    """2.5 takes reference audio with no image or video beside it (2.0 refuses it, above): a
+    201, then a 480p 6 s video with its sound."""
+    body = v20(_audio(rules_setup), model="seedance-2-5")
+    body["params"]["duration"] = 6
+    with shared_server.client(rules_setup.key) as client:
+        task = create(client, body)
+        done = finish(client, task["id"])
+    assert done["status"] == "succeeded", done
+    info = probe(download(done["result"]["primary_url"]))
+    assert (info.width, info.height, info.frames) == (864, 496, 144)
+    assert info.audio_codec is not None
 
 
 # --- privacy -----------------------------------------------------------------------------------

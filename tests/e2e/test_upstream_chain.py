@@ -25,6 +25,7 @@ from .upstream_chain import (
     TASKS,
     expire_on_b,
     gateway_a,
+    received_on_b,
     upstream_b,
     upstream_row,
     upstream_state,
@@ -137,6 +138,74 @@ def test_text_to_video_is_made_on_b_and_served_from_a(a_server: Any, b_server: A
     assert spent == generation["final_credits"] == generation["reserved_credits"]
     assert spent > 0
     assert upstream_state(a_server, task["id"], "done") == "done"  # nothing left to check
+    no_errors(a_server, b_server)
+
+
+def test_seedance_2_5_with_duration_minus_1_reaches_b_under_its_upstream_id(
+    a_server: Any, b_server: Any
+) -> None:
+    """2.5 named by its short alias in A reaches B as ``doubao-seedance-2-5-260628`` with
+    ``duration: -1`` left for B to decide (B renders 10 s); A bills exactly its quote."""
+    key, _ = a_server.create_key(1000)
+    with a_server.client(key) as client:
+        start = credits(client)
+        task = create(a_server, key, text(), model="seedance-2.5", duration=-1)
+        done = wait_v3(client, task["id"])
+        spent = start - credits(client)
+        generation = client.get(f"/api/v1/generations/{task['id']}").json()
+    assert done["status"] == "succeeded", done
+    assert done["model"] == "seedance-2.5"
+    info = probe(httpx.get(done["content"]["video_url"], timeout=30).content)
+    assert (info.width, info.height, info.frames) == (864, 496, 240)
+    remote = wait_on_b(b_server, task["seed"])
+    assert remote["model"] == "doubao-seedance-2-5-260628"
+    assert remote["duration"] == 10  # B decided: its own -1 length
+    assert received_on_b(b_server, remote["id"])["duration"] == -1
+    assert upstream_row(a_server, task["id"])["upstream_model"] == "doubao-seedance-2-5-260628"
+    assert spent == generation["final_credits"] == generation["reserved_credits"] > 0
+    no_errors(a_server, b_server)
+
+
+def test_a_2_5_draft_and_its_final_travel_to_b_as_a_draft_and_a_final(
+    a_server: Any, b_server: Any
+) -> None:
+    """A's draft reaches B as a draft; A's final reaches B naming B's draft, without the scene
+    fields B takes from it; A's final video is B's 720p final; each is billed in A exactly."""
+    key, _ = a_server.create_key(5000)
+    with a_server.client(key) as client:
+        start = credits(client)
+        draft = create(a_server, key, text(), model="seedance-2-5", duration=4, draft=True)
+        assert wait_v3(client, draft["id"])["status"] == "succeeded"
+        item = {"type": "draft_task", "draft_task": {"id": draft["id"]}}
+        response = client.post(
+            TASKS, json={"model": "seedance-2-5", "content": [item], "resolution": "720p"}
+        )
+        assert response.status_code == 200, response.text
+        final = wait_v3(client, response.json()["id"])
+        spent = start - credits(client)
+        charged = [
+            client.get(f"/api/v1/generations/{t}").json()["final_credits"]
+            for t in (draft["id"], final["id"])
+        ]
+    assert final["status"] == "succeeded", final
+    assert final["draft_task_id"] == draft["id"]
+    assert (final["resolution"], final["seed"], final["duration"]) == ("720p", draft["seed"], 4)
+    info = probe(httpx.get(final["content"]["video_url"], timeout=30).content)
+    assert (info.width, info.height, info.frames) == (1280, 720, 96)
+    on_b = {t["draft"]: t for t in with_seed(b_server, draft["seed"])}
+    assert len(with_seed(b_server, draft["seed"])) == 2  # the draft and its final, once each
+    remote_draft, remote_final = on_b[True], on_b[False]
+    received = received_on_b(b_server, remote_final["id"])
+    assert received["content"] == [
+        {
+            "type": "draft_task",
+            "draft_task": {"id": upstream_row(a_server, draft["id"])["upstream_id"]},
+        }
+    ]
+    assert received["resolution"] == "720p"
+    assert not {"seed", "ratio", "duration", "generate_audio"} & set(received), received
+    assert remote_final["draft_task_id"] == remote_draft["id"]
+    assert spent == sum(charged) and all(c > 0 for c in charged)
     no_errors(a_server, b_server)
 
 

@@ -139,6 +139,24 @@ def upstream_row(a: Any, public_id: str) -> dict[str, Any]:
     return asyncio.run(read())
 
 
+def received_on_b(b: Any, public_id: str) -> dict[str, Any]:
+    """The create body B received for one of its tasks (its stored ``wire_request``)."""
+
+    async def read() -> dict[str, Any]:
+        engine = create_async_engine(b.env["SEEDANCE_DATABASE_URL"])
+        try:
+            async with engine.connect() as conn:
+                query = select(tables.tasks.c.wire_request).where(
+                    tables.tasks.c.id == ids.task_id_of(public_id)
+                )
+                body: dict[str, Any] = (await conn.execute(query)).scalar_one()
+                return body
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
 def upstream_state(a: Any, public_id: str, want: str, timeout: float = 10) -> str:
     """The state of A's upstream row for a task, once it is ``want`` (or the last one seen)."""
     deadline = time.monotonic() + timeout

@@ -219,10 +219,10 @@ FAMILY_OF = {m.id: m.family for m in MODELS}
         ("frames", {"1.0"}),  # 1.0 series only
         ("camera_fixed", {"1.0", "1.5"}),  # not 2.0
         ("service_tier", {"1.0", "1.5"}),  # 1.x only
-        ("draft", {"1.5"}),
-        ("priority", {"2.0"}),
+        ("draft", {"1.5", "2.5"}),
+        ("priority", {"2.0", "2.5"}),
         ("tools", {"2.0"}),
-        ("output_format", set()),  # 2.5 only upstream; not in our catalog
+        ("output_format", set()),  # 2.5 upstream (mov): not offered here yet
         ("omni_reference_task_type", set()),
     ],
 )
@@ -470,9 +470,16 @@ def test_t2v_only_model_refuses_an_image() -> None:
     assert terms(error) == invalid("content")
 
 
-def test_draft_task_item_is_parsed() -> None:
-    raw = body("seedance-1-5-pro", [text(), {"type": "draft_task", "draft_task": {"id": "cgt-1"}}])
-    assert parse(raw).draft_task_id == "cgt-1"
+def test_a_draft_task_item_alone_names_the_draft_and_is_refused_beside_anything_else() -> None:
+    """A final is one ``draft_task`` item: the prompt and media come from the draft."""
+    item = {"type": "draft_task", "draft_task": {"id": "cgt-1"}}
+    parsed = parse(body("seedance-1-5-pro", [item]))
+    assert (parsed.draft_task_id, parsed.prompt, parsed.references) == ("cgt-1", "", ())
+    for content in ([text(), item], [item, item]):
+        with pytest.raises(ValidationFailed) as caught:
+            parse(body("seedance-1-5-pro", content))
+        assert caught.value.field == "content"
+        assert "send one" in caught.value.message and "and nothing else" in caught.value.message
 
 
 # -- 4. legacy text commands -----------------------------------------------------------------

@@ -26,6 +26,7 @@ MODEL_IDS = (
     "seedance-2-0",
     "seedance-2-0-fast",
     "seedance-2-0-mini",
+    "seedance-2-5",
 )
 
 #: Every name a client may send for a model: Volcengine, BytePlus/Dreamina and short ids.
@@ -52,6 +53,10 @@ ALIASES = {
     "doubao-seedance-2-0-mini-260615": "seedance-2-0-mini",
     "dreamina-seedance-2-0-mini-260615": "seedance-2-0-mini",
     "seedance-2-mini": "seedance-2-0-mini",
+    "doubao-seedance-2-5-260628": "seedance-2-5",
+    "dreamina-seedance-2-5-260628": "seedance-2-5",
+    "seedance-2-5-260628": "seedance-2-5",
+    "seedance-2.5": "seedance-2-5",
 }
 
 #: The upstream id by region (research §2.4).
@@ -73,6 +78,7 @@ UPSTREAM = {
     "seedance-2-0": ("doubao-seedance-2-0-260128", "dreamina-seedance-2-0-260128"),
     "seedance-2-0-fast": ("doubao-seedance-2-0-fast-260128", "dreamina-seedance-2-0-fast-260128"),
     "seedance-2-0-mini": ("doubao-seedance-2-0-mini-260615", "dreamina-seedance-2-0-mini-260615"),
+    "seedance-2-5": ("doubao-seedance-2-5-260628", "dreamina-seedance-2-5-260628"),
 }
 
 #: Modes by model (research §2.2 "Content modes").
@@ -85,6 +91,7 @@ MODES = {
     "seedance-2-0": {"t2v", "first_frame", "first_last_frame", "reference"},
     "seedance-2-0-fast": {"t2v", "first_frame", "first_last_frame", "reference"},
     "seedance-2-0-mini": {"t2v", "first_frame", "first_last_frame", "reference"},
+    "seedance-2-5": {"t2v", "first_frame", "first_last_frame", "reference"},
 }
 
 RATIO_ORDER = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9")
@@ -109,8 +116,8 @@ def _v1_surface(catalog: Catalog, model_id: str) -> list[tuple[str, str, tuple[s
     return [(p.key, p.kind, p.options, str(p.default)) for p in spec.params if not p.extension]
 
 
-def test_the_shipped_catalog_loads_with_exactly_the_eight_models(catalog: Catalog) -> None:
-    """The shipped catalog holds the eight models, in order, each findable by its id."""
+def test_the_shipped_catalog_loads_with_exactly_the_nine_models(catalog: Catalog) -> None:
+    """The shipped catalog holds the nine models, in order, each findable by its id."""
     assert tuple(m.id for m in catalog.models) == MODEL_IDS
     for model_id in MODEL_IDS:
         spec = catalog.find(model_id)
@@ -294,20 +301,32 @@ def test_every_model_outputs_24_fps(catalog: Catalog) -> None:
 
 
 def test_duration_ranges_and_auto_follow_the_upstream(catalog: Catalog) -> None:
-    """1.0: 2-12 s, no auto; 1.5 pro: 4-12 s or -1; 2.0: 4-15 s or -1."""
-    expected = {"1.0": (2, 12, False), "1.5": (4, 12, True), "2.0": (4, 15, True)}
+    """1.0: 2-12 s, no auto; 1.5 pro: 4-12 s or -1; 2.0: 4-15 s or -1; 2.5: 4-30 s or -1,
+    which is its default. A -1 is rendered and billed as 5 s (10 s on 2.5)."""
+    expected = {
+        "1.0": (2, 12, False, 5),
+        "1.5": (4, 12, True, 5),
+        "2.0": (4, 15, True, 5),
+        "2.5": (4, 30, True, 10),
+    }
     for spec in catalog.models:
         rng = spec.capabilities.duration
-        assert (rng.minimum, rng.maximum, rng.auto) == expected[spec.family], spec.id
+        got = (rng.minimum, rng.maximum, rng.auto, rng.auto_seconds)
+        assert got == expected[spec.family], spec.id
+    v25 = catalog.find("seedance-2-5")
+    assert v25 is not None and v25.capabilities.defaults["duration"] == -1
 
 
 def test_frames_audio_and_flex_are_limited_to_the_right_families(catalog: Catalog) -> None:
-    """Frame counts are 1.0-only, audio is 1.5/2.0-only, the flex tier is 1.x-only."""
+    """Frame counts are 1.0-only, audio is 1.5/2.0/2.5-only, the flex tier is 1.x-only, and
+    only 2.5 insists on ``adaptive`` for frames and takes reference audio alone."""
     for spec in catalog.models:
         caps = spec.capabilities
         assert caps.frames is (spec.family == "1.0"), spec.id
         assert caps.audio is (spec.family != "1.0"), spec.id
-        assert ("flex" in caps.service_tiers) is (spec.family != "2.0"), spec.id
+        assert ("flex" in caps.service_tiers) is spec.family.startswith("1."), spec.id
+        assert caps.adaptive_frames is (spec.family == "2.5"), spec.id
+        assert spec.media.audio_alone is (spec.family == "2.5"), spec.id
 
 
 def test_lite_i2v_reference_mode_stops_at_720p(catalog: Catalog) -> None:

@@ -153,6 +153,8 @@ def test_content_needs_a_prompt_and_known_items(docs: dict[str, dict[str, Any]])
     assert not valid(doc, schema, {**model, "content": [{"type": "text", "text": "  "}]})
     draft = {"type": "draft_task", "draft_task": {"id": "cgt-1"}}
     assert not valid(doc, schema, {**model, "content": [TEXT, draft]})
+    assert not valid(doc, schema, {**model, "content": [draft, draft]})
+    assert valid(doc, schema, {**model, "content": [draft]})  # a final
     video = {"type": "video_url", "video_url": {"url": "file_" + "a" * 26}, "role": "first_frame"}
     assert not valid(doc, schema, {**model, "content": [TEXT, video]})
     assert valid(doc, schema, {**model, "content": [TEXT, {**video, "role": "reference_video"}]})

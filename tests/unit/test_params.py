@@ -67,6 +67,7 @@ def test_the_1_5_pro_seed_request_parses_to_typed_canonical_fields(catalog: Cata
         "seed": -1,
         "watermark": False,
         "return_last_frame": False,
+        "draft": False,
     }
 
 
@@ -256,3 +257,12 @@ def test_wire_names_map_canonical_fields_back_to_the_models_own_keys(catalog: Ca
     names10 = wire_names(spec_of(catalog, "seedance-1-0-pro"))
     assert names10["ratio"] == "params.aspect_ratio"
     assert names10["safety_checker"] == "params.enable_safety_checker"
+
+
+def test_without_defaults_only_the_sent_params_are_parsed(catalog: Catalog) -> None:
+    """``defaults=False`` (a draft's final): what the client sent, and nothing else."""
+    spec = spec_of(catalog, "seedance-2-5")
+    assert parse(spec, {"resolution": "1080p", "watermark": "true"}, defaults=False) == {
+        "resolution": "1080p",
+        "watermark": True,
+    }

@@ -72,6 +72,7 @@ def test_1_5_pro_costs_28_credits_at_its_v1_defaults(catalog: Catalog) -> None:
         ("seedance-2-0", 175),
         ("seedance-2-0-fast", 140),
         ("seedance-2-0-mini", 88),
+        ("seedance-2-5", 350),  # 720p, -1 (billed as 10 s), with audio: 2.0's rate per second
         ("seedance-1-0-pro-fast", 10),
         ("seedance-1-0-lite-t2v", 16),
         ("seedance-1-0-lite-i2v", 16),
@@ -203,6 +204,7 @@ def _audio_options(spec: ModelSpec) -> tuple[bool, ...]:
         "seedance-2-0",
         "seedance-2-0-fast",
         "seedance-2-0-mini",
+        "seedance-2-5",
     ],
 )
 def test_price_is_monotonic_in_duration_and_resolution(catalog: Catalog, model_id: str) -> None:
@@ -247,3 +249,14 @@ def test_1_0_frame_counts_are_priced_monotonically(
     assert quote(spec, request_for(spec, frames=short, **fields)) <= quote(
         spec, request_for(spec, frames=long, **fields)
     )
+
+
+def test_2_5_bills_a_model_decided_length_as_ten_seconds_and_30_s_at_three_times_that(
+    catalog: Catalog,
+) -> None:
+    """-1 costs what 10 s costs (the length rendered here); 30 s three times as much; 1080p is
+    the pixels x 1.1, as on 2.0."""
+    decided = v1_quote(catalog, "seedance-2-5", {"duration": -1})
+    assert decided == v1_quote(catalog, "seedance-2-5", {"duration": 10}) == 350
+    assert v1_quote(catalog, "seedance-2-5", {"duration": 30}) == 1050
+    assert v1_quote(catalog, "seedance-2-5", {"duration": 10, "resolution": "1080p"}) == 867

@@ -567,3 +567,50 @@ def test_a_given_seed_is_kept(catalog: Catalog, seed: int) -> None:
     """A concrete seed (0 included) is not replaced."""
     request = build(catalog, "seedance-2-0", seed=seed)
     assert with_concrete_seed(request) == request
+
+
+# --- Seedance 2.5 ------------------------------------------------------------------------------
+
+
+def test_2_5_defaults_to_the_model_deciding_the_length_rendered_as_ten_seconds(
+    catalog: Catalog,
+) -> None:
+    """2.5's upstream default is ``duration: -1``; here it becomes 10 s (240 frames at 24 fps),
+    and 30 s is the longest clip."""
+    request = build(catalog, "seedance-2-5")
+    assert (request.duration, request.frames) == (-1, 240)
+    assert build(catalog, "seedance-2-5", duration=30).frames == 720
+    assert build(catalog, "seedance-2-0", duration=-1).frames == 120  # 2.0's -1: 5 s
+    error = refused(catalog, "seedance-2-5", duration=31)
+    assert "must be between 4 and 30 seconds or -1 (the model decides)" in error.message
+
+
+@pytest.mark.parametrize("references", [FIRST, FIRST_LAST], ids=["first", "first+last"])
+def test_2_5_frames_take_only_the_adaptive_ratio(
+    catalog: Catalog, references: tuple[Reference, ...]
+) -> None:
+    """On 2.5 a frames task follows its frame's shape: ``adaptive``, or a 400 naming why."""
+    assert build(catalog, "seedance-2-5", references).ratio == "adaptive"
+    assert build(catalog, "seedance-2-5", references, ratio="adaptive").ratio == "adaptive"
+    error = refused(catalog, "seedance-2-5", references, ratio="16:9")
+    assert error.field == "ratio"
+    assert "must be adaptive for" in error.message and "got '16:9'" in error.message
+    assert build(catalog, "seedance-2-0", references, ratio="16:9").ratio == "16:9"  # 2.0 may
+    assert build(catalog, "seedance-2-5", ratio="16:9").ratio == "16:9"  # text only: any ratio
+
+
+def test_2_5_takes_thirty_images_ten_videos_and_ten_audios_and_audio_alone(
+    catalog: Catalog,
+) -> None:
+    """2.5's reference limits, and reference audio needs no image or video beside it."""
+    most = (
+        *(image("reference_image") for _ in range(30)),
+        *(media("video", 2.0) for _ in range(7)),  # the clips' 15 s in all still holds
+        *(media("audio", 2.0) for _ in range(7)),
+    )
+    assert len(build(catalog, "seedance-2-5", most).references) == 44
+    error = refused(catalog, "seedance-2-5", tuple(image("reference_image") for _ in range(31)))
+    assert "has 31 reference images; seedance-2-5 takes 0 to 30" in error.message
+    error = refused(catalog, "seedance-2-5", tuple(media("video", 2.0) for _ in range(11)))
+    assert "has 11 reference videos; seedance-2-5 takes 0 to 10" in error.message
+    assert build(catalog, "seedance-2-5", (media("audio", 5.0),)).mode is Mode.REFERENCE

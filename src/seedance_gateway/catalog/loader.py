@@ -116,7 +116,10 @@ def _capabilities(raw: Mapping[str, Any]) -> Capabilities:
         resolutions=tuple(raw["resolutions"]),
         ratios=tuple(raw["ratios"]),
         duration=DurationRange(
-            minimum=int(duration["min"]), maximum=int(duration["max"]), auto=bool(duration["auto"])
+            minimum=int(duration["min"]),
+            maximum=int(duration["max"]),
+            auto=bool(duration["auto"]),
+            auto_seconds=int(duration.get("auto_seconds", raw["defaults"]["duration"])),
         ),
         frames=bool(raw["frames"]),
         seed=bool(raw["seed"]),
@@ -125,6 +128,7 @@ def _capabilities(raw: Mapping[str, Any]) -> Capabilities:
         service_tiers=tuple(raw["service_tiers"]),
         draft=bool(raw.get("draft", False)),
         priority=bool(raw.get("priority", False)),
+        adaptive_frames=bool(raw.get("adaptive_frames", False)),
         reference_resolutions=tuple(raw.get("reference_resolutions") or ()),
         defaults=dict(raw["defaults"]),
     )
@@ -153,6 +157,7 @@ def _media(raw: Mapping[str, Any]) -> MediaRules:
         reference_images=pair("reference_images"),
         reference_videos=pair("reference_videos"),
         reference_audios=pair("reference_audios"),
+        audio_alone=bool(raw.get("audio_alone", False)),
     )
 
 
@@ -181,6 +186,12 @@ def _check(spec: ModelSpec) -> None:
         for ratio in caps.ratios:
             if ratio != "adaptive" and ratio not in spec.pixels.get(res, {}):
                 raise CatalogError(f"pixel table has no size for {res} {ratio}")
+    span = caps.duration
+    if span.auto and not span.minimum <= span.auto_seconds <= span.maximum:
+        raise CatalogError(
+            f"duration.auto_seconds {span.auto_seconds} is outside [{span.minimum}, {span.maximum}]"
+            " (the length a -1 gets; the default duration when it is not -1)"
+        )
     keys = [p.key for p in spec.params]
     if len(keys) != len(set(keys)):
         raise CatalogError("params has a key twice")
@@ -203,6 +214,8 @@ def _check_param(param: ParamSpec, caps: Capabilities) -> None:
         raise CatalogError(f"kind {param.kind!r} is not select or number")
     if param.maps_to == "resolution" and set(param.options) - set(caps.resolutions):
         raise CatalogError(f"offers a resolution the model lacks ({list(caps.resolutions)})")
+    if param.maps_to == "draft" and not caps.draft:
+        raise CatalogError("offers drafts, but capabilities.draft is not true")
 
 
 def _check_select(param: ParamSpec) -> None:

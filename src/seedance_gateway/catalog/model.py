@@ -40,6 +40,7 @@ CANONICAL_FIELDS: Mapping[str, ValueType] = {
     "service_tier": ValueType.STRING,
     "scene": ValueType.STRING,
     "web_search": ValueType.BOOLEAN,
+    "draft": ValueType.BOOLEAN,
 }
 
 
@@ -67,11 +68,16 @@ class ParamSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class DurationRange:
-    """Durations in whole seconds; ``auto`` allows ``-1`` (the model decides)."""
+    """Durations in whole seconds; ``auto`` allows ``-1`` (the model decides).
+
+    ``auto_seconds`` is the length a ``-1`` gets here: what the preview renders and what the
+    quote bills, whichever provider makes the video.
+    """
 
     minimum: int
     maximum: int
     auto: bool = False
+    auto_seconds: int = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +96,7 @@ class Capabilities:
     defaults: Mapping[str, str | int | bool]  #: the upstream's defaults, by canonical field
     draft: bool = False  #: offers 480p draft videos (``draft``, then a ``draft_task`` item)
     priority: bool = False  #: takes a queue ``priority`` 0-9
+    adaptive_frames: bool = False  #: first/last-frame tasks take only ``ratio: adaptive`` (2.5)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +106,7 @@ class MediaRules:
     reference_images: tuple[int, int] = (0, 0)  #: (min, max) in reference mode
     reference_videos: tuple[int, int] = (0, 0)
     reference_audios: tuple[int, int] = (0, 0)
+    audio_alone: bool = False  #: reference audio without any image or video is allowed (2.5)
 
 
 @dataclass(frozen=True, kw_only=True)

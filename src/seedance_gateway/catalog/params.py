@@ -18,9 +18,12 @@ from seedance_gateway.errors import ValidationFailed
 RESERVED_KEYS = frozenset({"referenceMediaItems"})
 
 
-def parse(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical fields for ``params``, with the model's Public API v1 defaults filled in."""
-    fields: dict[str, Any] = {p.maps_to: _typed(p, p.default) for p in spec.params}
+def parse(spec: ModelSpec, params: Mapping[str, Any], *, defaults: bool = True) -> dict[str, Any]:
+    """Canonical fields for ``params``, with the model's Public API v1 defaults filled in
+    (unless ``defaults`` is false: then only what ``params`` holds)."""
+    fields: dict[str, Any] = {}
+    if defaults:
+        fields = {p.maps_to: _typed(p, p.default) for p in spec.params}
     for key, raw in params.items():
         if key in RESERVED_KEYS or raw is None:
             continue

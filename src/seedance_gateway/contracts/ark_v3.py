@@ -80,16 +80,31 @@ class ArkAudioContent(Body):
     type: Literal["audio_url"]
     audio_url: ArkMediaUrl
     role: Literal["reference_audio"] | None = Field(
-        default=None, description="Reference audio needs a reference image or video beside it."
+        default=None,
+        description="Reference audio needs a reference image or video beside it (not on 2.5).",
     )
 
 
+class ArkDraftTask(Body):
+    id: str = Field(description="The succeeded draft task (any spelling of its id).")
+
+
+class ArkDraftTaskContent(Body):
+    """A final made from a draft: the only item of ``content``; the final takes the draft's
+    prompt, media, ratio, length, seed, audio and camera."""
+
+    type: Literal["draft_task"]
+    draft_task: ArkDraftTask
+
+
 ContentItem = Annotated[
-    ArkTextContent | ArkImageContent | ArkVideoContent | ArkAudioContent,
+    ArkTextContent | ArkImageContent | ArkVideoContent | ArkAudioContent | ArkDraftTaskContent,
     Field(discriminator="type"),
 ]
 
 
+#: A final's ``content``: one ``draft_task`` item.
+DRAFT_ITEM: dict[str, Any] = {"type": "object", "properties": {"type": {"const": "draft_task"}}}
 #: ``content`` holds a text item that is not blank (the prompt must not be empty).
 TEXT_ITEM: dict[str, Any] = {
     "type": "object",
@@ -115,9 +130,15 @@ class ArkCreateTask(Body):
     model: str = Field(description="A catalog model id or alias (case-insensitive).")
     content: list[ContentItem] = Field(
         min_length=1,
-        json_schema_extra={"contains": TEXT_ITEM},
-        description="The prompt (text items) and the media it starts from or refers to. "
-        "`draft_task` items are refused: send the draft's prompt and media again.",
+        json_schema_extra={
+            "anyOf": [
+                {"contains": TEXT_ITEM, "items": {"not": DRAFT_ITEM}},
+                {"maxItems": 1, "items": DRAFT_ITEM},
+            ]
+        },
+        description="The prompt (text items) and the media it starts from or refers to; or, "
+        "for a final, one `draft_task` item naming a succeeded draft of the same model (at most "
+        "7 days old).",
     )
     callback_url: Annotated[str, Field(pattern=r"^https?://")] | None = Field(
         default=None,
@@ -254,6 +275,9 @@ class ArkTask(Wire):
     safety_identifier: (
         Annotated[str, Field(max_length=MAX_SAFETY_IDENTIFIER)] | SkipJsonSchema[None]
     ) = absent("As sent, when sent.")
+    draft_task_id: Annotated[str, Field(pattern=ARK_ID)] | SkipJsonSchema[None] = absent(
+        "The draft a final was made from."
+    )
     content: ArkTaskContent | SkipJsonSchema[None] = absent("Once it succeeded.")
     usage: ArkUsage | SkipJsonSchema[None] = absent("Once it succeeded.")
 

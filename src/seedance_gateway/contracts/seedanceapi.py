@@ -68,7 +68,7 @@ class SeedanceApiGenerateV1(SeedanceApiGenerate):
 
 
 class SeedanceApiGenerateV2(SeedanceApiGenerate):
-    """``POST /v2/generate``: the Seedance 2.0 family, chosen by ``model``."""
+    """``POST /v2/generate``: the Seedance 2.0 family and 2.5, chosen by ``model``."""
 
 
 class SeedanceApiQueued(Wire):
@@ -151,7 +151,7 @@ def refine_seedanceapi(doc: dict[str, Any], catalog: Catalog) -> None:
         name, generic = model.__name__, schemas[model.__name__]
         default = catalog.find(surface.default_model)
         variants = {}
-        for spec in (s for s in catalog.models if s.family == surface.family):
+        for spec in (s for s in catalog.models if s.family in surface.families):
             values = _values(surface, spec, dialect.PROMPT_MAX)
             names = model_names(catalog, spec)
             body = _variant(generic, values, names, dialect.DEFAULTS, default=spec is default)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seedance_gateway.catalog.model import Mode, ModelSpec
-from seedance_gateway.domain.requests import MAX_SEED, Reference, mode_of
+from seedance_gateway.domain.requests import FRAME_MODES, MAX_SEED, Reference, mode_of
 from seedance_gateway.errors import ValidationFailed
 from seedance_gateway.references import IncomingReference, assign_roles
 
@@ -111,7 +111,12 @@ class ArkCreate:
 
 def names() -> dict[str, str]:
     """Canonical field -> wire name, for error messages."""
-    return {"prompt": "content", "references": "content", "camera_fixed": "camera_fixed"}
+    return {
+        "prompt": "content",
+        "references": "content",
+        "camera_fixed": "camera_fixed",
+        "draft_task_id": "content",
+    }
 
 
 def parse_shape(raw: Any) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
@@ -154,7 +159,7 @@ def build(
     texts = [str(i["text"]) for i in items if i["type"] == "text"]
     prompt, commands = split_commands(" ".join(texts))
     references = references_of(items)
-    draft_task = next((i["draft_task"]["id"] for i in items if i["type"] == "draft_task"), None)
+    draft_task = _draft_task(items)
     mode = _mode(references)
     _check_supported(spec, body, mode)
     fields = {k: v for k, v in body.items() if k in _CANONICAL}
@@ -173,6 +178,21 @@ def build(
         draft_task_id=draft_task,
         commands=applied,
     )
+
+
+def _draft_task(items: list[dict[str, Any]]) -> str | None:
+    """The draft a final names: one ``draft_task`` item, alone (the final takes the draft's
+    prompt and media)."""
+    named = [i["draft_task"]["id"] for i in items if i["type"] == "draft_task"]
+    if not named:
+        return None
+    if len(named) > 1 or len(items) > 1:
+        raise ValidationFailed(
+            "content: a final takes its prompt and media from its draft; send one "
+            '{"type": "draft_task", "draft_task": {"id": ...}} item and nothing else',
+            field="content",
+        )
+    return str(named[0])
 
 
 _CANONICAL = (
@@ -221,7 +241,8 @@ def weak_fields(spec: ModelSpec, commands: Mapping[str, str], mode: Mode) -> dic
         fields["resolution"] = resolution
     ratio = commands.get("ratio", "").lower()
     adaptive_ok = not (spec.family == "1.0" and mode in (Mode.T2V, Mode.REFERENCE))
-    if ratio in caps.ratios and (ratio != "adaptive" or adaptive_ok):
+    concrete_ok = not (caps.adaptive_frames and mode in FRAME_MODES)
+    if ratio in caps.ratios and (adaptive_ok if ratio == "adaptive" else concrete_ok):
         fields["ratio"] = ratio
     duration = _int(commands.get("duration"))
     rng = caps.duration

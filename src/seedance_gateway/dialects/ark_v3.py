@@ -138,13 +138,6 @@ def parse_create(service: Service, raw: Any, *, request_id: str | None) -> Submi
     model, items, body = ark_body.parse_shape(raw)
     spec = resolve(service, model, ark_body.references_of(items))
     parsed = ark_body.build(spec, items, body, model)
-    if parsed.draft_task_id is not None:
-        raise ValidationFailed(
-            "content[].draft_task is not supported by this gateway yet; send the draft's "
-            "prompt and media again without `draft`",
-            field="content",
-            reason="unsupported",
-        )
     return SubmitCommand(
         dialect="ark_v3",
         spec=spec,
@@ -159,6 +152,7 @@ def parse_create(service: Service, raw: Any, *, request_id: str | None) -> Submi
         expires_after=parsed.expires_after,
         request_id=request_id,
         wire_request=echo.redacted(raw),
+        draft_task_id=parsed.draft_task_id,
     )
 
 
@@ -207,6 +201,8 @@ def task_json(task: Task, links: ResultLinks) -> dict[str, Any]:
         body["priority"] = request.priority
     if request.safety_identifier:
         body["safety_identifier"] = request.safety_identifier
+    if request.draft_task_id:
+        body["draft_task_id"] = ids.ark_task_id(request.draft_task_id)
     if task.status is Status.SUCCEEDED:
         content = {"video_url": links.video_url}
         if links.last_frame_url:

@@ -134,7 +134,8 @@ async def create_generation(
     caller: Caller,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Queues a generation; replays the original for a repeated idempotency key."""
+    """Queues a generation (or a draft's final); replays the original for a repeated
+    idempotency key."""
     service = service_of(request)
     command = _command(request, await read_json(request), idempotency_key)
     submission = await service.submit(caller, command)
@@ -148,13 +149,16 @@ async def create_generation(
     responses={200: {"model": wire.Quote}},
     openapi_extra=operation(body=CreateGeneration),
 )
-async def quote_generation(request: Request, _: Caller) -> dict[str, Any]:
+async def quote_generation(request: Request, caller: Caller) -> dict[str, Any]:
     """What a create with this body would cost, checked like a create; nothing is created.
 
     References are checked by role only (not fetched), so a quote never reads media.
     """
+    service = service_of(request)
     command = _command(request, await read_json(request), None)
-    priced = service_of(request).quote(command)
+    if command.draft_task_id is not None:
+        command = await service.final_command(caller, command)
+    priced = service.quote(command)
     return {
         "object": "quote",
         "model": command.spec.id,
@@ -173,13 +177,14 @@ def _command(request: Request, raw: Any, idempotency_key: str | None) -> SubmitC
     body = _parse(raw)
     params = dict(body.params or {})
     items = tuple(_references(params.get("referenceMediaItems")))
+    _check_final_or_not(body, items)
     spec = service_of(request).resolve_model(body.model, items)
     return SubmitCommand(
         dialect="public_v1",
         spec=spec,
         model_alias=body.model,
-        prompt=body.prompt,
-        fields=catalog_params.parse(spec, params),
+        prompt=body.prompt or "",
+        fields=_fields(spec, params, final=body.draft_task_id is not None),
         names=catalog_params.wire_names(spec),
         references=items,
         idempotency_key=idempotency_key,
@@ -189,7 +194,37 @@ def _command(request: Request, raw: Any, idempotency_key: str | None) -> SubmitC
         callback_statuses=CALLBACK_STATUSES,
         request_id=request.state.request_id,
         wire_request=echo.redacted(raw),
+        draft_task_id=body.draft_task_id,
     )
+
+
+#: Where a create body holds its reference media.
+REFERENCES = "params.referenceMediaItems"
+
+
+def _check_final_or_not(body: CreateGeneration, items: tuple[IncomingReference, ...]) -> None:
+    """A final (``draft_task_id``) takes its prompt and media from its draft; any other
+    generation needs a prompt."""
+    if body.draft_task_id is None:
+        if body.prompt is None:
+            raise ValidationFailed("prompt is required", field="prompt", reason="missing")
+        return
+    for sent, name in ((body.prompt is not None, "prompt"), (bool(items), REFERENCES)):
+        if sent:
+            raise ValidationFailed(
+                f"{name} is taken from the draft: leave it out when draft_task_id is set",
+                field=name,
+            )
+
+
+def _fields(spec: ModelSpec, params: dict[str, Any], *, final: bool) -> dict[str, Any]:
+    """The canonical fields of ``params``: with the v1 defaults, except for a final (whose
+    scene is its draft's), and for a draft the resolution, 480p unless sent."""
+    fields = catalog_params.parse(spec, params, defaults=not final)
+    resolution = next((p.key for p in spec.params if p.maps_to == "resolution"), None)
+    if fields.get("draft") and params.get(resolution or "") is None:
+        fields.pop("resolution", None)
+    return fields
 
 
 @router.get("/generations", tags=["Generations"], responses={200: {"model": wire.GenerationList}})
@@ -304,6 +339,9 @@ def task_json(task: Task, links: ResultLinks) -> dict[str, Any]:
     }
     if task.client_request_id:
         body["client_request_id"] = task.client_request_id
+    draft_task_id = task.request.get("draft_task_id")
+    if draft_task_id:
+        body["draft_task_id"] = draft_task_id
     if task.status is Status.SUCCEEDED and links.expired:
         body["error"] = _results_deleted(links)
     elif task.status is Status.SUCCEEDED:
@@ -404,7 +442,7 @@ def parse_body(model: type[Body], raw: Any) -> Body:
 def _references(raw: Any) -> list[IncomingReference]:
     if raw is None:
         return []
-    field = "params.referenceMediaItems"
+    field = REFERENCES
     if not isinstance(raw, list):
         raise ValidationFailed(f"{field} must be an array", field=field)
     items = []

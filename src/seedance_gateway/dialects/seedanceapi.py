@@ -1,6 +1,6 @@
 """Seed 003's API (seedanceapi.org): ``POST /v1/generate`` and ``GET /v1/status?task_id=`` for
-Seedance 1.5 Pro; ``/v2/generate`` and ``/v2/status`` for the 2.0 family (research/gateways.md
-§3.3).
+Seedance 1.5 Pro; ``/v2/generate`` and ``/v2/status`` for the 2.0 family and 2.5
+(research/gateways.md §3.3).
 
 The envelope is ``{"code": 200, "message": "success", "data": ...}``; statuses are
 ``IN_PROGRESS | SUCCESS | FAILED``; ``data.response`` is the array of video URLs. Errors keep the
@@ -89,7 +89,7 @@ class Surface:
     """What one version of the API offers."""
 
     version: str
-    family: str  #: the catalog family its models belong to
+    families: tuple[str, ...]  #: the catalog families its models belong to
     default_model: str
     ratios: tuple[str, ...] | None  #: None: the model's own
     resolutions: tuple[str, ...] | None
@@ -99,7 +99,7 @@ class Surface:
 
 V1 = Surface(
     version="v1",
-    family="1.5",
+    families=("1.5",),
     default_model="seedance-1-5-pro",
     ratios=("1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"),
     resolutions=("480p", "720p"),
@@ -108,7 +108,7 @@ V1 = Surface(
 )
 V2 = Surface(
     version="v2",
-    family="2.0",
+    families=("2.0", "2.5"),
     default_model="seedance-2-0",
     ratios=None,
     resolutions=None,
@@ -150,7 +150,7 @@ async def generate_v1(
 async def generate_v2(
     request: Request, caller: Caller, idempotency_key: Annotated[str | None, Header()] = None
 ) -> JSONResponse:
-    """Queues a Seedance 2.0 family task (``model`` picks which; default ``seedance-2-0``)."""
+    """Queues a Seedance 2.0 family or 2.5 task (``model`` picks; default ``seedance-2-0``)."""
     return await _generate(V2, request, caller, idempotency_key)
 
 
@@ -211,11 +211,13 @@ def parse_generate(service: Service, surface: Surface, raw: Any) -> SubmitComman
     ratios = surface.ratios or spec.capabilities.ratios
     resolutions = surface.resolutions or spec.capabilities.resolutions
     fields = {
-        "ratio": _choice(body, "aspect_ratio", ratios, spec),
         "resolution": _choice(body, "resolution", resolutions, spec),
         "duration": _duration(body.get("duration", DEFAULTS["duration"]), surface, spec),
         "generate_audio": _flag(body, "generate_audio"),
     }
+    ratio = _choice(body, "aspect_ratio", ratios, spec)
+    if "aspect_ratio" in body or not (images and spec.capabilities.adaptive_frames):
+        fields["ratio"] = ratio  # else the frame's shape (adaptive), not this API's default
     if _flag(body, "fixed_lens"):
         fields["camera_fixed"] = True
     callback_url = body.get("callback_url")
@@ -273,8 +275,8 @@ def _model(
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ValidationFailed("model must be a non-empty string", field="model")
     spec = service.catalog.find(name or surface.default_model)
-    if spec is None or spec.family != surface.family:
-        offered = [m.id for m in service.catalog.models if m.family == surface.family]
+    if spec is None or spec.family not in surface.families:
+        offered = [m.id for m in service.catalog.models if m.family in surface.families]
         raise ValidationFailed(
             f"model {name!r} is not offered on /{surface.version}/generate; use one of: "
             + ", ".join(offered),

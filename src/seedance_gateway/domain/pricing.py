@@ -37,6 +37,8 @@ def _reference_volume(spec: ModelSpec) -> Fraction:
     resolution = str(defaults.get("resolution", spec.capabilities.defaults["resolution"]))
     ratio = str(defaults.get("ratio", spec.capabilities.defaults["ratio"]))
     seconds = int(defaults.get("duration", spec.capabilities.defaults["duration"]))
+    if seconds == -1:  # the model decides: the length it gets here
+        seconds = spec.capabilities.duration.auto_seconds
     width, height = spec.size(resolution, "16:9" if ratio == "adaptive" else ratio)
     return Fraction(width * height * seconds)
 

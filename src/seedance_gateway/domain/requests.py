@@ -18,6 +18,8 @@ from seedance_gateway.errors import ValidationFailed
 
 MAX_SEED = 2**32 - 1
 CONCRETE_RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9")
+#: The modes an image starts (and may end) the video in.
+FRAME_MODES = (Mode.FIRST_FRAME, Mode.FIRST_LAST_FRAME)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +259,7 @@ class _Checker:
                 raise self.fail(
                     "references", f"has {found} reference {kind}s; {self.spec.id} takes {allowed}"
                 )
-        if counts["audio"] and not (counts["image"] or counts["video"]):
+        if counts["audio"] and not (counts["image"] or counts["video"] or media.audio_alone):
             raise self.fail(
                 "references", "cannot have reference audio alone; add an image or video"
             )
@@ -294,6 +296,14 @@ class _Checker:
             if not explicit:
                 return "16:9"
             raise self.fail("ratio", f"cannot be adaptive for {mode} on {self.spec.id}")
+        if caps.adaptive_frames and mode in FRAME_MODES and value != "adaptive":
+            if not explicit:
+                return "adaptive"
+            raise self.fail(
+                "ratio",
+                f"must be adaptive for {mode} generation on {self.spec.id} (the video takes the "
+                f"frame's shape; got {value!r})",
+            )
         return value
 
     def duration(self, value: int) -> int:
@@ -311,7 +321,7 @@ class _Checker:
     def frames(self, requested: Any, duration: int) -> int:
         fps = self.spec.fps
         if requested is None:
-            seconds = duration if duration > 0 else int(self.spec.capabilities.defaults["duration"])
+            seconds = duration if duration > 0 else self.spec.capabilities.duration.auto_seconds
             return seconds * fps
         if not self.spec.capabilities.frames:
             raise self.fail(

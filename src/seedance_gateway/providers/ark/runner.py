@@ -119,7 +119,10 @@ class ArkRunner:
             return
         request = GenerationRequest.from_json(task.request)
         spec = self._spec(task)
-        candidates = self.channels.candidates()
+        draft = await self._draft_row(request)
+        candidates = [
+            c for c in self.channels.candidates() if draft is None or c.name == draft.channel
+        ]
         if not candidates:
             await self.store.jobs.defer(job, self.config.slot_wait_seconds, "every channel cools")
             return
@@ -144,7 +147,27 @@ class ArkRunner:
         if not slot.fresh:
             await self._resume(job, slot.row)
             return
-        await self._send(job, task, request, spec, slot.row)
+        await self._send(job, task, request, spec, slot.row, draft)
+
+    async def _draft_row(self, request: GenerationRequest) -> UpstreamTask | None:
+        """A final's draft as sent upstream: the final goes to the same channel (upstream ids
+        belong to one account) and names the draft's upstream id."""
+        if request.draft_task_id is None:
+            return None
+        row = await self.store.upstream.get(request.draft_task_id)
+        if row is None or row.upstream_id is None:
+            raise ProviderRejected(
+                f"the draft {request.draft_task_id} was not made upstream, so the upstream "
+                "cannot make its final; make a new draft",
+                code="draft_not_upstream",
+            )
+        if row.channel not in self.channels.by_name:
+            raise ProviderRejected(
+                f"the draft {request.draft_task_id} was made on channel {row.channel}, which "
+                "is no longer configured; make a new draft",
+                code="draft_not_upstream",
+            )
+        return row
 
     async def _resume(self, job: Job, row: UpstreamTask) -> None:
         """An earlier attempt got as far as ``row``: never send blindly again."""
@@ -154,7 +177,13 @@ class ArkRunner:
         await self.store.jobs.hand_off(job)
 
     async def _send(
-        self, job: Job, task: Task, request: GenerationRequest, spec: ModelSpec, row: UpstreamTask
+        self,
+        job: Job,
+        task: Task,
+        request: GenerationRequest,
+        spec: ModelSpec,
+        row: UpstreamTask,
+        draft: UpstreamTask | None,
     ) -> None:
         channel = self.channels.by_name[row.channel]
         if not await self.channels.take_create(channel):
@@ -165,9 +194,10 @@ class ArkRunner:
             request,
             spec,
             upstream_model=row.upstream_model,
-            media_urls=await self._media_urls(request),
+            media_urls={} if draft is not None else await self._media_urls(request),
             expires_after=_seconds_left(task),
             callback_url=self._callback_url(task.id, row.callback_secret),
+            draft_upstream_id=draft.upstream_id if draft is not None else None,
         )
         outcome = await channel.client.create(body, client_request_id=task.id)
         if isinstance(outcome, Accepted):

@@ -60,41 +60,64 @@ def create_body(
     media_urls: Mapping[int, str],
     expires_after: int,
     callback_url: str | None,
+    draft_upstream_id: str | None = None,
 ) -> dict[str, Any]:
-    """The create body for ``request``; ``media_urls`` gives each reference's URL by index."""
-    caps = spec.capabilities
-    content: list[dict[str, Any]] = []
-    if request.prompt:
-        content.append({"type": "text", "text": request.prompt})
-    for index, ref in enumerate(request.references):
-        key = CONTENT_KEYS[ref.kind]
-        content.append({"type": key, key: {"url": media_urls[index]}, "role": ref.role})
+    """The create body for ``request``; ``media_urls`` gives each reference's URL by index.
+
+    A final (``draft_upstream_id``: its draft's id upstream) names the draft alone in
+    ``content`` and leaves out what the upstream takes from the draft (ratio, length, seed,
+    camera, audio).
+    """
     body: dict[str, Any] = {
         "model": upstream_model,
-        "content": content,
         "resolution": request.resolution,
-        "ratio": request.ratio,
         "watermark": request.watermark,
         "execution_expires_after": min(max(expires_after, EXPIRY_RANGE[0]), EXPIRY_RANGE[1]),
     }
-    if usage.requested_by_frames(request):
-        body["frames"] = request.frames
+    if draft_upstream_id is not None:
+        body["content"] = [{"type": "draft_task", "draft_task": {"id": draft_upstream_id}}]
     else:
-        body["duration"] = request.duration
+        body["content"] = _content(request, media_urls)
+        body.update(_scene(request, spec))
     optional: list[tuple[bool, str, Any]] = [
-        (caps.seed, "seed", request.seed),
-        (caps.camera_fixed and request.camera_fixed, "camera_fixed", True),
-        (caps.audio, "generate_audio", request.generate_audio),
         (request.return_last_frame, "return_last_frame", True),
         (request.draft, "draft", True),
         (request.service_tier != "default", "service_tier", request.service_tier),
-        (caps.priority and request.priority > 0, "priority", request.priority),
+        (spec.capabilities.priority and request.priority > 0, "priority", request.priority),
         (request.safety_identifier is not None, "safety_identifier", request.safety_identifier),
         (request.web_search, "tools", [{"type": "web_search"}]),
         (callback_url is not None, "callback_url", callback_url),
     ]
     body.update({name: value for wanted, name, value in optional if wanted})
     return body
+
+
+def _content(request: GenerationRequest, media_urls: Mapping[int, str]) -> list[dict[str, Any]]:
+    """The prompt and the media, each reference with its role."""
+    content: list[dict[str, Any]] = []
+    if request.prompt:
+        content.append({"type": "text", "text": request.prompt})
+    for index, ref in enumerate(request.references):
+        key = CONTENT_KEYS[ref.kind]
+        content.append({"type": key, key: {"url": media_urls[index]}, "role": ref.role})
+    return content
+
+
+def _scene(request: GenerationRequest, spec: ModelSpec) -> dict[str, Any]:
+    """The fields that shape the scene: the ones a final takes from its draft."""
+    caps = spec.capabilities
+    scene: dict[str, Any] = {"ratio": request.ratio}
+    if usage.requested_by_frames(request):
+        scene["frames"] = request.frames
+    else:
+        scene["duration"] = request.duration
+    if caps.seed:
+        scene["seed"] = request.seed
+    if caps.camera_fixed and request.camera_fixed:
+        scene["camera_fixed"] = True
+    if caps.audio:
+        scene["generate_audio"] = request.generate_audio
+    return scene
 
 
 def parse_task(obj: Any) -> RemoteTask | None:
