@@ -7,6 +7,7 @@ nothing here imports the gateway itself.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.util
 import io
@@ -15,6 +16,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -24,8 +26,11 @@ import av
 import httpx
 import numpy as np
 from PIL import Image
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from seedance_gateway.config import Settings
+from seedance_gateway.store import tables
 
 
 def _root_conftest() -> ModuleType:
@@ -282,3 +287,20 @@ def png_data_url(image: Image.Image) -> str:
 def to_json(body: dict[str, Any]) -> str:
     """Compact JSON text (for requests that must be byte-identical)."""
     return json.dumps(body, separators=(",", ":"))
+
+
+def created_days_ago(server: Any, task_id: str, days: int) -> None:
+    """Moves a task's creation ``days`` into the past, in the server's database."""
+
+    async def move() -> None:
+        engine = create_async_engine(server.env["SEEDANCE_DATABASE_URL"])
+        try:
+            async with engine.begin() as conn:
+                then = datetime.now(UTC) - timedelta(days=days)
+                await conn.execute(
+                    update(tables.tasks).where(tables.tasks.c.id == task_id).values(created_at=then)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(move())

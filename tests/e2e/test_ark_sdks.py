@@ -30,7 +30,10 @@ from byteplussdkarkruntime import _exceptions as byteplus_errors
 from PIL import Image, ImageOps
 from volcenginesdkarkruntime import _exceptions as volcengine_errors
 
+from seedance_gateway.domain import ids
+
 from .support import (
+    created_days_ago,
     credits,
     download,
     first_and_last_frame,
@@ -416,6 +419,22 @@ def test_list_pages_by_page_num_and_page_size(sdk: Sdk, queue_server: Any) -> No
             "InvalidParameter",
             "page_size",
         )
+
+
+def test_the_list_holds_the_last_seven_days(sdk: Sdk, queue_server: Any) -> None:
+    """As upstream, a task created more than 7 days ago leaves the list (and its ``total``) but
+    is still there by id."""
+    key, _ = queue_server.create_key(1000)
+    with sdk.tasks(queue_server, key) as tasks:
+        old, new = (
+            tasks.create(model=sdk.v10, content=TEXT, resolution="480p", duration=2).id
+            for _ in range(2)
+        )
+        created_days_ago(queue_server, ids.task_id_of(old), 8)
+        listed = tasks.list(page_size=10)
+        assert (listed.total, ids_of(listed)) == (1, [new])
+        assert tasks.list(task_ids=[old]).total == 0
+        assert tasks.get(task_id=old).id == old
 
 
 # --- delete ------------------------------------------------------------------------------------

@@ -8,21 +8,17 @@ through both official SDKs, is in ``test_ark_sdks.py``; through provider ``ark``
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from seedance_gateway.domain import ids
-from seedance_gateway.store import tables
 
 from .support import (
     create,
+    created_days_ago,
     credits,
     download,
     error_message,
@@ -145,30 +141,13 @@ def test_a_draft_older_than_seven_days_a_plain_task_and_a_strangers_draft_are_re
     with shared_server.client(key) as client, shared_server.client(stranger) as other:
         old = finish(client, create(client, draft_body())["id"])
         plain = create(client, {**draft_body(), "params": {"duration": 4, "resolution": "480p"}})
-        _created_days_ago(shared_server, old["id"], 8)
+        created_days_ago(shared_server, old["id"], 8)
         message = error_message(post(client, final_body(old["id"])), 400, "validation_failed")
         assert "a draft can be made final for 7 days: make a new draft" in message
         message = error_message(post(client, final_body(plain["id"])), 400, "validation_failed")
         assert "is not a draft" in message
         message = error_message(post(other, final_body(old["id"])), 400, "validation_failed")
         assert f"there is no task {old['id']} in your account" in message
-
-
-def _created_days_ago(server: Any, task_id: str, days: int) -> None:
-    """Moves a task's creation ``days`` into the past, in the server's database."""
-
-    async def move() -> None:
-        engine = create_async_engine(server.env["SEEDANCE_DATABASE_URL"])
-        try:
-            async with engine.begin() as conn:
-                then = datetime.now(UTC) - timedelta(days=days)
-                await conn.execute(
-                    update(tables.tasks).where(tables.tasks.c.id == task_id).values(created_at=then)
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(move())
 
 
 def test_a_running_draft_is_not_ready(queue_server: Any) -> None:

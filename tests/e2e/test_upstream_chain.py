@@ -209,6 +209,36 @@ def test_a_2_5_draft_and_its_final_travel_to_b_as_a_draft_and_a_final(
     no_errors(a_server, b_server)
 
 
+def test_flex_and_safety_identifier_reach_b_as_sent_and_flex_pays_half_in_a(
+    a_server: Any, b_server: Any
+) -> None:
+    """``service_tier: flex`` and ``safety_identifier`` go upstream untouched and are echoed
+    in A; A holds and captures half the default tier's price."""
+    key, _ = a_server.create_key(1000)
+    fields = {"model": "seedance-1-5-pro", "duration": 4, "generate_audio": True}
+    with a_server.client(key) as client:
+        start = credits(client)
+        task = create(
+            a_server, key, text(), **fields, service_tier="flex", safety_identifier="user-hash-42"
+        )
+        done = wait_v3(client, task["id"])
+        spent = start - credits(client)
+        quote = client.post(
+            "/api/v1/generations/quote",
+            json={
+                "model": "seedance-1-5-pro",
+                "prompt": "a lighthouse at dusk",
+                "params": {"resolution": "480p", "duration": "4", "generate_audio": "true"},
+            },
+        )
+    assert done["status"] == "succeeded", done
+    assert (done["service_tier"], done["safety_identifier"]) == ("flex", "user-hash-42")
+    received = received_on_b(b_server, upstream_row(a_server, task["id"])["upstream_id"])
+    assert (received["service_tier"], received["safety_identifier"]) == ("flex", "user-hash-42")
+    assert spent == -(-quote.json()["credits"] // 2) > 0  # half, rounded up
+    no_errors(a_server, b_server)
+
+
 def test_first_frame_and_first_plus_last_frame_travel_to_b(a_server: Any, b_server: Any) -> None:
     """The images reach B: the video starts red (and, given a blue last frame, ends blue)."""
     key, _ = a_server.create_key(1000)

@@ -10,6 +10,7 @@ an ``Idempotency-Key`` header on create.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -53,6 +54,8 @@ Caller = Annotated[Principal, Depends(principal_of)]
 CALLBACK_STATUSES = tuple(str(s) for s in Status)
 LIST_STATUSES = tuple(str(s) for s in Status)
 SERVICE_TIERS = ("default", "flex")
+#: How far back the list reaches, as upstream (research/anchors-2026-12.md §2.3).
+LIST_WINDOW = timedelta(days=7)
 MAX_PAGE = 500
 
 
@@ -99,7 +102,8 @@ async def create_task(
     openapi_extra={**operation(), "parameters": wire.LIST_PARAMETERS},
 )
 async def list_tasks(request: Request, caller: Caller) -> dict[str, Any]:
-    """``{"total", "items"}``, newest first; without ``filter.service_tier`` only ``default``."""
+    """``{"total", "items"}``, newest first, of the last ``LIST_WINDOW`` (the upstream's 7 days;
+    a task stays readable by id after it); without ``filter.service_tier`` only ``default``."""
     query = request.query_params
     page = _page_number(query.get("page_num"), "page_num", 1)
     size = _page_number(query.get("page_size"), "page_size", 20)
@@ -109,6 +113,7 @@ async def list_tasks(request: Request, caller: Caller) -> dict[str, Any]:
         task_ids=tuple(query.getlist("filter.task_ids")),
         model=_model_filter(service_of(request), query.get("filter.model")),
         service_tier=tier[0] if tier else "default",
+        created_after=datetime.now(UTC) - LIST_WINDOW,
     )
     service = service_of(request)
     found = await service.tasks_page(caller, page=page, size=size, where=where)

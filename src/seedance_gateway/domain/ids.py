@@ -17,6 +17,12 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     return f"{prefix}_{_encode((ms << 80) | secrets.randbits(80))}"
 
 
+def first_id_at(prefix: str, when_ms: int) -> str:
+    """The smallest id ``new_id`` can make at ``when_ms``: every id made then or later sorts at
+    or after it (a time bound an index on the id can use)."""
+    return f"{prefix}_{_encode(when_ms << 80)}"
+
+
 #: Each task id has four spellings: ours (``task_<body>``), the upstream's
 #: (``cgt-<UTC yyyymmddHHMMSS>-<body>``), a UUID (the AceData dialect's ``task_id``) and OpenAI's
 #: (``video_<body>``). All carry the same 128 bits, so every dialect reads every task without a

@@ -11,7 +11,7 @@ from sqlalchemy import BindParameter, Select, bindparam, delete, func, insert, s
 from sqlalchemy.exc import IntegrityError
 
 from seedance_gateway import metrics
-from seedance_gateway.domain import ledger
+from seedance_gateway.domain import ids, ledger
 from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import (
     IdempotencyConflict,
@@ -169,6 +169,7 @@ class TaskFilter:
     task_ids: tuple[str, ...] = ()
     model: str | None = None
     service_tier: str | None = None
+    created_after: datetime | None = None  #: only tasks created at or after it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,6 +293,10 @@ class TaskStore:
             conditions.append(t.tasks.c.model == where.model)
         if where.service_tier:
             conditions.append(t.tasks.c.service_tier == where.service_tier)
+        if where.created_after:
+            since = int(where.created_after.timestamp() * 1000)
+            conditions.append(t.tasks.c.id >= ids.first_id_at(ids.TASK_PREFIX, since))
+            conditions.append(t.tasks.c.created_at >= where.created_after)
         rows_query = (
             select(t.tasks)
             .where(*conditions)
