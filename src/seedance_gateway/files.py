@@ -27,7 +27,7 @@ from seedance_gateway.domain import tokens
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import Reference
 from seedance_gateway.errors import NotFound, ValidationFailed
-from seedance_gateway.references import IncomingReference
+from seedance_gateway.references import IncomingReference, check_asset, is_asset
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.store.files import FileRecord, FileStore
 
@@ -163,6 +163,9 @@ class Files:
     ) -> Reference:
         if item.stored is not None:
             return await self._copy_stored(task_id, index, item.stored, item.field)
+        if is_asset(item.url):  # the upstream's; the service allows it only for models there
+            url = check_asset(item.url, item.field)
+            return Reference(role=item.role or f"reference_{item.kind}", kind=item.kind, url=url)
         own = _own_file_id(item.url)
         if own is not None:
             reference = await self._own_file(account_id, own, item)

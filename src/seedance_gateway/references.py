@@ -7,6 +7,7 @@ Resolution (fetching, inspecting, storing) is ``files.Files.resolve``; the per-m
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 from seedance_gateway.domain.requests import Reference
@@ -20,6 +21,29 @@ KIND_OF_ROLE = {
     "reference_video": "video",
     "reference_audio": "audio",
 }
+
+
+#: The upstream's trusted assets (real people, ingested with consent): ``asset://<id>``. They
+#: only mean something to the upstream, so they pass through untouched to models routed there.
+ASSET_SCHEME = "asset://"
+_ASSET = re.compile(r"asset://[A-Za-z0-9._:/-]{1,200}")
+
+
+def is_asset(url: str) -> bool:
+    """Whether ``url`` names an upstream asset (any ``asset://`` URL, well-formed or not)."""
+    return url.strip().lower().startswith(ASSET_SCHEME)
+
+
+def check_asset(url: str, field: str) -> str:
+    """The asset URL, trimmed, or a 400 saying what one looks like."""
+    url = url.strip()
+    if not _ASSET.fullmatch(url):
+        raise ValidationFailed(
+            f"{field}.url is not a valid asset URL: asset:// then the upstream's asset id "
+            "(letters, digits, . _ : / -, at most 200)",
+            field=f"{field}.url",
+        )
+    return url
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -137,6 +137,7 @@ class Service:
 
     def quote(self, command: SubmitCommand) -> Quote:
         """The price of ``command`` with the same checks as a submit (references by role only)."""
+        _check_assets(command)
         roles = tuple(_role_only(i) for i in refs.assign_roles(list(command.references)))
         request = self._normalize(command, roles)
         return Quote(credits=pricing.quote(command.spec, request), request=request)
@@ -413,6 +414,21 @@ class Service:
             fingerprint=command.fingerprint,
             ttl_seconds=self.settings.idempotency_ttl_seconds,
         )
+
+
+def _check_assets(command: SubmitCommand) -> None:
+    """``asset://`` references only for a model the upstream makes (they pass through to it)."""
+    if command.spec.provider in UPSTREAM_PROVIDERS:
+        return
+    for item in command.references:
+        if refs.is_asset(item.url):
+            raise ValidationFailed(
+                f"{item.field}.url: {item.url.strip()[:100]} is one of the upstream's trusted "
+                f"assets; {command.spec.id} is made by this server ({command.spec.provider}), "
+                "which cannot read them: send the image itself, or use a model routed to the "
+                "upstream",
+                field=f"{item.field}.url",
+            )
 
 
 def _role_only(item: refs.IncomingReference) -> Reference:

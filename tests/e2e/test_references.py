@@ -635,6 +635,14 @@ RULES: list[tuple[str, Callable[[RulesSetup], dict[str, Any]], tuple[str, ...]]]
         ("role reference_video needs kind video",),
     ),
     (
+        "an-upstream-asset-on-a-model-rendered-here",
+        lambda s: v20(image_item("asset://asset-42", role="reference_image"), model="seedance-2-5"),
+        (
+            "asset://asset-42 is one of the upstream's trusted assets",
+            "seedance-2-5 is made by this server (preview)",
+        ),
+    ),
+    (
         "31-images-on-2.5",
         lambda s: v20(*_images(s, 31), model="seedance-2-5"),
         ("31 reference images", "seedance-2-5 takes 0 to 30"),

@@ -239,6 +239,31 @@ def test_flex_and_safety_identifier_reach_b_as_sent_and_flex_pays_half_in_a(
     no_errors(a_server, b_server)
 
 
+def test_an_asset_reference_passes_through_to_b_untouched(a_server: Any, b_server: Any) -> None:
+    """A takes ``asset://`` for a model it sends upstream and passes it on untouched; B, which
+    renders 2.0 itself, refuses it naming the asset: A's task fails with B's code and nothing
+    is charged in A."""
+    key, _ = a_server.create_key(1000)
+    asset = {
+        "type": "image_url",
+        "image_url": {"url": "asset://asset-20261206-person-7f3a"},
+        "role": "reference_image",
+    }
+    with a_server.client(key) as client:
+        start = credits(client)
+        task = create(a_server, key, [*text(), asset], model="seedance-2-0", duration=4)
+        done = wait_v3(client, task["id"])
+        assert credits(client) == start
+    assert done["status"] == "failed", done
+    assert done["error"]["code"] == "InvalidParameter", done
+    message = (
+        "content[1].image_url.url: asset://asset-20261206-person-7f3a is one of the upstream's"
+    )
+    assert message in done["error"]["message"], done  # the id reached B as sent
+    assert "seedance-2-0 is made by this server (preview)" in done["error"]["message"], done
+    no_errors(a_server, b_server)
+
+
 def test_first_frame_and_first_plus_last_frame_travel_to_b(a_server: Any, b_server: Any) -> None:
     """The images reach B: the video starts red (and, given a blue last frame, ends blue)."""
     key, _ = a_server.create_key(1000)

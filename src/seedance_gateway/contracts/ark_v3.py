@@ -45,9 +45,10 @@ class Wire(BaseModel):
 
 class ArkMediaUrl(Body):
     url: str = Field(
-        pattern=r"^\s*(https?://|data:|file_)|/api/v1/files/file_",
-        description="An https URL, a `data:<mime>;base64,…` URL or one of this server's "
-        "files (`file_…` or its URL, from `POST /api/v1/files`).",
+        pattern=r"^\s*(https?://|data:|file_|asset://)|/api/v1/files/file_",
+        description="An https URL, a `data:<mime>;base64,…` URL, one of this server's "
+        "files (`file_…` or its URL, from `POST /api/v1/files`) or, for a model routed to the "
+        "upstream, one of its trusted assets (`asset://…`, passed through untouched).",
     )
 
 

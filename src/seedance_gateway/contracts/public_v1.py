@@ -21,7 +21,8 @@ class ReferenceItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: str = Field(
-        description="An `https` URL, a `data:` URL, or `file_...` (an uploaded file's id).",
+        description="An `https` URL, a `data:` URL, `file_...` (an uploaded file's id) or, for a "
+        "model routed to the upstream, `asset://...` (its trusted assets, passed through).",
         json_schema_extra={"minLength": 1},
     )
     kind: str = Field(default="image", json_schema_extra={"enum": ["image", "video", "audio"]})
