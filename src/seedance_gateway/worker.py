@@ -360,6 +360,7 @@ class Worker:
             "duration": request.seconds,
             "width": request.width,
             "height": request.height,
+            "tool_usage": {"web_search": 0} if request.web_search else None,  # no search here
         }
 
 

@@ -14,6 +14,10 @@ matching request, ``times`` times (``None``: for every matching request until re
 * ``garbage_json``: forwarded to B, then answered ``200`` with a body that is not JSON.
 * ``delay:<seconds>``: forwarded normally after sleeping that long.
 
+Apart from faults, ``proxy.enrich(fields)`` merges ``fields`` into every succeeded task object
+the target answers a get or a list with, as an upstream that fills more fields would
+(``revised_prompt``, ``usage.tool_usage``); ``enrich(None)`` stops it.
+
 When the target itself cannot be reached (it is restarting), the proxy answers ``502`` with an
 error JSON, as a reverse proxy in front of the upstream would.
 
@@ -114,6 +118,7 @@ class FaultProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._forward: httpx.AsyncClient | None = None
+        self._enrich: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -145,11 +150,17 @@ class FaultProxy:
             self._faults.append(armed)
         return armed
 
+    def enrich(self, fields: dict[str, Any] | None) -> None:
+        """Merges ``fields`` (one level deep) into succeeded task objects from now on."""
+        with self._lock:
+            self._enrich = fields
+
     def reset(self) -> None:
-        """Disarms every fault and zeroes the counts."""
+        """Disarms every fault, stops enriching and zeroes the counts."""
         with self._lock:
             self._faults.clear()
             self._counts.clear()
+            self._enrich = None
 
     def count(self, method: str, kind: str = "tasks") -> int:
         """Requests received (faulted or not) with ``method`` and path kind (``path_kind``)."""
@@ -237,6 +248,8 @@ class FaultProxy:
         elif name == "garbage_json":
             await _answer(send, 200, [(b"content-type", b"application/json")], GARBAGE)
         else:
+            if method == "GET" and status == 200 and self._enrich:
+                content = _enriched(content, self._enrich)
             await _answer(send, status, headers, content)
 
     async def _relay(
@@ -285,6 +298,21 @@ class FaultProxy:
         for waiter in pending:
             waiter.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _enriched(content: bytes, fields: dict[str, Any]) -> bytes:
+    """``content`` (a task or a ``{"items": [...]}`` list) with ``fields`` merged into each
+    succeeded task."""
+    body = json.loads(content)
+    for task in body.get("items", [body]):
+        if task.get("status") != "succeeded":
+            continue
+        for key, value in fields.items():
+            if isinstance(value, dict) and isinstance(task.get(key), dict):
+                task[key] = {**task[key], **value}
+            else:
+                task[key] = value
+    return json.dumps(body).encode()
 
 
 async def _read_body(receive: Receive) -> bytes:

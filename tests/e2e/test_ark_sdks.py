@@ -525,6 +525,29 @@ def test_deleting_a_succeeded_task_removes_it(sdk: Sdk, shared_server: Any) -> N
         )
 
 
+def test_web_search_on_2_0_reports_its_tool_usage_and_no_revised_prompt(
+    sdk: Sdk, shared_server: Any
+) -> None:
+    """``tools: [{"type": "web_search"}]`` is taken by 2.0: the task's ``usage.tool_usage``
+    says how many searches were made (none: the preview renderer searches nothing), and there
+    is no ``revised_prompt`` (only an upstream that rewrote the prompt sends one)."""
+    with sdk.tasks(shared_server) as tasks:
+        created = tasks.create(
+            model=sdk.v20,
+            content=TEXT,
+            resolution="480p",
+            duration=4,
+            extra_body={"tools": [{"type": "web_search"}]},  # BytePlus' create lacks ``tools``
+        )
+        task = succeed(tasks, created.id)
+        plain = succeed(
+            tasks, tasks.create(model=sdk.v20, content=TEXT, resolution="480p", duration=4).id
+        )
+    assert task.usage.model_dump()["tool_usage"] == {"web_search": 0}
+    assert task.model_dump().get("revised_prompt") is None
+    assert plain.usage.model_dump().get("tool_usage") is None
+
+
 # --- Seedance 2.5 ------------------------------------------------------------------------------
 
 

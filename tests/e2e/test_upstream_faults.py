@@ -216,3 +216,20 @@ def kill(server: Any) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_the_upstreams_revised_prompt_and_tool_usage_reach_a_s_task(
+    a_server: Any, b_server: Any, proxy: FaultProxy, key: str
+) -> None:
+    """An upstream that rewrote the prompt and searched the web says so in its task object
+    (``revised_prompt``, ``usage.tool_usage``): A keeps both with the result and shows them,
+    beside its own token count."""
+    told = {"revised_prompt": "A paper boat drifting down a rain-soaked street at dusk"}
+    proxy.enrich({**told, "usage": {"tool_usage": {"web_search": 2}}})
+    task = create(a_server, key, "paper boat, rain")
+    succeeds(a_server, b_server, key, task)
+    with a_server.client(key) as client:
+        shown = v3_task(client, task["id"])
+    assert shown["revised_prompt"] == told["revised_prompt"]
+    assert shown["usage"]["tool_usage"] == {"web_search": 2}
+    assert shown["usage"]["completion_tokens"] == shown["usage"]["total_tokens"] > 0

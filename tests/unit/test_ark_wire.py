@@ -89,6 +89,41 @@ def test_the_deadline_is_kept_within_the_upstream_range() -> None:
     assert late["execution_expires_after"] == 259200
 
 
+def test_a_final_names_its_draft_alone_and_leaves_the_scene_to_it() -> None:
+    """A draft's final: one ``draft_task`` item and the final's own fields; no prompt, media,
+    ratio, length, seed or audio (the upstream takes them from the draft)."""
+    spec, req = request("seedance-2-5", resolution="1080p", seed=9, duration=6)
+    sent = wire.create_body(
+        req,
+        spec,
+        upstream_model="doubao-seedance-2-5-260628",
+        media_urls={},
+        expires_after=7200,
+        callback_url=None,
+        draft_upstream_id="cgt-20261206-draft",
+    )
+    assert sent["content"] == [{"type": "draft_task", "draft_task": {"id": "cgt-20261206-draft"}}]
+    assert sent["resolution"] == "1080p"
+    assert not {"ratio", "duration", "frames", "seed", "generate_audio", "camera_fixed"} & set(sent)
+    plain = body("seedance-2-5", resolution="1080p", seed=9, duration=6)
+    assert (plain["seed"], plain["duration"], plain["ratio"]) == (9, 6, "adaptive")
+
+
+def test_the_revised_prompt_and_tool_usage_are_read_from_a_task() -> None:
+    task = wire.parse_task(
+        {
+            "id": "cgt-3",
+            "status": "succeeded",
+            "revised_prompt": "a red kite, wide shot",
+            "usage": {"completion_tokens": 5, "tool_usage": {"web_search": "2", "x": "n/a"}},
+        }
+    )
+    assert task is not None
+    assert (task.revised_prompt, task.tool_usage) == ("a red kite, wide shot", {"web_search": 2})
+    bare = wire.parse_task({"id": "cgt-4", "status": "succeeded", "usage": {"tool_usage": {}}})
+    assert bare is not None and (bare.revised_prompt, bare.tool_usage) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("status", "ours"),
     [

@@ -246,6 +246,9 @@ class ArkTaskContent(Wire):
 class ArkUsage(Wire):
     completion_tokens: int = Field(ge=0, description="Width x height x frames / 1024.")
     total_tokens: int = Field(ge=0, description="Equal to `completion_tokens`.")
+    tool_usage: dict[str, Annotated[int, Field(ge=0)]] | SkipJsonSchema[None] = absent(
+        "Tools the model used and how often (`web_search`), when the task asked for tools."
+    )
 
 
 class ArkTask(Wire):
@@ -278,6 +281,9 @@ class ArkTask(Wire):
     ) = absent("As sent, when sent.")
     draft_task_id: Annotated[str, Field(pattern=ARK_ID)] | SkipJsonSchema[None] = absent(
         "The draft a final was made from."
+    )
+    revised_prompt: str | SkipJsonSchema[None] = absent(
+        "The prompt the model used, when the upstream rewrote it (never for the preview)."
     )
     content: ArkTaskContent | SkipJsonSchema[None] = absent("Once it succeeded.")
     usage: ArkUsage | SkipJsonSchema[None] = absent("Once it succeeded.")

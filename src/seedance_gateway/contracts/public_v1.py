@@ -51,13 +51,13 @@ class CreateGeneration(BaseModel):
         "Required, except for a final (`draft_task_id`), which takes its draft's.",
         json_schema_extra={"minLength": 1, "pattern": TEXT_WITH_A_WORD},
     )
-    draft_task_id: str | SkipJsonSchema[None] = Field(
+    draft_task_id: str | None = Field(
         default=None,
+        max_length=100,
         description="Makes the final of this succeeded draft (`params.draft`) of the same "
         "model, at most 7 days old: the final takes the draft's prompt, media, ratio, "
         "duration, seed and audio; send only what does not change the scene "
         "(`params.resolution`, `params.watermark`, …). Any spelling of a task id.",
-        max_length=100,
     )
     params: dict[str, Any] | None = Field(default=None, description="The model's parameters.")
     client_request_id: str | None = Field(
@@ -123,8 +123,10 @@ class Generation(Wire):
     client_request_id: str | SkipJsonSchema[None] = Field(
         default=None, description="As sent on create; absent when none was sent."
     )
-    draft_task_id: str | SkipJsonSchema[None] = Field(
-        default=None, description="The draft a final was made from; absent otherwise."
+    draft_task_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The draft a final was made from; absent otherwise.",
     )
 
 

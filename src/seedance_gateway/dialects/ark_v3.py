@@ -215,6 +215,11 @@ def task_json(task: Task, links: ResultLinks) -> dict[str, Any]:
         body["content"] = content
         tokens = usage.video_tokens(request)
         body["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+        made = task.result
+        if made is not None and made.tool_usage:
+            body["usage"]["tool_usage"] = dict(made.tool_usage)
+        if made is not None and made.revised_prompt:
+            body["revised_prompt"] = made.revised_prompt
     return body
 
 

@@ -47,13 +47,15 @@ class TaskError:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskResult:
-    """Blob keys of what a task produced."""
+    """Blob keys of what a task produced, and what its maker said about it."""
 
     video_key: str
     last_frame_key: str | None = None
     duration: float | None = None
     width: int | None = None
     height: int | None = None
+    revised_prompt: str | None = None  #: the prompt the model actually used (the upstream's)
+    tool_usage: dict[str, int] | None = None  #: tool -> times used (``web_search``)
 
 
 @dataclass(frozen=True, kw_only=True)

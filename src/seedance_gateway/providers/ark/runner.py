@@ -494,6 +494,8 @@ class ArkRunner:
             "duration": info.duration,
             "width": info.width,
             "height": info.height,
+            "revised_prompt": remote.revised_prompt,
+            "tool_usage": remote.tool_usage,
         }
 
     async def _download(self, channel: Channel, url: str, target: Path) -> None:

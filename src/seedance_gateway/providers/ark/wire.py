@@ -45,6 +45,8 @@ class RemoteTask:
     error_message: str | None = None
     video_url: str | None = None
     last_frame_url: str | None = None
+    revised_prompt: str | None = None
+    tool_usage: dict[str, int] | None = None  #: ``usage.tool_usage``: tool -> times used
 
     @property
     def mapped(self) -> Status | None:
@@ -141,6 +143,8 @@ def parse_task(obj: Any) -> RemoteTask | None:
         error_message=_str(error.get("message")),
         video_url=_str(content.get("video_url")),
         last_frame_url=_str(content.get("last_frame_url")),
+        revised_prompt=_str(obj.get("revised_prompt")),
+        tool_usage=_counts(_mapping(obj.get("usage")).get("tool_usage")),
     )
 
 
@@ -165,6 +169,12 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     return None
+
+
+def _counts(value: Any) -> dict[str, int] | None:
+    """``{"web_search": 2}``: the whole-number entries of a mapping, or None."""
+    counts = {str(k): n for k, v in _mapping(value).items() if (n := _int(v)) is not None}
+    return counts or None
 
 
 def _str(value: Any) -> str | None:
