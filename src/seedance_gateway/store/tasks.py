@@ -20,7 +20,7 @@ from seedance_gateway.errors import (
     NotFound,
     RateLimited,
 )
-from seedance_gateway.store import outbox
+from seedance_gateway.store import outbox, priority
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import (
     append_entry,
@@ -222,6 +222,13 @@ class TaskStore:
                 f"this request costs {new.quote} credits; the balance is {available}"
             )
         task = await self._insert_created(conn, new, balance)
+        await priority.take_place(
+            conn,
+            account_id=new.account_id,
+            kind=new.job_kind,
+            priority=int(new.request.get("priority") or 0),
+            stamp=now(),
+        )
         await outbox.record_status_change(conn, task)
         if idempotency is not None:
             await conn.run(
