@@ -31,7 +31,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import SHARED_SETTINGS
 from e2e.receiver import Receiver
-from e2e.support import make_server
+from e2e.support import make_server, probe
 from seedance_gateway.store import migrate
 
 from .conftest import SHOTS
@@ -362,6 +362,48 @@ def test_reference_media_dropped_by_role_reach_the_generation(page: Page, server
     ]
     video = next(item for item in items if item["role"] == "reference_video")
     assert video["kind"] == "video" and video["durationToken"]
+
+
+def test_a_draft_made_in_the_playground_is_made_final_at_720p(page: Page, server: Any) -> None:
+    """A Seedance 2.5 draft (480p whatever the resolution box says), then "Make the final" at
+    720p with its price: the final's run plays, and names its draft."""
+    key = new_key(server, 5000, "drafts")
+    sign_in_with_key(page, key)
+    page.get_by_label("Model", exact=True).select_option("seedance-2-5")
+    page.get_by_label("Duration", exact=True).fill("4")
+    page.get_by_label("Draft", exact=True).select_option("true")
+    expect(page.get_by_label("Resolution", exact=True)).to_be_disabled()  # a draft is 480p
+    page.get_by_label("Prompt", exact=True).fill("a kite over a green hill")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    draft_id = page.locator("#run-t code").inner_text()
+    offer = page.locator("#final-offer")
+    expect(offer).to_contain_text("This is a 480p draft")
+    page.get_by_label("Final resolution", exact=True).select_option("720p")
+    expect(page.locator("#final-price")).to_have_text(re.compile(r"^\d+ credits, 1280×720$"))
+    shot(page, "playground-draft-final-offer")
+    page.get_by_role("button", name="Make the final").click()
+    expect(page.locator("#run-t code")).not_to_have_text(draft_id)
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    expect(page.locator("#final-offer")).to_have_count(0)  # a final is no draft
+    final_id = page.locator("#run-t code").inner_text()
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        auth = {"Authorization": f"Bearer {key}"}
+        draft = http.get(f"/api/v1/generations/{draft_id}", headers=auth).json()
+        final = http.get(f"/api/v1/generations/{final_id}", headers=auth).json()
+    assert "resolution" not in draft["request"]["params"]
+    assert final["draft_task_id"] == draft_id
+    assert final["request"] == {
+        "model": "seedance-2-5",
+        "draft_task_id": draft_id,
+        "params": {"resolution": "720p"},
+    }
+    video = httpx.get(final["result"]["primary_url"], timeout=30).content
+    assert (probe(video).width, probe(video).height) == (1280, 720)
 
 
 def test_playground_refuses_mixed_modes_and_more_than_the_maximum(page: Page, server: Any) -> None:

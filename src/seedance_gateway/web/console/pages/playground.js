@@ -88,6 +88,7 @@ export async function render(page, { signal }) {
       h("fieldset", { class: "param-grid" }, h("legend", {}, "Parameters"), main),
       extra.length ? h("details", { class: "more" }, h("summary", {}, "More options"),
         h("div", { class: "param-grid" }, extra)) : null);
+    syncDraft();
   }
 
   function control(p) {
@@ -240,6 +241,16 @@ export async function render(page, { signal }) {
     return "";
   }
 
+  // A draft is 480p: the resolution box says so, and waits for the final.
+  function syncDraft() {
+    const draft = paramsBox.querySelector("[data-param=draft]");
+    const resolution = paramsBox.querySelector("select[data-param=resolution]");
+    if (!draft || !resolution) return;
+    const on = draft.value === "true" || draft.checked === true;
+    resolution.disabled = on;
+    resolution.title = on ? "A draft is 480p; choose the final's resolution once it is done" : "";
+  }
+
   // The 2.0 models' "seedance_scene" names the mode: keep it in step with the media.
   function syncScene() {
     const scene = paramsBox.querySelector("select[data-param=seedance_scene]");
@@ -382,6 +393,7 @@ export async function render(page, { signal }) {
   function body() {
     const params = {};
     for (const input of paramsBox.querySelectorAll("[data-param]")) {
+      if (input.disabled) continue;
       const type = input.dataset.type;
       if (type === "boolean") params[input.dataset.param] = input.checked;
       else if (type === "number" && input.tagName === "INPUT") {
@@ -399,6 +411,8 @@ export async function render(page, { signal }) {
     }
     return { model: state.model.id, prompt: prompt.value, params };
   }
+
+  const isDraft = (params) => params.draft === true || params.draft === "true";
 
   function updateCounter() {
     const max = state.model.prompt_max_chars;
@@ -457,10 +471,42 @@ export async function render(page, { signal }) {
     if (!task) return;
     remember(task.id, request);
     refreshCredits();
-    watch(task);
+    watch(task, isDraft(request.params) ? state.model : null);
   });
 
-  function watch(first) {
+  // A succeeded draft's "make the final": a higher resolution, its price, then the final's run.
+  function finalOffer(draft, model) {
+    const resolutions = (model.params.find((p) => p.key === "resolution")?.options || [])
+      .map(String).filter((r) => r !== "480p");
+    if (!resolutions.length) return null;
+    const choice = h("select", { id: "final-resolution" },
+      resolutions.map((r) => h("option", { value: r }, r)));
+    const price = h("span", { class: "hint", id: "final-price", "aria-live": "polite" });
+    const make = h("button", { type: "button", class: "button button-primary" }, "Make the final");
+    const request = () => ({ model: model.id, draft_task_id: draft.id,
+      params: { resolution: choice.value } });
+    const reprice = () => guard(async () => {
+      const answer = await post("/api/v1/generations/quote", request(), { signal });
+      price.textContent = `${number(answer.credits)} credits, ${answer.width}×${answer.height}`;
+    });
+    choice.addEventListener("change", reprice);
+    make.addEventListener("click", async () => {
+      make.disabled = true;
+      const final = await guard(() => post("/api/v1/generations", request(),
+        { headers: { "Idempotency-Key": crypto.randomUUID() } }));
+      make.disabled = false;
+      if (!final) return;
+      remember(final.id, request());
+      refreshCredits();
+      watch(final);
+    });
+    reprice();
+    return h("div", { class: "final-offer stack", id: "final-offer" },
+      h("p", {}, "This is a 480p draft. The final keeps its scene, seed and length."),
+      h("div", { class: "actions" }, field("Final resolution", choice), price, make));
+  }
+
+  function watch(first, draftOf = null) {
     if (state.watching) state.watching.abort();  // stop watching the previous generation
     const watching = new AbortController();
     state.watching = watching;
@@ -492,6 +538,8 @@ export async function render(page, { signal }) {
               "Download MP4"),
             h("a", { class: "button button-quiet", href: `#/generations/${encodeURIComponent(task.id)}` },
               "Details")));
+        const offer = draftOf ? finalOffer(task, draftOf) : null;
+        if (offer) output.append(offer);
       } else if (task.error) {
         output.append(h("p", { class: "error-text" }, h("code", {}, task.error.code), ": ",
           task.error.message));
@@ -519,7 +567,7 @@ export async function render(page, { signal }) {
   });
   prompt.addEventListener("input", () => { updateCounter(); scheduleQuote(); });
   paramsBox.addEventListener("input", scheduleQuote);
-  paramsBox.addEventListener("change", scheduleQuote);
+  paramsBox.addEventListener("change", () => { syncDraft(); scheduleQuote(); });
 
   page.append(h("h1", {}, "Playground"),
     h("p", { class: "lead" }, "Pick a model, describe the video, see the price, generate."),
