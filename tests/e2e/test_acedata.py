@@ -381,6 +381,24 @@ def test_a_2_5_first_frame_in_the_seeds_form_lets_the_model_decide_the_length(ac
     opens_and_ends_with(video, image)
 
 
+def test_a_2_5_draft_and_its_final_in_the_seeds_form(ace: Any) -> None:
+    """``draft: true`` answers a 480p draft; a body whose one content item names it
+    (``draft_task``, by the seed's ``data.task_id``) answers its 720p final, same length."""
+    model = "doubao-seedance-2-5-260628"
+    with ace.client() as client:
+        draft = assert_answer(
+            videos(client, text_body("A lantern rising --dur 4", model=model, draft=True)), model
+        )
+        item = {"type": "draft_task", "draft_task": {"id": draft["data"]["task_id"]}}
+        body = {"model": model, "content": [item], "resolution": "720p"}
+        final = assert_answer(videos(client, body), model)
+        v3 = client.get(f"/api/v3/contents/generations/tasks/{final['data']['task_id']}").json()
+    small, big = probe(video_of(draft)), probe(video_of(final))
+    assert (small.width, small.height, small.frames) == (864, 496, 96)
+    assert (big.width, big.height, big.frames) == (1280, 720, 96)
+    assert v3["draft_task_id"] == draft["data"]["task_id"]
+
+
 def test_body_fields_beat_text_commands(ace: Any) -> None:
     """Body ``resolution`` and ``duration`` win over ``--rs 720p --dur 3``; ``--rt 9:16``, set
     only as a command, applies."""
