@@ -525,6 +525,21 @@ def test_deleting_a_succeeded_task_removes_it(sdk: Sdk, shared_server: Any) -> N
         )
 
 
+def test_priority_and_safety_identifier_round_trip_on_2_5(sdk: Sdk, shared_server: Any) -> None:
+    """Both are echoed on get and on list, as sent (BytePlus' create takes them as
+    ``extra_body``)."""
+    fields = {"priority": 7, "safety_identifier": "5f2b9c-user-hash"}
+    with sdk.tasks(shared_server) as tasks:
+        created = tasks.create(
+            model=sdk.v25, content=TEXT, resolution="480p", duration=4, extra_body=fields
+        )
+        task = succeed(tasks, created.id)
+        listed = tasks.list(task_ids=[created.id]).items[0]
+    for seen in (task, listed):
+        dumped = seen.model_dump()
+        assert (dumped["priority"], dumped["safety_identifier"]) == (7, "5f2b9c-user-hash")
+
+
 def test_web_search_on_2_0_reports_its_tool_usage_and_no_revised_prompt(
     sdk: Sdk, shared_server: Any
 ) -> None:
