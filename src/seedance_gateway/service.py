@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from seedance_gateway import logs, metrics, netguard
 from seedance_gateway import references as refs
 from seedance_gateway.authentication import Authentication, Principal
 from seedance_gateway.blobs import BlobStore
 from seedance_gateway.catalog import Catalog, ModelSpec
+from seedance_gateway.commands import SubmitCommand
 from seedance_gateway.config import Settings
-from seedance_gateway.domain import drafts, ids, ledger, pricing
+from seedance_gateway.domain import ids, ledger, pricing
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest, Reference, mode_of, normalize
 from seedance_gateway.domain.requests import with_concrete_seed as concrete_seed
@@ -29,6 +30,7 @@ from seedance_gateway.errors import (
     ValidationFailed,
 )
 from seedance_gateway.files import Files
+from seedance_gateway.finals import Finals
 from seedance_gateway.results import Results
 from seedance_gateway.store import Store
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
@@ -48,28 +50,6 @@ class UpstreamCancel(Protocol):
     async def cancel(self, task_id: str) -> None:
         """Returns once the upstream will not run it; raises when it cannot be cancelled now."""
         ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class SubmitCommand:
-    """A create request, parsed by a dialect into canonical fields."""
-
-    dialect: str
-    spec: ModelSpec
-    model_alias: str
-    prompt: str
-    fields: Mapping[str, Any]
-    names: Mapping[str, str]
-    references: tuple[refs.IncomingReference, ...] = ()
-    idempotency_key: str | None = None
-    fingerprint: str = ""
-    client_request_id: str | None = None
-    callback_url: str | None = None
-    callback_statuses: tuple[str, ...] = ()  #: which status changes the dialect calls back on
-    expires_after: int | None = None
-    request_id: str | None = None  #: the create request's ``x-request-id``
-    wire_request: dict[str, Any] | None = None  #: the body as sent, for dialects that echo it
-    draft_task_id: str | None = None  #: the draft this final is made from (any id spelling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +97,7 @@ class Service:
         self.webhooks = webhooks
         self.wake = wake
         self.upstream = upstream
+        self.finals = Finals(store.tasks)
 
     def resolve_model(
         self, name: str, items: tuple[refs.IncomingReference, ...] = (), *, field: str = "model"
@@ -146,7 +127,7 @@ class Service:
         """Validates, prices, holds credits and queues the task (or replays an earlier one)."""
         task_id = new_id("task")
         if command.draft_task_id is not None:
-            command = await self.final_command(principal, command)
+            command = await self.finals.command(principal.account_id, command)
         quoted = self.quote(command)  # the cheap checks first, before any media is fetched
         items = refs.assign_roles(list(command.references))
         await self._check_callback(command)
@@ -171,35 +152,6 @@ class Service:
             metrics.task_created(task.model, task.dialect, command.spec.provider)
             self.wake()
         return Submission(task=task, replayed=replayed)
-
-    async def final_command(self, principal: Principal, command: SubmitCommand) -> SubmitCommand:
-        """``command`` made whole from the draft it names (``domain.drafts``): the draft's
-        prompt, its stored media (copied for the final at submit) and its scene's fields."""
-        field = command.names.get("draft_task_id", "draft_task_id")
-        try:
-            draft = await self.get(principal, command.draft_task_id or "")
-        except NotFound:
-            raise ValidationFailed(
-                f"{field}: there is no task {command.draft_task_id} in your account",
-                field=field,
-            ) from None
-        inputs = drafts.final_inputs(
-            draft,
-            model_id=command.spec.id,
-            fields=command.fields,
-            names=command.names,
-            sent_id=command.draft_task_id or "",
-            now=datetime.now(UTC),
-        )
-        media = tuple(
-            refs.IncomingReference(
-                url=r.url, kind=r.kind, role=r.role, field=f"{field}.references[{i}]", stored=r
-            )
-            for i, r in enumerate(inputs.references)
-        )
-        return dataclasses.replace(
-            command, prompt=inputs.prompt, fields=inputs.fields, references=media
-        )
 
     def _new_task(
         self, principal: Principal, command: SubmitCommand, task_id: str, quoted: Quote

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
+from seedance_gateway.commands import SubmitCommand
 from seedance_gateway.contracts import openai_videos as wire
 from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects import echo, error_headers, whole_number
@@ -48,7 +49,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.references import IncomingReference
 from seedance_gateway.results import RESULT_GONE, Results
-from seedance_gateway.service import Service, SubmitCommand
+from seedance_gateway.service import Service
 from seedance_gateway.web import multipart
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.downloads import blob_response

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
 from seedance_gateway.catalog import params as catalog_params
+from seedance_gateway.commands import SubmitCommand
 from seedance_gateway.contracts import public_v1 as wire
 from seedance_gateway.contracts.operation import operation
 from seedance_gateway.contracts.public_v1 import CreateGeneration, ReferenceItem
@@ -39,7 +40,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import Service, SubmitCommand
+from seedance_gateway.service import Service
 from seedance_gateway.web.base_url import base_url
 from seedance_gateway.web.body import read_json
 from seedance_gateway.web.routing import PrefixRouter
@@ -157,7 +158,7 @@ async def quote_generation(request: Request, caller: Caller) -> dict[str, Any]:
     service = service_of(request)
     command = _command(request, await read_json(request), None)
     if command.draft_task_id is not None:
-        command = await service.final_command(caller, command)
+        command = await service.finals.command(caller.account_id, command)
     priced = service.quote(command)
     return {
         "object": "quote",

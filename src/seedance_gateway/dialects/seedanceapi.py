@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from seedance_gateway.authentication import Principal
 from seedance_gateway.catalog import ModelSpec
+from seedance_gateway.commands import SubmitCommand
 from seedance_gateway.contracts import seedanceapi as wire
 from seedance_gateway.contracts.operation import operation
 from seedance_gateway.dialects import echo, error_headers, whole_number
@@ -43,7 +44,7 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.links import ResultLinks
 from seedance_gateway.references import IncomingReference
-from seedance_gateway.service import Service, SubmitCommand
+from seedance_gateway.service import Service
 from seedance_gateway.web.base_url import base_url
 from seedance_gateway.web.body import read_json
 
