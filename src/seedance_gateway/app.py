@@ -49,6 +49,7 @@ from seedance_gateway.providers import Provider
 from seedance_gateway.providers.ark.channels import Channel, Channels, channel_name
 from seedance_gateway.providers.ark.client import ArkClient
 from seedance_gateway.providers.ark.runner import ArkConfig, ArkRunner
+from seedance_gateway.providers.local import weights as local_weights
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.ratelimit import RateLimiter
@@ -198,7 +199,20 @@ def build_catalog(settings: config.Settings) -> catalog_module.Catalog:
             raise config.ConfigError(
                 f"model {model.id} has no {settings.ark_region} upstream id in the catalog"
             )
-    return catalog
+    return _with_local_models(catalog, settings)
+
+
+def _with_local_models(
+    catalog: catalog_module.Catalog, settings: config.Settings
+) -> catalog_module.Catalog:
+    """The catalog with the shipped open-weight models when ``SEEDANCE_LOCAL_WEIGHTS`` names
+    any, less those that cannot run here (logged, with why)."""
+    if settings.local_weights:
+        catalog = catalog.joined(catalog_module.load_local())
+    reasons = local_weights.unavailable(catalog, local_weights.parse(settings.local_weights))
+    for model_id, reason in reasons.items():
+        log.info("model %s is not offered: %s", model_id, reason)
+    return catalog.without(reasons)
 
 
 def build_upstream(
@@ -252,9 +266,23 @@ def build_upstream(
     )
 
 
-def build_providers(settings: config.Settings) -> dict[str, Provider]:
-    """The providers this deployment offers, by name."""
-    return {"preview": PreviewProvider(processes=settings.render_processes)}
+def build_providers(
+    settings: config.Settings, catalog: catalog_module.Catalog
+) -> dict[str, Provider]:
+    """The providers this deployment offers, by name (``local`` when it serves a local model)."""
+    providers: dict[str, Provider] = {
+        "preview": PreviewProvider(processes=settings.render_processes)
+    }
+    if any(m.provider == local_weights.PROVIDER for m in catalog.models):
+        from seedance_gateway.providers.local.provider import LocalProvider  # needs [local]
+
+        providers[local_weights.PROVIDER] = LocalProvider(
+            catalog,
+            local_weights.parse(settings.local_weights),
+            device=settings.local_device,
+            download=settings.local_download,
+        )
+    return providers
 
 
 #: Webhook and callback bodies by renderer name: "webhook" for endpoints, else a task's dialect.
@@ -281,7 +309,7 @@ def build_worker(
         settings=settings,
         store=store,
         blobs=build_blobs(settings),
-        providers=build_providers(settings),
+        providers=build_providers(settings, catalog),
         wakeup=wakeup,
         model_providers={m.id: m.provider for m in catalog.models},
         scratch=scratch,

@@ -75,6 +75,9 @@ class Settings:
     ark_timeout_seconds: float = 30.0  #: one upstream HTTP call
     ark_max_video_bytes: int = 512 * 1024**2  #: largest result video copied home
     ark_callbacks: bool = True  #: ask the upstream to call back (only when ``public_url`` is set)
+    local_weights: str = ""  #: open-weight models: ``MODEL=DIR_OR_REPO_ID,...`` (provider local)
+    local_device: str = "auto"  #: ``auto`` (the first GPU, else the CPU), ``cpu`` or ``cuda:N``
+    local_download: bool = False  #: let ``local`` fetch a repo id's weights (else offline only)
     log_format: str = "text"  #: ``text`` or ``json`` (one object a line)
     metrics_token: str = ""  #: bearer token ``/metrics`` requires; empty means open
     metrics_port: int = 0  #: a ``seedance worker``'s own ``/metrics`` listener; 0 means none
@@ -179,7 +182,7 @@ _FLOAT_FIELDS = {
     "ark_reconcile_after_seconds",
     "ark_timeout_seconds",
 }
-_BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http", "ark_callbacks"}
+_BOOL_FIELDS = {"allow_private_urls", "webhook_allow_http", "ark_callbacks", "local_download"}
 _STR_FIELDS = {
     "blobs",
     "blob_downloads",
@@ -194,6 +197,8 @@ _STR_FIELDS = {
     "ark_region",
     "ark_base_url",
     "ark_models",
+    "local_weights",
+    "local_device",
     "log_format",
     "metrics_token",
 }

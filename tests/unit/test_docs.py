@@ -44,6 +44,9 @@ def test_every_documented_variable_is_read_from_the_environment(tmp_path: Path) 
         "ARK_CALLBACKS": "false",
         "LOG_FORMAT": "json",
         "METRICS_TOKEN": "t",
+        "LOCAL_WEIGHTS": "wan-2-1-t2v-1-3b=/srv/wan",
+        "LOCAL_DEVICE": "cuda:1",
+        "LOCAL_DOWNLOAD": "true",
     }
     for name in names:
         value = samples.get(name, "7")

@@ -30,10 +30,20 @@ class CatalogError(ValueError):
 def load(path: Path | None = None) -> Catalog:
     """Reads the shipped catalog, or an operator's file at ``path``."""
     if path is None:
-        text = resources.files("seedance_gateway.catalog").joinpath("models.yaml").read_text()
-        source = "models.yaml"
-    else:
-        text, source = path.read_text(), str(path)
+        return _shipped("models.yaml")
+    return _parsed(path.read_text(), str(path))
+
+
+def load_local() -> Catalog:
+    """The shipped open-weight models (``local-models.yaml``, provider ``local``)."""
+    return _shipped("local-models.yaml")
+
+
+def _shipped(name: str) -> Catalog:
+    return _parsed(resources.files("seedance_gateway.catalog").joinpath(name).read_text(), name)
+
+
+def _parsed(text: str, source: str) -> Catalog:
     try:
         data = yaml.safe_load(text)
         return build(data)
@@ -129,6 +139,7 @@ def _capabilities(raw: Mapping[str, Any]) -> Capabilities:
         draft=bool(raw.get("draft", False)),
         priority=bool(raw.get("priority", False)),
         adaptive_frames=bool(raw.get("adaptive_frames", False)),
+        frames_plus_one=bool(raw.get("frames_plus_one", False)),
         reference_resolutions=tuple(raw.get("reference_resolutions") or ()),
         defaults=dict(raw["defaults"]),
     )

@@ -41,6 +41,7 @@ CANONICAL_FIELDS: Mapping[str, ValueType] = {
     "scene": ValueType.STRING,
     "web_search": ValueType.BOOLEAN,
     "draft": ValueType.BOOLEAN,
+    "steps": ValueType.INTEGER,
 }
 
 
@@ -97,6 +98,7 @@ class Capabilities:
     draft: bool = False  #: offers 480p draft videos (``draft``, then a ``draft_task`` item)
     priority: bool = False  #: takes a queue ``priority`` 0-9
     adaptive_frames: bool = False  #: first/last-frame tasks take only ``ratio: adaptive`` (2.5)
+    frames_plus_one: bool = False  #: makes duration x fps + 1 frames (Wan's 4k + 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +199,30 @@ class Catalog:
         by_id = {m.id: m for m in models}
         by_name = {name: by_id[spec.id] for name, spec in self.by_name.items()}
         return Catalog(models=models, by_name=by_name, mode_routes=self.mode_routes)
+
+    def joined(self, other: Catalog) -> Catalog:
+        """This catalog and the models of ``other`` it lacks (by id; this one's names win)."""
+        have = {m.id for m in self.models}
+        added = tuple(m for m in other.models if m.id not in have)
+        names = {k: m for k, m in other.by_name.items() if m.id not in have}
+        return Catalog(
+            models=self.models + added,
+            by_name={**names, **self.by_name},
+            mode_routes={**other.mode_routes, **self.mode_routes},
+        )
+
+    def without(self, model_ids: Iterable[str]) -> Catalog:
+        """This catalog less the models ``model_ids`` (and every name and route to them)."""
+        gone = set(model_ids)
+        return Catalog(
+            models=tuple(m for m in self.models if m.id not in gone),
+            by_name={k: m for k, m in self.by_name.items() if m.id not in gone},
+            mode_routes={
+                alias: route
+                for alias, route in self.mode_routes.items()
+                if not gone & set(route.values())
+            },
+        )
 
     def names(self) -> list[str]:
         """Every id and alias a client may send."""

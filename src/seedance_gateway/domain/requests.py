@@ -62,6 +62,7 @@ class GenerationRequest:
     draft: bool = False  #: a cheap 480p draft (1.5 Pro); a later ``draft_task_id`` finishes it
     draft_task_id: str | None = None  #: the draft this task turns into the final video
     priority: int = 0  #: 0-9, where the model takes one
+    steps: int | None = None  #: denoising steps, on models that take them (open weights)
     safety_identifier: str | None = None  #: the client's end-user id hash, echoed back
     references: tuple[Reference, ...] = ()
     callback_url: str | None = None
@@ -172,6 +173,7 @@ def normalize(
         draft=bool(fields.get("draft") or False),
         draft_task_id=fields.get("draft_task_id"),
         priority=check.priority(fields.get("priority")),
+        steps=fields.get("steps"),
         safety_identifier=fields.get("safety_identifier"),
         references=references,
         callback_url=callback_url,
@@ -322,7 +324,7 @@ class _Checker:
         fps = self.spec.fps
         if requested is None:
             seconds = duration if duration > 0 else self.spec.capabilities.duration.auto_seconds
-            return seconds * fps
+            return seconds * fps + (1 if self.spec.capabilities.frames_plus_one else 0)
         if not self.spec.capabilities.frames:
             raise self.fail(
                 "frames", f"is not supported by {self.spec.id}; use duration", "unsupported"

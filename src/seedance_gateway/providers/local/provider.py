@@ -1,0 +1,142 @@
+"""The ``local`` provider: a diffusers pipeline per model, loaded once and kept warm on its
+device, one task at a time (a video model fills a GPU); progress from the denoising steps.
+
+Loading goes through the standard ``DiffusionPipeline.from_pretrained`` (the pipeline class comes
+from the weights' ``model_index.json``), offline unless ``SEEDANCE_LOCAL_DOWNLOAD`` allows a
+download. A pipeline runs in a thread, so the worker's loop keeps its heartbeats; its
+``callback_on_step_end`` reports each step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from seedance_gateway.catalog import Catalog, ModelSpec
+from seedance_gateway.domain.requests import GenerationRequest
+from seedance_gateway.errors import ProviderRejected
+from seedance_gateway.providers import Output, Progress, ReadBlob
+from seedance_gateway.providers.local import encode, weights
+
+log = logging.getLogger(__name__)
+DEFAULT_STEPS = 30
+#: Progress while denoising; the rest is decoding and encoding.
+DENOISE_SHARE = 90
+
+
+class LocalProvider:
+    """Open-weight models on this process's device."""
+
+    name = weights.PROVIDER
+
+    def __init__(
+        self, catalog: Catalog, sources: Mapping[str, str], *, device: str, download: bool
+    ) -> None:
+        self.specs = {m.id: m for m in catalog.models if m.provider == weights.PROVIDER}
+        self.sources = {
+            m.id: weights.source_of(m.id, m.aliases, sources) for m in self.specs.values()
+        }
+        self.device = device
+        self.download = download
+        self._pipelines: dict[str, Any] = {}
+        self._lock = asyncio.Lock()  #: one task at a time on the device
+
+    async def generate(
+        self,
+        request: GenerationRequest,
+        workdir: Path,
+        *,
+        read_blob: ReadBlob,
+        progress: Progress,
+    ) -> Output:
+        spec = self.specs.get(request.model)
+        if spec is None:
+            raise ProviderRejected(f"model {request.model} is not served by provider local")
+        loop = asyncio.get_running_loop()
+
+        async def report(percent: int) -> None:
+            await progress(percent)
+
+        def step(percent: int) -> None:  # from the pipeline's thread
+            asyncio.run_coroutine_threadsafe(report(percent), loop)
+
+        video = workdir / "video.mp4"
+        frame = workdir / "last_frame.png" if request.return_last_frame else None
+        async with self._lock:
+            pipeline = await asyncio.to_thread(self._pipeline, spec)
+            await asyncio.to_thread(self._render, pipeline, request, step, video, frame)
+        return Output(video=video, last_frame=frame)
+
+    async def close(self) -> None:
+        self._pipelines.clear()
+
+    def _pipeline(self, spec: ModelSpec) -> Any:
+        """The model's pipeline on the device, loaded on first use and kept."""
+        if spec.id not in self._pipelines:
+            self._pipelines[spec.id] = _load(self.sources[spec.id], self.device, self.download)
+        return self._pipelines[spec.id]
+
+    def _render(
+        self,
+        pipeline: Any,
+        request: GenerationRequest,
+        step: Any,
+        video: Path,
+        last_frame: Path | None,
+    ) -> None:
+        import torch
+
+        steps = request.steps or DEFAULT_STEPS
+
+        def on_step_end(_pipe: Any, index: int, _t: Any, tensors: dict[str, Any]) -> Any:
+            step((index + 1) * DENOISE_SHARE // steps)
+            return tensors
+
+        try:
+            generator = torch.Generator(device="cpu").manual_seed(request.seed)
+            result = pipeline(
+                prompt=request.prompt,
+                height=request.height,
+                width=request.width,
+                num_frames=request.frames,
+                num_inference_steps=steps,
+                generator=generator,
+                output_type="np",
+                callback_on_step_end=on_step_end,
+            )
+        except torch.OutOfMemoryError as exc:
+            raise ProviderRejected(
+                f"the GPU ran out of memory for {request.width}x{request.height}, "
+                f"{request.frames} frames: try fewer frames or a smaller size ({exc})",
+                code="out_of_memory",
+            ) from exc
+        step(DENOISE_SHARE)
+        encode.write(result.frames, request.fps, video, last_frame)
+
+
+def _load(source: str, device: str, download: bool) -> Any:
+    """``DiffusionPipeline.from_pretrained(source)`` on ``device`` (``auto``: the first GPU,
+    else the CPU); a failure is the task's, with the reason."""
+    import torch
+    from diffusers import DiffusionPipeline
+
+    target = device
+    if device == "auto":
+        target = "cuda" if torch.cuda.is_available() else "cpu"
+    log.info("loading %s onto %s", source, target)
+    try:
+        pipeline = DiffusionPipeline.from_pretrained(  # type: ignore[no-untyped-call]
+            source, local_files_only=not download
+        )
+    except (OSError, ValueError) as exc:
+        raise ProviderRejected(
+            f"the weights at {source} could not be loaded ({exc}); check "
+            "SEEDANCE_LOCAL_WEIGHTS (a repo id not in the local cache needs "
+            "SEEDANCE_LOCAL_DOWNLOAD=true)",
+            code="weights_unavailable",
+        ) from exc
+    pipeline.set_progress_bar_config(disable=True)  # progress goes to the task, not the log
+    return pipeline.to(target)

@@ -1,0 +1,122 @@
+"""Provider ``local`` through real server processes: a tiny Wan pipeline (``tiny_wan``), loaded
+by the same ``from_pretrained`` code the server uses for real weights, offline, on the CPU.
+
+A text-to-video task through Public API v1 and the upstream dialect: an H.264 MP4 of the asked
+size and 16 x seconds + 1 frames, progress rising through the denoising steps to 100, the quote
+captured. Weights that do not load fail the task with ``weights_unavailable`` and release its
+credits. Without ``SEEDANCE_LOCAL_WEIGHTS`` nobody sees the model.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .support import create, credits, download, error_message, post, probe, wait_for_status
+from .test_generation_events import read_events
+from .tiny_wan import save_tiny_wan
+
+MODEL = "wan-2-1-t2v-1-3b"
+#: The provider does not touch the database: its renders (the CPU's seconds) run on SQLite only.
+ONE_BACKEND = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def tiny(**params: Any) -> dict[str, Any]:
+    """A 1 s (17 frames), 2-step request."""
+    return {
+        "model": MODEL,
+        "prompt": "a red kite over the sea",
+        "params": {"duration": 1, "steps": 2, **params},
+    }
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_wan(tmp_path_factory.mktemp("weights") / "tiny-wan")
+
+
+@pytest.fixture
+def local_server(server_factory: Any, weights: Path) -> Any:
+    server = server_factory(start=False, local_weights=f"{MODEL}={weights}")
+    server.env.update(OFFLINE)
+    server.start()
+    return server
+
+
+@ONE_BACKEND
+def test_a_text_to_video_task_renders_with_progress_and_is_charged_its_quote(
+    local_server: Any,
+) -> None:
+    with local_server.client() as client:
+        listed = {m["id"] for m in client.get("/api/v1/models").json()["data"]}
+        assert MODEL in listed
+        before = credits(client)
+        task = create(client, tiny(aspect_ratio="9:16"))
+        events = read_events(local_server, local_server.key, task["id"])
+        done = wait_for_status(client, task["id"], {"succeeded", "failed"})
+        assert done["status"] == "succeeded", done
+        assert before - credits(client) == done["final_credits"] == task["reserved_credits"] > 0
+    info = probe(download(done["result"]["primary_url"]))
+    assert (info.codec, info.width, info.height, info.fps, info.frames) == (
+        "h264",
+        480,
+        832,
+        16,
+        17,
+    )
+    progress = [e["progress"] for e in events]
+    assert progress == sorted(progress) and progress[-1] == 100
+    assert any(0 < p < 100 for p in progress), progress  # the steps show between start and end
+
+
+@ONE_BACKEND
+def test_the_upstream_dialect_names_the_model_by_its_hugging_face_repo_id(
+    local_server: Any,
+) -> None:
+    body = {
+        "model": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        "content": [{"type": "text", "text": "a paper lantern at dusk"}],
+        "duration": 1,
+    }
+    with local_server.client() as client:
+        made = client.post("/api/v3/contents/generations/tasks", json=body)
+        assert made.status_code == 200, made.text
+        task = client.get(f"/api/v3/contents/generations/tasks/{made.json()['id']}").json()
+        done = wait_for_status(client, task["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    video = probe(download(done["result"]["primary_url"]))
+    assert (video.width, video.height, video.frames) == (832, 480, 17)
+
+
+@ONE_BACKEND
+def test_weights_that_do_not_load_fail_the_task_and_release_its_credits(
+    server_factory: Any, weights: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(weights, broken)
+    shutil.rmtree(broken / "transformer")
+    server = server_factory(start=False, local_weights=f"{MODEL}={broken}")
+    server.env.update(OFFLINE)
+    server.start()
+    with server.client() as client:
+        before = credits(client)
+        task = create(client, tiny())
+        done = wait_for_status(client, task["id"], {"succeeded", "failed"})
+        assert credits(client) == before
+    assert done["status"] == "failed", done
+    assert done["error"]["code"] == "weights_unavailable", done
+    assert "could not be loaded" in done["error"]["message"]
+
+
+def test_without_weights_the_model_is_not_offered(shared_server: Any) -> None:
+    with shared_server.client() as client:
+        listed = {m["id"] for m in client.get("/api/v1/models").json()["data"]}
+        refused = post(client, tiny())
+    assert MODEL not in listed
+    assert f"model {MODEL!r} is not a known model" in error_message(
+        refused, 400, "validation_failed"
+    )
