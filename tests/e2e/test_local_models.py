@@ -15,7 +15,17 @@ from typing import Any
 
 import pytest
 
-from .support import create, credits, download, error_message, post, probe, wait_for_status
+from .support import (
+    create,
+    credits,
+    download,
+    error_message,
+    png_data_url,
+    post,
+    probe,
+    wait_for_status,
+)
+from .test_files import poster
 from .test_generation_events import read_events
 from .tiny_wan import save_tiny_wan
 
@@ -34,14 +44,25 @@ def tiny(**params: Any) -> dict[str, Any]:
     }
 
 
+I2V, FLF2V = "wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_wan(tmp_path_factory.mktemp("weights") / "tiny-wan")
 
 
+@pytest.fixture(scope="module")
+def image_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny pipelines for the first frame (I2V) and the first and last frames (FLF2V)."""
+    root = tmp_path_factory.mktemp("image-weights")
+    return {I2V: save_tiny_wan(root / "i2v", frames=1), FLF2V: save_tiny_wan(root / "flf2v", 2)}
+
+
 @pytest.fixture
-def local_server(server_factory: Any, weights: Path) -> Any:
-    server = server_factory(start=False, local_weights=f"{MODEL}={weights}")
+def local_server(server_factory: Any, weights: Path, image_weights: dict[str, Path]) -> Any:
+    named = [f"{MODEL}={weights}", *(f"{m}={path}" for m, path in image_weights.items())]
+    server = server_factory(start=False, local_weights=",".join(named))
     server.env.update(OFFLINE)
     server.start()
     return server
@@ -90,6 +111,45 @@ def test_the_upstream_dialect_names_the_model_by_its_hugging_face_repo_id(
     assert done["status"] == "succeeded", done
     video = probe(download(done["result"]["primary_url"]))
     assert (video.width, video.height, video.frames) == (832, 480, 17)
+
+
+@ONE_BACKEND
+def test_a_first_frame_task_through_v1_renders_the_frames_shape(local_server: Any) -> None:
+    """Wan 2.1 I2V with a ``data:`` PNG as the first frame; ``adaptive`` picks 16:9 for a
+    700x520 image (Wan's nearest shape)."""
+    item = {"url": png_data_url(poster(700, 520)), "kind": "image", "role": "first_frame"}
+    body = {"model": I2V, "prompt": "a red kite", "params": {"duration": 1, "steps": 2}}
+    body["params"]["referenceMediaItems"] = [item]
+    with local_server.client() as client:
+        done = wait_for_status(client, create(client, body)["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    video = probe(download(done["result"]["primary_url"]))
+    assert (video.width, video.height, video.frames) == (832, 480, 17)
+
+
+@ONE_BACKEND
+def test_a_first_and_last_frame_task_through_v3_renders(local_server: Any) -> None:
+    """Wan 2.1 FLF2V with two ``data:`` PNGs in the upstream dialect's roles, at 480p."""
+    frames = [
+        {"type": "image_url", "image_url": {"url": png_data_url(poster(480, 832))}, "role": role}
+        for role in ("first_frame", "last_frame")
+    ]
+    body = {
+        "model": FLF2V,
+        "content": [{"type": "text", "text": "a paper boat"}, *frames],
+        "resolution": "480p",
+        "duration": 1,
+    }
+    with local_server.client() as client:
+        made = client.post("/api/v3/contents/generations/tasks", json=body)
+        assert made.status_code == 200, made.text
+        task_id = made.json()["id"]
+        done = wait_for_status(client, task_id, {"succeeded", "failed"})
+        shown = client.get(f"/api/v3/contents/generations/tasks/{task_id}").json()
+    assert done["status"] == "succeeded", done
+    video = probe(download(done["result"]["primary_url"]))
+    assert (video.width, video.height, video.frames) == (480, 832, 17)
+    assert shown["ratio"] == "9:16"
 
 
 @ONE_BACKEND

@@ -12,17 +12,27 @@ from pathlib import Path
 WORDS = "a the of on in at over red kite sea boat lighthouse dusk green hill paper lantern"
 
 
-def save_tiny_wan(folder: Path) -> Path:
-    """Writes the pipeline to ``folder`` (``model_index.json`` and one folder per component)."""
+def save_tiny_wan(folder: Path, frames: int = 0) -> Path:
+    """Writes a pipeline to ``folder`` (``model_index.json`` and one folder per component):
+    text to video (``frames`` 0), or image to video from the first frame (1) or from the first
+    and last frames (2: the FLF2V form, whose transformer expects both images)."""
     import torch
     from diffusers import (
         AutoencoderKLWan,
         FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
         WanPipeline,
         WanTransformer3DModel,
     )
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, UMT5Config, UMT5EncoderModel
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModel,
+        PreTrainedTokenizerFast,
+        UMT5Config,
+        UMT5EncoderModel,
+    )
 
     torch.manual_seed(0)
     vocabulary = ["[PAD]", "[UNK]", "</s>", *WORDS.split()]
@@ -34,31 +44,53 @@ def save_tiny_wan(folder: Path) -> Path:
     config = UMT5Config(
         vocab_size=len(vocabulary), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2
     )
-    pipeline = WanPipeline(
-        tokenizer=tokenizer,
-        text_encoder=UMT5EncoderModel(config).eval(),
-        vae=AutoencoderKLWan(
+    components = {
+        "tokenizer": tokenizer,
+        "text_encoder": UMT5EncoderModel(config).eval(),
+        "vae": AutoencoderKLWan(
             base_dim=3,
             z_dim=16,
             dim_mult=[1, 1, 1, 1],
             num_res_blocks=1,
             temperal_downsample=[False, True, True],
         ),
-        transformer=WanTransformer3DModel(
-            patch_size=(1, 2, 2),
+        "scheduler": FlowMatchEulerDiscreteScheduler(shift=7.0),
+    }
+    transformer = {
+        "patch_size": (1, 2, 2),
+        "num_attention_heads": 2,
+        "attention_head_dim": 12,
+        "in_channels": 16,
+        "out_channels": 16,
+        "text_dim": 32,
+        "freq_dim": 256,
+        "ffn_dim": 32,
+        "num_layers": 2,
+        "cross_attn_norm": True,
+        "qk_norm": "rms_norm_across_heads",
+        "rope_max_seq_len": 1024,
+    }
+    if frames == 0:
+        pipeline = WanPipeline(transformer=WanTransformer3DModel(**transformer), **components)
+    else:
+        # The image is 4x4 pixels of 1x1 patches: 16 tokens and a class token per frame image.
+        transformer |= {"in_channels": 36, "image_dim": 4}
+        if frames == 2:
+            transformer["pos_embed_seq_len"] = 2 * (4 * 4 + 1)
+        vision = CLIPVisionConfig(
+            hidden_size=4,
+            projection_dim=4,
+            num_hidden_layers=2,
             num_attention_heads=2,
-            attention_head_dim=12,
-            in_channels=16,
-            out_channels=16,
-            text_dim=32,
-            freq_dim=256,
-            ffn_dim=32,
-            num_layers=2,
-            cross_attn_norm=True,
-            qk_norm="rms_norm_across_heads",
-            rope_max_seq_len=1024,
-        ),
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-    )
+            image_size=4,
+            intermediate_size=16,
+            patch_size=1,
+        )
+        pipeline = WanImageToVideoPipeline(
+            transformer=WanTransformer3DModel(**transformer),
+            image_encoder=CLIPVisionModel(vision).eval(),
+            image_processor=CLIPImageProcessor(crop_size=4, size=4),
+            **components,
+        )
     pipeline.save_pretrained(folder)
     return folder

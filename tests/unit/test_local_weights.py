@@ -26,12 +26,14 @@ def test_a_malformed_setting_names_the_entry(setting: str) -> None:
 
 
 def test_a_named_model_with_the_packages_installed_is_offered() -> None:
-    assert weights.unavailable(BOTH, {WAN: "/srv/wan"}) == {}
-    assert weights.unavailable(BOTH, {"Wan-AI/Wan2.1-T2V-1.3B-Diffusers": "/srv"}) == {}
+    assert WAN not in weights.unavailable(BOTH, {WAN: "/srv/wan"})
+    assert WAN not in weights.unavailable(BOTH, {"Wan-AI/Wan2.1-T2V-1.3B-Diffusers": "/srv"})
 
 
 def test_an_unnamed_model_or_missing_packages_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert weights.unavailable(BOTH, {}) == {WAN: "no weights: name them in SEEDANCE_LOCAL_WEIGHTS"}
+    reasons = weights.unavailable(BOTH, {WAN: "/srv/wan"})
+    assert set(reasons) == {"wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"}
+    assert set(reasons.values()) == {"no weights: name them in SEEDANCE_LOCAL_WEIGHTS"}
     monkeypatch.setattr(weights, "missing_packages", lambda: ["torch", "diffusers"])
     reason = weights.unavailable(BOTH, {WAN: "/srv/wan"})[WAN]
     assert reason == "torch, diffusers not installed: pip install 'seedance-gateway[local]'"
@@ -48,8 +50,10 @@ def test_the_local_models_join_the_catalog_and_leave_it_with_their_names() -> No
     assert shipped.find(WAN) is None
     spec = BOTH.find("wan2.1-t2v-1.3b")
     assert spec is not None and spec.id == WAN and spec.provider == "local"
-    assert len(BOTH.models) == len(shipped.models) + 1
-    back = BOTH.without([WAN])
+    local = [m.id for m in BOTH.models if m.provider == "local"]
+    assert local == [WAN, "wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"]
+    assert len(BOTH.models) == len(shipped.models) + 3
+    back = BOTH.without(local)
     assert back.find(WAN) is None and back.find("wan2.1-t2v-1.3b") is None
     assert [m.id for m in back.models] == [m.id for m in shipped.models]
 

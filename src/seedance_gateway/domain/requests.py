@@ -149,7 +149,8 @@ def normalize(
     frames = check.frames(fields.get("frames"), duration)
     check.supported(fields, mode)
     check.draft(fields, resolution)
-    concrete = _concrete_ratio(ratio, references)
+    shapes = tuple(r for r in CONCRETE_RATIOS if r in spec.capabilities.ratios)
+    concrete = _concrete_ratio(ratio, references, shapes or CONCRETE_RATIOS)
     width, height = spec.size(resolution, concrete)
     return GenerationRequest(
         model=spec.id,
@@ -189,14 +190,16 @@ def with_concrete_seed(request: GenerationRequest) -> GenerationRequest:
     return dataclasses.replace(request, seed=secrets.randbelow(MAX_SEED + 1))
 
 
-def _concrete_ratio(ratio: str, references: tuple[Reference, ...]) -> str:
-    """``adaptive`` follows the first frame's shape, else 16:9."""
+def _concrete_ratio(
+    ratio: str, references: tuple[Reference, ...], shapes: Sequence[str] = CONCRETE_RATIOS
+) -> str:
+    """``adaptive`` follows the first frame's shape (the nearest of ``shapes``), else 16:9."""
     if ratio != "adaptive":
         return ratio
     first = next((r for r in references if r.role == "first_frame" and r.width and r.height), None)
     if first is None or not first.width or not first.height:
         return "16:9"
-    return nearest_ratio(first.width, first.height)
+    return nearest_ratio(first.width, first.height, shapes)
 
 
 def nearest_ratio(width: int, height: int, candidates: Sequence[str] = CONCRETE_RATIOS) -> str:

@@ -10,10 +10,13 @@ download. A pipeline runs in a thread, so the worker's loop keeps its heartbeats
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from PIL import Image, ImageOps
 
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.domain.requests import GenerationRequest
@@ -65,9 +68,10 @@ class LocalProvider:
 
         video = workdir / "video.mp4"
         frame = workdir / "last_frame.png" if request.return_last_frame else None
+        images = await _frames(request, read_blob)
         async with self._lock:
             pipeline = await asyncio.to_thread(self._pipeline, spec)
-            await asyncio.to_thread(self._render, pipeline, request, step, video, frame)
+            await asyncio.to_thread(self._render, pipeline, request, images, step, video, frame)
         return Output(video=video, last_frame=frame)
 
     async def close(self) -> None:
@@ -83,6 +87,7 @@ class LocalProvider:
         self,
         pipeline: Any,
         request: GenerationRequest,
+        images: dict[str, Image.Image],
         step: Any,
         video: Path,
         last_frame: Path | None,
@@ -106,6 +111,7 @@ class LocalProvider:
                 generator=generator,
                 output_type="np",
                 callback_on_step_end=on_step_end,
+                **images,
             )
         except torch.OutOfMemoryError as exc:
             raise ProviderRejected(
@@ -115,6 +121,24 @@ class LocalProvider:
             ) from exc
         step(DENOISE_SHARE)
         encode.write(result.frames, request.fps, video, last_frame)
+
+
+#: The pipelines' names for a request's frames (``WanImageToVideoPipeline``'s).
+FRAME_ARGUMENTS = {"first_frame": "image", "last_frame": "last_image"}
+
+
+async def _frames(request: GenerationRequest, read_blob: ReadBlob) -> dict[str, Image.Image]:
+    """The request's first (and last) frame as the pipeline takes them, each cropped to the
+    video's size (``image``, ``last_image``); none for text to video."""
+    images: dict[str, Image.Image] = {}
+    for ref in request.references:
+        argument = FRAME_ARGUMENTS.get(ref.role)
+        if argument is None or ref.blob_key is None:
+            continue
+        picture = Image.open(io.BytesIO(await read_blob(ref.blob_key))).convert("RGB")
+        size = (request.width, request.height)
+        images[argument] = ImageOps.fit(picture, size, method=Image.Resampling.LANCZOS)
+    return images
 
 
 def _load(source: str, device: str, download: bool) -> Any:
