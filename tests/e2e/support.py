@@ -265,6 +265,14 @@ def rgb_frames(data: bytes) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
+def frames_at(video: bytes, size: tuple[int, int]) -> list[np.ndarray]:
+    """Frames 0, middle and last of ``video``, scaled to ``size`` (W, H): to compare videos of
+    one scene at two resolutions."""
+    frames = rgb_frames(video)
+    picked = (frames[0], frames[len(frames) // 2], frames[-1])
+    return [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in picked]
+
+
 def first_and_last_frame(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """The first and last decoded frames as RGB arrays."""
     frames = rgb_frames(data)

@@ -37,10 +37,10 @@ from .support import (
     credits,
     download,
     first_and_last_frame,
+    frames_at,
     mean_abs_diff,
     png_data_url,
     probe,
-    rgb_frames,
 )
 from .test_files import poster
 
@@ -622,13 +622,6 @@ def _draft_item(task_id: str) -> dict[str, Any]:
     return {"type": "draft_task", "draft_task": {"id": task_id}}
 
 
-def _frames_at(video: bytes, size: tuple[int, int]) -> list[np.ndarray]:
-    """Frames 0, middle and last of ``video``, scaled to ``size``."""
-    frames = rgb_frames(video)
-    picked = (frames[0], frames[len(frames) // 2], frames[-1])
-    return [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in picked]
-
-
 def test_a_2_5_draft_then_its_final_continues_the_scene_at_720p(
     sdk: Sdk, shared_server: Any
 ) -> None:
@@ -651,17 +644,18 @@ def test_a_2_5_draft_then_its_final_continues_the_scene_at_720p(
     assert final.resolution == "720p"
     made = download(final.content.video_url)
     assert (probe(made).width, probe(made).height, probe(made).frames) == (1280, 720, 96)
-    ours = _frames_at(made, (864, 496))
-    near = [mean_abs_diff(a, b) for a, b in zip(ours, rgb_frames_3(draft), strict=True)]
-    far = [mean_abs_diff(a, b) for a, b in zip(ours, rgb_frames_3(other), strict=True)]
+    size = (864, 496)
+    ours = frames_at(made, size)
+    near = [
+        mean_abs_diff(a, b)
+        for a, b in zip(ours, frames_at(download(draft.content.video_url), size), strict=True)
+    ]
+    far = [
+        mean_abs_diff(a, b)
+        for a, b in zip(ours, frames_at(download(other.content.video_url), size), strict=True)
+    ]
     assert max(near) < 6.0, near
     assert min(far) > 3 * max(near), (near, far)
-
-
-def rgb_frames_3(task: Any) -> list[np.ndarray]:
-    """Frames 0, middle and last of a task's video, at its own size."""
-    frames = rgb_frames(download(task.content.video_url))
-    return [frames[0], frames[len(frames) // 2], frames[-1]]
 
 
 def test_a_final_of_a_draft_that_is_not_the_callers_or_not_done_is_refused(
@@ -673,29 +667,25 @@ def test_a_final_of_a_draft_that_is_not_the_callers_or_not_done_is_refused(
     theirs, _ = queue_server.create_key(1000)
     with sdk.tasks(queue_server, mine) as tasks:
         queued = tasks.create(model=sdk.v25, content=TEXT, resolution="480p", draft=True)
-    with queue_server.client(mine) as http:
-        held = credits(http)
-        with sdk.tasks(queue_server, mine) as tasks:
+
+    def refused_final(key: str) -> str:
+        with sdk.tasks(queue_server, key) as tasks:
+            final = [_draft_item(queued.id)]
             exc = refused(
                 sdk,
                 sdk.errors.ArkBadRequestError,
-                lambda: tasks.create(model=sdk.v25, content=[_draft_item(queued.id)]),
+                lambda: tasks.create(model=sdk.v25, content=final),
                 400,
                 "InvalidParameter",
                 "content",
             )
-        assert f"draft task {queued.id} is queued; make the final once" in exc.message
+        return str(exc.message)
+
+    with queue_server.client(mine) as http:
+        held = credits(http)
+        assert f"draft task {queued.id} is queued; make the final once" in refused_final(mine)
         assert credits(http) == held
-    with sdk.tasks(queue_server, theirs) as tasks:
-        exc = refused(
-            sdk,
-            sdk.errors.ArkBadRequestError,
-            lambda: tasks.create(model=sdk.v25, content=[_draft_item(queued.id)]),
-            400,
-            "InvalidParameter",
-            "content",
-        )
-    assert f"there is no task {queued.id} in your account" in exc.message
+    assert f"there is no task {queued.id} in your account" in refused_final(theirs)
 
 
 # --- errors ------------------------------------------------------------------------------------

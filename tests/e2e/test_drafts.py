@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from seedance_gateway.domain import ids
 
@@ -23,10 +21,10 @@ from .support import (
     download,
     error_message,
     finish,
+    frames_at,
     mean_abs_diff,
     post,
     probe,
-    rgb_frames,
 )
 
 PROMPT = "A paper kite over a green hill, clouds drifting"
@@ -38,13 +36,6 @@ def draft_body(model: str = "seedance-2-5", **params: Any) -> dict[str, Any]:
 
 def final_body(draft_id: str, model: str = "seedance-2-5", **params: Any) -> dict[str, Any]:
     return {"model": model, "draft_task_id": draft_id, "params": params}
-
-
-def frames_at(video: bytes, size: tuple[int, int]) -> list[np.ndarray]:
-    """Frames 0, middle and last, scaled to ``size``."""
-    frames = rgb_frames(video)
-    picked = (frames[0], frames[len(frames) // 2], frames[-1])
-    return [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in picked]
 
 
 @pytest.fixture
