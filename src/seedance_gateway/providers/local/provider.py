@@ -10,8 +10,10 @@ download. A pipeline runs in a thread, so the worker's loop keeps its heartbeats
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,14 +40,17 @@ class LocalProvider:
     def __init__(
         self, catalog: Catalog, sources: Mapping[str, str], *, device: str, download: bool
     ) -> None:
-        self.specs = {m.id: m for m in catalog.models if m.provider == weights.PROVIDER}
+        local = [m for m in catalog.models if m.provider == weights.PROVIDER]
+        self.specs = {m.id: m for m in local if {m.id, *m.aliases} & set(sources)}
         self.sources = {
             m.id: weights.source_of(m.id, m.aliases, sources) for m in self.specs.values()
         }
         self.device = device
         self.download = download
         self._pipelines: dict[str, Any] = {}
-        self._lock = asyncio.Lock()  #: one task at a time on the device
+        #: One task at a time on the device, held by the thread that renders: a task whose
+        #: coroutine was cancelled keeps it until its thread has stopped at the next step.
+        self._device = threading.Lock()
 
     async def generate(
         self,
@@ -63,19 +68,42 @@ class LocalProvider:
         async def report(percent: int) -> None:
             await progress(percent)
 
-        def step(percent: int) -> None:  # from the pipeline's thread
+        stop = threading.Event()
+
+        def step(percent: int) -> None:  # from the pipeline's thread, after each step
+            if stop.is_set():
+                raise _Stopped
             asyncio.run_coroutine_threadsafe(report(percent), loop)
 
         video = workdir / "video.mp4"
         frame = workdir / "last_frame.png" if request.return_last_frame else None
         images = await _frames(request, read_blob)
-        async with self._lock:
-            pipeline = await asyncio.to_thread(self._pipeline, spec)
-            await asyncio.to_thread(self._render, pipeline, request, images, step, video, frame)
+        run = functools.partial(self._run, spec, request, images, step, video, frame)
+        try:
+            await asyncio.to_thread(run)
+        except asyncio.CancelledError:
+            stop.set()  # the worker gave the task up (lease lost, shutdown): stop between steps
+            raise
         return Output(video=video, last_frame=frame)
 
     async def close(self) -> None:
         self._pipelines.clear()
+
+    def _run(
+        self,
+        spec: ModelSpec,
+        request: GenerationRequest,
+        images: dict[str, Image.Image],
+        step: Any,
+        video: Path,
+        last_frame: Path | None,
+    ) -> None:
+        """Loads (once) and renders, holding the device."""
+        with self._device:
+            try:
+                self._render(self._pipeline(spec), request, images, step, video, last_frame)
+            except _Stopped:
+                log.info("task stopped between denoising steps")
 
     def _pipeline(self, spec: ModelSpec) -> Any:
         """The model's pipeline on the device, loaded on first use and kept."""
@@ -121,6 +149,10 @@ class LocalProvider:
             ) from exc
         step(DENOISE_SHARE)
         encode.write(result.frames, request.fps, video, last_frame)
+
+
+class _Stopped(Exception):
+    """Raised in a pipeline's step callback to stop a task its worker gave up."""
 
 
 #: The pipelines' names for a request's frames (``WanImageToVideoPipeline``'s).

@@ -1,0 +1,95 @@
+"""Provider ``local`` on its own, with a tiny Wan pipeline (``e2e.tiny_wan``) at 64x64 on the
+CPU: the MP4 it writes, its progress, and a task given up mid-run that stops between steps and
+frees the device for the next one."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import av
+import pytest
+
+from e2e.tiny_wan import save_tiny_wan
+from seedance_gateway import catalog as catalog_module
+from seedance_gateway.catalog import Mode
+from seedance_gateway.domain.requests import GenerationRequest
+from seedance_gateway.providers.local.provider import LocalProvider
+
+MODEL = "wan-2-1-t2v-1-3b"
+
+
+def request(steps: int, seed: int = 7) -> GenerationRequest:
+    """A 64x64, 9-frame text-to-video request (sizes the catalog does not offer, for speed)."""
+    return GenerationRequest(
+        model=MODEL,
+        prompt="a red kite",
+        mode=Mode.T2V,
+        resolution="480p",
+        ratio="16:9",
+        width=64,
+        height=64,
+        duration=1,
+        frames=9,
+        fps=16,
+        seed=seed,
+        steps=steps,
+    )
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> LocalProvider:
+    weights = save_tiny_wan(tmp_path_factory.mktemp("weights") / "tiny-wan")
+    both = catalog_module.load().joined(catalog_module.load_local())
+    return LocalProvider(both, {MODEL: str(weights)}, device="cpu", download=False)
+
+
+async def never(_key: str) -> bytes:
+    raise AssertionError("a text-to-video task reads no media")
+
+
+async def test_a_task_writes_its_mp4_and_reports_rising_progress(
+    provider: LocalProvider, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+
+    async def progress(percent: int) -> None:
+        seen.append(percent)
+
+    output = await provider.generate(request(4), tmp_path, read_blob=never, progress=progress)
+    await asyncio.sleep(0.05)  # the last report crosses from the pipeline's thread
+    with av.open(str(output.video)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 64, 64)
+    assert frames == 9
+    assert seen == sorted(seen) and seen[0] > 0 and seen[-1] == 90  # then encoding
+
+
+async def test_a_task_given_up_mid_run_stops_between_steps_and_frees_the_device(
+    provider: LocalProvider, tmp_path: Path
+) -> None:
+    steps: list[int] = []
+    started = asyncio.Event()
+
+    async def progress(percent: int) -> None:
+        steps.append(percent)
+        started.set()
+
+    long = asyncio.create_task(
+        provider.generate(request(400), tmp_path / "a", read_blob=never, progress=progress)
+    )
+    await started.wait()
+    long.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long
+    (tmp_path / "b").mkdir()
+    quick = provider.generate(request(2), tmp_path / "b", read_blob=never, progress=_ignore)
+    output = await asyncio.wait_for(quick, timeout=60)  # the device was freed
+    assert output.video.exists()
+    assert len(steps) < 400  # the long one stopped early
+    assert not (tmp_path / "a" / "video.mp4").exists()
+
+
+async def _ignore(_percent: int) -> None:
+    return None
