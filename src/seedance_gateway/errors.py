@@ -130,6 +130,12 @@ class ProviderRejected(ProviderError):
     code = "provider_rejected"
 
 
+class TaskStopped(ProviderError):
+    """The task stopped running while it was being made (cancelled or expired meanwhile)."""
+
+    code = "task_stopped"
+
+
 class UpstreamUnavailable(GatewayError):
     """The upstream could not be reached; try again shortly."""
 

@@ -41,6 +41,8 @@ from seedance_gateway.webhooks.policy import outbound_policy
 MAX_IDEMPOTENCY_KEY = 255
 #: Providers that carry a task on a remote service (a durable state machine, not one call).
 UPSTREAM_PROVIDERS = ("ark",)
+#: Providers whose running tasks can be cancelled: they stop at their next progress report.
+STOPS_MID_RUN = ("local",)
 WATCH_SECONDS = 0.5  #: how often ``watch`` reads a task it streams
 
 
@@ -262,11 +264,14 @@ class Service:
         )
 
     async def cancel(self, principal: Principal, task_id: str) -> Task:
-        """Cancels a queued task and releases its credits (upstream first, if it is there)."""
+        """Cancels a queued task and releases its credits (upstream first, if it is there);
+        on a model made by a provider that stops mid-run (``local``), a running one too."""
         task = await self.get(principal, task_id)
         if task.status is Status.QUEUED:
             await self._cancel_upstream(task)
-        return await self.store.tasks.cancel(task.id, principal.account_id)
+        spec = self.catalog.find(task.model)
+        running = spec is not None and spec.provider in STOPS_MID_RUN
+        return await self.store.tasks.cancel(task.id, principal.account_id, running=running)
 
     async def upstream_callback(
         self, task_id: str, secret: str, *, finished_as: str | None = None

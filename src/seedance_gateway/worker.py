@@ -27,7 +27,7 @@ from seedance_gateway.config import Settings
 from seedance_gateway.domain.ids import new_id
 from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.domain.tasks import Status, Task
-from seedance_gateway.errors import ProviderRejected, ProviderUnavailable
+from seedance_gateway.errors import ProviderRejected, ProviderUnavailable, TaskStopped
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.providers.ark.runner import ArkRunner
 from seedance_gateway.queue import Wakeup
@@ -299,6 +299,10 @@ class Worker:
         except ProviderRejected as exc:
             await complete(job, Status.FAILED, error=_error(exc.code, exc.message))
             return
+        except TaskStopped as exc:  # the task ended meanwhile (cancelled, expired): end the job
+            log.info("%s", exc.message)
+            await complete(job, Status.FAILED, error=_error(exc.code, exc.message))
+            return
         except Exception as exc:
             log.exception("task %s failed", job.task_id)
             await self._retry_or_fail(job, "internal_error", f"generation failed: {exc}", complete)
@@ -327,7 +331,8 @@ class Worker:
         try:
 
             async def progress(percent: int) -> None:
-                await self.store.tasks.set_progress(task.id, min(99, max(0, percent)))
+                if not await self.store.tasks.set_progress(task.id, min(99, max(0, percent))):
+                    raise TaskStopped(f"task {task.id} is no longer running; its work stops")
 
             output = await provider.generate(
                 request, workdir, read_blob=self._read_input, progress=progress

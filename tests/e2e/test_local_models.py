@@ -24,6 +24,7 @@ from .support import (
     post,
     probe,
     wait_for_status,
+    wait_until_rendering,
 )
 from .test_files import poster
 from .test_generation_events import read_events
@@ -150,6 +151,29 @@ def test_a_first_and_last_frame_task_through_v3_renders(local_server: Any) -> No
     video = probe(download(done["result"]["primary_url"]))
     assert (video.width, video.height, video.frames) == (480, 832, 17)
     assert shown["ratio"] == "9:16"
+
+
+@ONE_BACKEND
+def test_a_running_task_cancelled_stops_between_steps_and_frees_the_device(
+    local_server: Any,
+) -> None:
+    """A long task (100 steps) is cancelled once it shows progress: ``cancelled`` at once with
+    its credits released, and the next task renders (the device was freed) while the
+    cancelled one stays cancelled."""
+    with local_server.client() as client:
+        before = credits(client)
+        long = create(client, tiny(steps=100))
+        wait_until_rendering(client, long["id"])
+        cancelled = client.post(f"/api/v1/generations/{long['id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+        assert credits(client) == before
+        quick = create(client, tiny())
+        done = wait_for_status(client, quick["id"], {"succeeded", "failed"}, timeout=120)
+        assert done["status"] == "succeeded", done
+        still = client.get(f"/api/v1/generations/{long['id']}").json()
+    assert (still["status"], still["final_credits"], still["result"]) == ("cancelled", 0, None)
+    assert "stopped between denoising steps" in local_server.logs()
 
 
 @ONE_BACKEND

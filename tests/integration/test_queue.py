@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from integration_support import (
     assert_ledger_balanced,
     job_of,
@@ -19,6 +20,7 @@ from integration_support import (
 )
 
 from seedance_gateway.domain.tasks import Status
+from seedance_gateway.errors import InvalidState
 from seedance_gateway.store import Store
 from seedance_gateway.store.rows import Job
 
@@ -320,3 +322,27 @@ async def test_a_task_cancelled_after_its_job_was_claimed_is_not_started_or_char
     assert not await store.jobs.complete(job, Status.SUCCEEDED, result=RESULT)
     assert await ledger_entries(store, task.id) == [("hold", 25), ("release", 25)]
     assert await assert_ledger_balanced(store, owner) == 100
+
+
+async def test_a_running_task_is_cancelled_only_where_asked_and_its_progress_then_stops(
+    store: Store,
+) -> None:
+    """``cancel(running=True)`` (a provider that stops mid-run) cancels a running task and
+    releases its hold once; without it a running task is ``invalid_state``. Progress reports
+    then say the task no longer runs, and the job ends without touching the task."""
+    owner = await open_account(store, 100)
+    task = await submit(store, owner, 25)
+    job = await claim_one(store)
+    assert await store.jobs.start_task(job) is not None
+    assert await store.tasks.set_progress(task.id, 40)
+    with pytest.raises(InvalidState):
+        await store.tasks.cancel(task.id, owner.account_id)
+    cancelled = await store.tasks.cancel(task.id, owner.account_id, running=True)
+    assert (cancelled.status, cancelled.progress) == (Status.CANCELLED, 40)
+    assert not await store.tasks.set_progress(task.id, 60)
+    error = {"code": "task_stopped", "message": "stopped"}
+    assert not await store.jobs.complete(job, Status.FAILED, error=error)
+    assert (await store.tasks.get(task.id)).status is Status.CANCELLED
+    assert await ledger_entries(store, task.id) == [("hold", 25), ("release", 25)]
+    assert await assert_ledger_balanced(store, owner) == 100
+    assert await store.jobs.claim("w2", 5, 30) == []  # the job ended with the worker's report

@@ -409,8 +409,8 @@ EVENTS = {
     wh.FAILED: "The generation failed or expired (`data.status` says which); its credits "
     "were released.",
     wh.PROCESSING: "A worker started the generation (subscribe to it explicitly).",
-    wh.CANCELLED: "The generation was cancelled while queued; its credits were released "
-    "(subscribe to it explicitly).",
+    wh.CANCELLED: "The generation was cancelled (while queued, or running on an open-weight "
+    "model); its credits were released (subscribe to it explicitly).",
 }
 
 

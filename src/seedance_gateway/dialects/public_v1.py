@@ -313,7 +313,8 @@ async def _sse(request: Request, tasks: AsyncIterator[Task]) -> AsyncIterator[st
     openapi_extra=operation(raises=(NotFound, InvalidState)),
 )
 async def cancel_generation(request: Request, task_id: str, caller: Caller) -> dict[str, Any]:
-    """Cancels a queued generation and releases its credits."""
+    """Cancels a queued generation (or a running one on an open-weight model, which stops at
+    its next denoising step) and releases its credits."""
     task = await service_of(request).cancel(caller, task_id)
     return task_view(service_of(request), task, request)
 

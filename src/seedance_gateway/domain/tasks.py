@@ -28,7 +28,14 @@ TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.
 
 _ALLOWED = {
     Status.QUEUED: {Status.RUNNING, Status.FAILED, Status.CANCELLED, Status.EXPIRED},
-    Status.RUNNING: {Status.QUEUED, Status.SUCCEEDED, Status.FAILED, Status.EXPIRED},
+    #: running -> cancelled only where the provider stops mid-run (``local``, between steps)
+    Status.RUNNING: {
+        Status.QUEUED,
+        Status.SUCCEEDED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.EXPIRED,
+    },
 }
 
 

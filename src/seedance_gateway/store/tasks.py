@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from seedance_gateway import metrics
@@ -359,14 +369,18 @@ class TaskStore:
         items = [task_from_row(r) for r in rows[:limit]]
         return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
 
-    async def cancel(self, task_id: str, account_id: str) -> Task:
-        """Cancels a queued task and releases its credits; anything else is ``invalid_state``."""
+    async def cancel(self, task_id: str, account_id: str, *, running: bool = False) -> Task:
+        """Cancels a queued task (or, with ``running``, a running one: its provider stops at
+        its next progress report) and releases its credits; anything else is
+        ``invalid_state``."""
+        cancellable = (Status.QUEUED, Status.RUNNING) if running else (Status.QUEUED,)
         async with self.db.write() as conn:
             await lock_jobs(conn, task_id)
             task = await _task_for_update(conn, task_id, account_id, visible_only=True)
-            if task.status is not Status.QUEUED:
+            if task.status not in cancellable:
+                which = "a queued or running" if running else "only a queued"
                 raise InvalidState(
-                    f"task {task_id} is {task.status}; only a queued task can be cancelled"
+                    f"task {task_id} is {task.status}; {which} task can be cancelled"
                 )
             await finish(conn, task, Status.CANCELLED, error=None, result=None)
             await conn.execute(
@@ -376,19 +390,18 @@ class TaskStore:
             )
         return await self.get(task_id, account_id)
 
-    async def set_progress(self, task_id: str, progress: int) -> None:
+    async def set_progress(self, task_id: str, progress: int) -> bool:
         """Records progress (0-100) of a running task; it never goes back (a late, lower report
-        from an earlier moment changes nothing)."""
+        from an earlier moment changes nothing). False: the task is no longer running
+        (cancelled or expired meanwhile), so its work can stop."""
+        higher = case((t.tasks.c.progress < progress, progress), else_=t.tasks.c.progress)
         async with self.db.write() as conn:
-            await conn.execute(
+            moved = await conn.execute(
                 update(t.tasks)
-                .where(
-                    t.tasks.c.id == task_id,
-                    t.tasks.c.status == str(Status.RUNNING),
-                    t.tasks.c.progress <= progress,
-                )
-                .values(progress=progress, updated_at=now())
+                .where(t.tasks.c.id == task_id, t.tasks.c.status == str(Status.RUNNING))
+                .values(progress=higher, updated_at=now())
             )
+        return bool(moved.rowcount == 1)
 
     async def prune_idempotency(self, older_than_seconds: int) -> int:
         """Forgets idempotency keys older than their retention."""

@@ -22,12 +22,13 @@ from PIL import Image, ImageOps
 
 from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.domain.requests import GenerationRequest
-from seedance_gateway.errors import ProviderRejected
+from seedance_gateway.errors import ProviderRejected, TaskStopped
 from seedance_gateway.providers import Output, Progress, ReadBlob
 from seedance_gateway.providers.local import encode, weights
 
 log = logging.getLogger(__name__)
 DEFAULT_STEPS = 30
+REPORT_WAIT = 60.0  #: seconds a step waits for its progress to be recorded
 #: Progress while denoising; the rest is decoding and encoding.
 DENOISE_SHARE = 90
 
@@ -73,17 +74,22 @@ class LocalProvider:
         def step(percent: int) -> None:  # from the pipeline's thread, after each step
             if stop.is_set():
                 raise _Stopped
-            asyncio.run_coroutine_threadsafe(report(percent), loop)
+            try:  # waits for the report: a task cancelled meanwhile stops here
+                asyncio.run_coroutine_threadsafe(report(percent), loop).result(REPORT_WAIT)
+            except TaskStopped as exc:
+                raise _Stopped from exc
 
         video = workdir / "video.mp4"
         frame = workdir / "last_frame.png" if request.return_last_frame else None
         images = await _frames(request, read_blob)
         run = functools.partial(self._run, spec, request, images, step, video, frame)
         try:
-            await asyncio.to_thread(run)
+            finished = await asyncio.to_thread(run)
         except asyncio.CancelledError:
             stop.set()  # the worker gave the task up (lease lost, shutdown): stop between steps
             raise
+        if not finished:
+            raise TaskStopped(f"{request.model} stopped between denoising steps")
         return Output(video=video, last_frame=frame)
 
     async def close(self) -> None:
@@ -97,13 +103,15 @@ class LocalProvider:
         step: Any,
         video: Path,
         last_frame: Path | None,
-    ) -> None:
-        """Loads (once) and renders, holding the device."""
+    ) -> bool:
+        """Loads (once) and renders, holding the device; False: stopped between steps."""
         with self._device:
             try:
                 self._render(self._pipeline(spec), request, images, step, video, last_frame)
             except _Stopped:
                 log.info("task stopped between denoising steps")
+                return False
+        return True
 
     def _pipeline(self, spec: ModelSpec) -> Any:
         """The model's pipeline on the device, loaded on first use and kept."""
