@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ conn.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))
 conn.execute("COMMIT")
+print("released", time.time(), flush=True)
 """
 
 
@@ -69,7 +71,11 @@ async def test_a_write_waits_asleep_for_another_process_lock(
         began = loop.time()
         balance = await store.accounts.grant(owner.account_id, 5)
         waited = loop.time() - began
-        assert holder.poll() is not None  # the grant went through only once the lock was free
+        granted_at = time.time()
+        assert holder.stdout is not None
+        word, released_at = holder.stdout.readline().split()
+        # the grant went through only once the lock was free (the holder may still be exiting)
+        assert word == "released" and granted_at >= float(released_at)
     stop.set()
     ticks = await ticker
     assert balance == 105
