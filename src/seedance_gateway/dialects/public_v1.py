@@ -222,8 +222,8 @@ def _fields(spec: ModelSpec, params: dict[str, Any], *, final: bool) -> dict[str
     """The canonical fields of ``params``: with the v1 defaults, except for a final (whose
     scene is its draft's), and for a draft the resolution, 480p unless sent."""
     fields = catalog_params.parse(spec, params, defaults=not final)
-    resolution = next((p.key for p in spec.params if p.maps_to == "resolution"), None)
-    if fields.get("draft") and params.get(resolution or "") is None:
+    resolution = catalog_params.wire_names(spec).get("resolution", "").removeprefix("params.")
+    if fields.get("draft") and params.get(resolution) is None:
         fields.pop("resolution", None)
     return fields
 
