@@ -15,11 +15,12 @@ from integration_support import open_account, submit
 from sqlalchemy import bindparam, func, select, text
 
 from conftest import BACKENDS, PG_ADMIN_URL, _pg, _pg_url
-from seedance_gateway.errors import InsufficientCredits
+from seedance_gateway.errors import InsufficientCredits, RateLimited
 from seedance_gateway.queue import Wakeup, listening
 from seedance_gateway.store import Store
 from seedance_gateway.store.accounts import ADD_CREDITS
 from seedance_gateway.store.kept import KEPT_READ_CONNECTIONS, KEPT_WRITE_CONNECTIONS
+from seedance_gateway.store.tasks import Idempotency
 
 SLEEP = select(func.pg_sleep(bindparam("seconds")))
 pytestmark = pytest.mark.skipif("postgres" not in BACKENDS, reason="needs PostgreSQL")
@@ -237,3 +238,55 @@ async def _woken(wakeup: Wakeup, within: float) -> bool:
     start = time.monotonic()
     await wakeup.wait(within)
     return time.monotonic() - start < within
+
+
+async def test_a_plain_create_is_one_statement_committed_by_itself(
+    pg_store: tuple[Store, str],
+) -> None:
+    """A create with no idempotency key, priority or ``queued`` callback sends one statement
+    (no ``BEGIN``, no ``COMMIT``: five round trips became one, issue 19); one with an
+    idempotency key still runs in a transaction of its own."""
+    store, _ = pg_store
+    owner = await open_account(store, 1000)
+    sent: list[str] = []
+    async with store.db._kept_writes.lease() as kept:  # the next write takes it again (LIFO)
+        kept.driver.add_query_logger(lambda record: sent.append(record.query))
+    await submit(store, owner)
+    await asyncio.sleep(0)  # asyncpg calls its loggers soon after each query
+    assert len(sent) == 1 and "seedance_hold" in sent[0]
+    sent.clear()
+    await submit(store, owner, idempotency=Idempotency(key="k", fingerprint="f", ttl_seconds=60))
+    await asyncio.sleep(0)
+    assert sent[0].startswith("BEGIN") and sent[-1].startswith("COMMIT")
+    assert await store.accounts.balance(owner.account_id) == 1000 - 2 * 25
+
+
+async def test_a_one_statement_write_commits_it_and_refuses_a_second(
+    pg_store: tuple[Store, str],
+) -> None:
+    """``one_statement`` sends its statement alone, committed by itself, so a second one in the
+    same write would not share its fate: it is refused."""
+    store, _ = pg_store
+    owner = await open_account(store, 100)
+    grant = {"account": owner.account_id, "delta": 5}
+    with pytest.raises(RuntimeError, match="second statement"):
+        async with store.db.write(one_statement=True) as conn:
+            await conn.run(ADD_CREDITS, grant)
+            await conn.run(ADD_CREDITS, grant)
+    assert await store.accounts.balance(owner.account_id) == 105
+
+
+async def test_the_hold_refuses_in_the_api_s_words_and_leaves_the_balance(
+    pg_store: tuple[Store, str],
+) -> None:
+    """``seedance_hold``'s refusals (the key's in-flight limit first, then the balance) reach
+    the caller as the API's errors, with their figures, and take nothing."""
+    store, _ = pg_store
+    owner = await open_account(store, 60)
+    await submit(store, owner, max_in_flight=2)
+    with pytest.raises(InsufficientCredits, match="costs 50 credits; the balance is 35"):
+        await submit(store, owner, quote=50, max_in_flight=2)
+    await submit(store, owner, max_in_flight=2)
+    with pytest.raises(RateLimited, match="has 2 tasks queued or running \\(the limit is 2\\)"):
+        await submit(store, owner, quote=50, max_in_flight=2)
+    assert await store.accounts.balance(owner.account_id) == 10

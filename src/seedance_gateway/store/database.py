@@ -138,7 +138,7 @@ class Database:
         return self._postgres
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Connection]:
+    async def write(self, *, one_statement: bool = False) -> AsyncIterator[Connection]:
         """A transaction that may write; commits on success, rolls back on error, and then
         runs what ``after_commit`` deferred.
 
@@ -146,6 +146,10 @@ class Database:
         lock first: SQLite admits one writer at a time anyway, and queueing here beats its
         sleep-and-retry busy handler (p99 2 s -> 0.4 s under 16 concurrent creates, measured
         in bench/bench_api.py). Another process's write lock is waited for asleep.
+
+        With ``one_statement`` the caller sends one statement on PostgreSQL, atomic by itself:
+        it runs without ``BEGIN`` and ``COMMIT``, two round trips fewer, and a second statement
+        is refused. SQLite ignores it.
         """
         actions: list[Callable[[], None]] = []
         token = _after_commit.set(actions)
@@ -154,7 +158,7 @@ class Database:
                 async with self._sqlite.write(self.statements) as loop_conn:
                     yield loop_conn
             else:
-                async with self._postgres_transaction() as conn:
+                async with self._postgres_transaction(one_statement) as conn:
                     yield conn
         finally:
             _after_commit.reset(token)
@@ -162,14 +166,18 @@ class Database:
             action()
 
     @asynccontextmanager
-    async def _postgres_transaction(self) -> AsyncIterator[Connection]:
+    async def _postgres_transaction(self, one_statement: bool) -> AsyncIterator[Connection]:
         """A transaction begun and ended on asyncpg, on a connection this process keeps for
-        writes (``store.kept``). SQLAlchemy's pool does not know of the transaction, so a
-        connection whose ``COMMIT`` or ``ROLLBACK`` was cut short (a cancellation, a dropped
-        socket) is closed rather than kept or pooled: an open transaction there would hold its
-        locks."""
-        async with self._kept_writes.lease() as kept, kept.driver.transaction():
-            yield _OnPostgres(kept.connection, kept.driver, self.statements)
+        writes (``store.kept``), or, for ``one_statement``, that statement alone. SQLAlchemy's
+        pool does not know of the transaction, so a connection whose ``COMMIT`` or ``ROLLBACK``
+        was cut short (a cancellation, a dropped socket) is closed rather than kept or pooled:
+        an open transaction there would hold its locks."""
+        async with self._kept_writes.lease() as kept:
+            if one_statement:
+                yield _OnPostgres(kept.connection, kept.driver, self.statements, statements_left=1)
+                return
+            async with kept.driver.transaction():
+                yield _OnPostgres(kept.connection, kept.driver, self.statements)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -375,25 +383,43 @@ class _OnLoop:
 
 class _OnPostgres:
     """A PostgreSQL transaction begun on asyncpg: statements through SQLAlchemy (whose
-    connection is in autocommit mode, so it begins nothing) or prepared, on asyncpg itself."""
+    connection is in autocommit mode, so it begins nothing) or prepared, on asyncpg itself.
+    Outside a transaction, ``statements`` bounds how many it runs (each commits by itself)."""
 
-    __slots__ = ("_conn", "_driver", "_statements")
+    __slots__ = ("_conn", "_driver", "_left", "_statements")
 
-    def __init__(self, conn: AsyncConnection, driver: Any | None, statements: Statements) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        driver: Any | None,
+        statements: Statements,
+        *,
+        statements_left: int | None = None,
+    ) -> None:
         self._conn = conn
         self._driver = driver
         self._statements = statements
+        self._left = statements_left
 
     @property
     def dialect(self) -> Dialect:
         return self._conn.dialect
 
+    def _count(self) -> None:
+        if self._left is None:
+            return
+        if self._left <= 0:
+            raise RuntimeError("a one-statement write sent a second statement")
+        self._left -= 1
+
     async def execute(
         self, statement: Executable, parameters: Any = None, /
     ) -> CursorResult[*TupleAny]:
+        self._count()
         return await self._conn.execute(statement, parameters)
 
     async def run(self, statement: ClauseElement, parameters: Mapping[str, Any], /) -> Rows:
+        self._count()
         prepared = self._statements.get(statement, parameters)
         arguments = prepared.arguments(parameters)
         if self._driver is None:  # a read: its connection is fetched on first use

@@ -4,13 +4,14 @@ one never does)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
 from seedance_gateway.domain import webhooks as wh
 from seedance_gateway.domain.ids import new_id
-from seedance_gateway.domain.tasks import Task
+from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.store import tables as t
 from seedance_gateway.store.accounts import now
 from seedance_gateway.store.database import Connection
@@ -141,6 +142,18 @@ async def _subscribed(conn: Connection, account_id: str) -> list[dict[str, Any]]
 
 
 def _callback_url(task: Task) -> str | None:
-    url = task.request.get("callback_url")
-    wanted = task.request.get("callback_statuses") or ()
-    return url if url and str(task.status) in wanted else None
+    return _callback_for(task.request, task.status)
+
+
+def _callback_for(request: Mapping[str, Any], status: Status) -> str | None:
+    """The request's callback URL, if it asked to hear of ``status``."""
+    url = request.get("callback_url")
+    wanted = request.get("callback_statuses") or ()
+    return url if url and str(status) in wanted else None
+
+
+def writes_on_create(request: Mapping[str, Any]) -> bool:
+    """Whether ``record_status_change`` writes anything for a task just created (queued) from
+    ``request``: only when an endpoint may subscribe to ``queued`` or its callback asked for it."""
+    queued = Status.QUEUED
+    return wh.event_type_for(queued) in wh.EVENT_TYPES or _callback_for(request, queued) is not None

@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from seedance_gateway import metrics
 from seedance_gateway.domain import ids, ledger
@@ -70,22 +70,28 @@ INSERT_JOB = insert(t.jobs)
 
 
 def _created_rows() -> Select[Any]:
-    """A new task, its hold's ledger entry and its job as one statement, returning the task
-    (PostgreSQL: each statement there is a round trip, made while the hold locks the account;
-    SQLite, which takes no ``INSERT`` in a ``WITH``, runs the three one by one). Its parameters
-    are ``new_`` + a task column (``_TASK_VALUES``), ``new_balance_after``, ``new_job_kind``
-    and ``new_max_attempts``: no name of a column, which the rows would otherwise take."""
+    """A create on PostgreSQL as one statement: the hold (``seedance_hold``, migration 0013:
+    the account locked, the key's tasks in flight counted after the lock, the credits taken or
+    an error raised), the new task, the hold's ledger entry and the job, returning the task.
+    Atomic by itself, it needs no ``BEGIN`` and ``COMMIT`` of its own (``Database.write``'s
+    ``one_statement``). Its parameters are ``new_`` + a task column (``_TASK_VALUES``),
+    ``new_job_kind``, ``new_max_attempts`` and ``new_in_flight_limit``: no name of a column,
+    which the rows would otherwise take. SQLite, which takes no ``INSERT`` in a ``WITH``,
+    runs the statements one by one (``_insert_created_one_by_one``)."""
 
     def new(name: str) -> BindParameter[Any]:
         return bindparam(f"new_{name}")
 
     task = insert(t.tasks).values({c: new(c) for c in _TASK_VALUES}).returning(*t.tasks.c)
+    hold = func.seedance_hold(
+        new("account_id"), new("quote"), new("api_key_id"), new("id"), new("in_flight_limit")
+    )
     entry = insert(t.ledger).values(
         account_id=new("account_id"),
         task_id=new("id"),
         kind=str(ledger.EntryKind.HOLD),
         amount=new("quote"),
-        balance_after=new("balance_after"),
+        balance_after=hold,
         note=None,
         created_at=new("created_at"),
     )
@@ -100,6 +106,12 @@ def _created_rows() -> Select[Any]:
         updated_at=new("created_at"),
     )
     return select(task.cte("task")).add_cte(entry.cte("entry"), job.cte("job"))
+
+
+#: ``seedance_hold``'s refusals (their detail is the figure): the key's in-flight limit, the
+#: balance.
+IN_FLIGHT_FULL = "SDINF"
+CREDITS_SHORT = "SDCRD"
 
 
 _TASK_VALUES = (
@@ -200,10 +212,13 @@ class TaskStore:
     async def submit(
         self, new: NewTask, *, idempotency: Idempotency | None, max_in_flight: int
     ) -> tuple[Task, bool]:
-        """Holds the quote, inserts the task and its job; returns (task, replayed)."""
+        """Holds the quote, inserts the task and its job; returns (task, replayed). On
+        PostgreSQL a create with no idempotency key, priority or ``queued`` callback is one
+        statement, committed by itself."""
+        one_statement = idempotency is None and not _writes_more(new)
         for attempt in range(3):
             try:
-                async with self.db.write() as conn:
+                async with self.db.write(one_statement=one_statement) as conn:
                     return await self._submit(conn, new, idempotency, max_in_flight)
             except IntegrityError:
                 if idempotency is None or attempt == 2:
@@ -221,22 +236,15 @@ class TaskStore:
             existing = await _replay(conn, new.api_key_id, idempotency)
             if existing is not None:
                 return existing, True
-        hold = ledger.EntryKind.HOLD
-        balance = await change_balance(conn, new.account_id, ledger.balance_delta(hold, new.quote))
-        # After the hold: on PostgreSQL its row lock serializes an account's submits (and so
-        # each key's), so the count sees every task committed before this one.
-        await _check_in_flight(conn, new.api_key_id, max_in_flight)
-        if balance is None:
-            available = await _balance(conn, new.account_id)
-            raise InsufficientCredits(
-                f"this request costs {new.quote} credits; the balance is {available}"
-            )
-        task = await self._insert_created(conn, new, balance)
+        if conn.dialect.name == "postgresql":
+            task = await self._insert_created(conn, new, max_in_flight)
+        else:
+            task = await self._insert_created_one_by_one(conn, new, max_in_flight)
         await priority.take_place(
             conn,
             account_id=new.account_id,
             kind=new.job_kind,
-            priority=int(new.request.get("priority") or 0),
+            priority=_priority(new),
             stamp=now(),
         )
         await outbox.record_status_change(conn, task)
@@ -253,25 +261,45 @@ class TaskStore:
             )
         return task, False
 
-    async def _insert_created(self, conn: Connection, new: NewTask, balance: int) -> Task:
-        """The new task, its hold's ledger entry and its job (one statement on PostgreSQL)."""
-        if conn.dialect.name != "postgresql":
-            task = await _insert_task(conn, new)
-            await record_entry(
-                conn,
-                account_id=new.account_id,
-                kind=ledger.EntryKind.HOLD,
-                amount=new.quote,
-                balance_after=balance,
-                task_id=new.id,
-            )
-            await enqueue(conn, new.id, new.job_kind, self.max_attempts)
-            return task
-        count_moved(ledger.EntryKind.HOLD, new.quote)  # as record_entry does
-        values = {**_task_values(new), "balance_after": balance, "job_kind": new.job_kind}
+    async def _insert_created(self, conn: Connection, new: NewTask, max_in_flight: int) -> Task:
+        """PostgreSQL: the hold, the new task, its ledger entry and its job in one statement
+        (``INSERT_CREATED_ROWS``); the hold's refusals become the API's errors."""
+        values = {**_task_values(new), "job_kind": new.job_kind}
         values["max_attempts"] = self.max_attempts
+        values["in_flight_limit"] = max_in_flight
         named = {f"new_{name}": value for name, value in values.items()}
-        return task_from_row((await conn.run(INSERT_CREATED_ROWS, named)).one())
+        try:
+            row = (await conn.run(INSERT_CREATED_ROWS, named)).one()
+        except DBAPIError as exc:
+            code, detail = _raised(exc)
+            if code == IN_FLIGHT_FULL:
+                raise _in_flight_full(int(detail), max_in_flight) from None
+            if code == CREDITS_SHORT:
+                raise _credits_short(new.quote, int(detail)) from None
+            raise
+        count_moved(ledger.EntryKind.HOLD, new.quote)  # as record_entry does
+        return task_from_row(row)
+
+    async def _insert_created_one_by_one(
+        self, conn: Connection, new: NewTask, max_in_flight: int
+    ) -> Task:
+        """SQLite: the hold, the key's in-flight count, the task, its entry and its job."""
+        hold = ledger.EntryKind.HOLD
+        balance = await change_balance(conn, new.account_id, ledger.balance_delta(hold, new.quote))
+        await _check_in_flight(conn, new.api_key_id, max_in_flight)
+        if balance is None:
+            raise _credits_short(new.quote, await _balance(conn, new.account_id))
+        task = await _insert_task(conn, new)
+        await record_entry(
+            conn,
+            account_id=new.account_id,
+            kind=hold,
+            amount=new.quote,
+            balance_after=balance,
+            task_id=new.id,
+        )
+        await enqueue(conn, new.id, new.job_kind, self.max_attempts)
+        return task
 
     async def get(self, task_id: str, account_id: str | None = None) -> Task:
         """The task, if it exists and (when given) belongs to ``account_id``."""
@@ -481,13 +509,37 @@ async def _replay(conn: Connection, api_key_id: str, idem: Idempotency) -> Task 
 async def _check_in_flight(conn: Connection, api_key_id: str, limit: int) -> None:
     count = (await conn.run(IN_FLIGHT_COUNT, {"api_key_id": api_key_id, "cap": limit + 1})).scalar()
     if count >= limit:
-        held = f"more than {limit}" if count > limit else str(count)
-        raise RateLimited(
-            f"this API key has {held} tasks queued or running (the limit is {limit}); "
-            "wait for one to finish",
-            retry_after=5,
-            in_flight=True,
-        )
+        raise _in_flight_full(count, limit)
+
+
+def _in_flight_full(count: int, limit: int) -> RateLimited:
+    """The refusal of a key with ``count`` tasks in flight (counted up to ``limit`` + 1)."""
+    held = f"more than {limit}" if count > limit else str(count)
+    return RateLimited(
+        f"this API key has {held} tasks queued or running (the limit is {limit}); "
+        "wait for one to finish",
+        retry_after=5,
+        in_flight=True,
+    )
+
+
+def _credits_short(quote: int, balance: int) -> InsufficientCredits:
+    return InsufficientCredits(f"this request costs {quote} credits; the balance is {balance}")
+
+
+def _raised(exc: DBAPIError) -> tuple[str | None, str]:
+    """The SQLSTATE and detail of the database's error (asyncpg's, under ``exc``)."""
+    return getattr(exc.orig, "sqlstate", None), getattr(exc.orig, "detail", None) or ""
+
+
+def _priority(new: NewTask) -> int:
+    return int(new.request.get("priority") or 0)
+
+
+def _writes_more(new: NewTask) -> bool:
+    """Whether a create writes more than the task, its hold and its job: a priority that
+    reorders the queue, or a callback that asked to hear of ``queued``."""
+    return _priority(new) > 0 or outbox.writes_on_create(new.request)
 
 
 async def _balance(conn: Connection, account_id: str) -> int:
