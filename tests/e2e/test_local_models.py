@@ -77,7 +77,7 @@ def test_a_text_to_video_task_renders_with_progress_and_is_charged_its_quote(
         listed = {m["id"] for m in client.get("/api/v1/models").json()["data"]}
         assert MODEL in listed
         before = credits(client)
-        task = create(client, tiny(aspect_ratio="9:16"))
+        task = create(client, tiny(aspect_ratio="9:16", guidance_scale=3.5, negative_prompt="blur"))
         events = read_events(local_server, local_server.key, task["id"])
         done = wait_for_status(client, task["id"], {"succeeded", "failed"})
         assert done["status"] == "succeeded", done
@@ -194,6 +194,33 @@ def test_weights_that_do_not_load_fail_the_task_and_release_its_credits(
     assert done["status"] == "failed", done
     assert done["error"]["code"] == "weights_unavailable", done
     assert "could not be loaded" in done["error"]["message"]
+
+
+@ONE_BACKEND
+def test_the_open_weight_parameters_are_listed_and_checked(local_server: Any) -> None:
+    """The model list shows the guidance scale (a decimal) and the negative prompt (a text);
+    a value they do not take is the v1 error naming the parameter, and nothing is charged."""
+    with local_server.client() as client:
+        models = {m["id"]: m for m in client.get("/api/v1/models").json()["data"]}
+        params = {p["key"]: p for p in models[MODEL]["params"]}
+        before = credits(client)
+        too_strong = post(client, tiny(guidance_scale=25))
+        not_text = post(client, tiny(negative_prompt=["blur"]))
+        assert credits(client) == before
+    guidance, negative = params["guidance_scale"], params["negative_prompt"]
+    assert (guidance["type"], guidance["default"], guidance["min"], guidance["max"]) == (
+        "decimal",
+        5.0,
+        1,
+        20,
+    )
+    assert (negative["type"], negative["default"], negative["max"]) == ("text", "", 2000)
+    assert "params.guidance_scale must be between 1 and 20 (got 25)" in error_message(
+        too_strong, 400, "validation_failed"
+    )
+    assert "params.negative_prompt must be a string" in error_message(
+        not_text, 400, "validation_failed"
+    )
 
 
 def test_without_weights_the_model_is_not_offered(shared_server: Any) -> None:

@@ -1,13 +1,16 @@
 """Provider ``local`` on its own, with a tiny Wan pipeline (``e2e.tiny_wan``) at 64x64 on the
-CPU: the MP4 it writes, its progress, and a task given up mid-run that stops between steps and
-frees the device for the next one."""
+CPU: the MP4 it writes, its progress, the guidance scale and negative prompt reaching the
+pipeline, and a task given up mid-run that stops between steps and frees the device for the next
+one."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from e2e.tiny_wan import save_tiny_wan
@@ -93,3 +96,25 @@ async def test_a_task_given_up_mid_run_stops_between_steps_and_frees_the_device(
 
 async def _ignore(_percent: int) -> None:
     return None
+
+
+async def test_the_guidance_scale_and_the_negative_prompt_reach_the_pipeline(
+    provider: LocalProvider, tmp_path: Path
+) -> None:
+    """Same seed, same video; another guidance scale, or a negative prompt (guidance on by
+    default), another video."""
+
+    async def frames(name: str, asked: GenerationRequest) -> np.ndarray:
+        (tmp_path / name).mkdir()
+        output = await provider.generate(asked, tmp_path / name, read_blob=never, progress=_ignore)
+        with av.open(str(output.video)) as container:
+            return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+    plain = request(2)
+    base = await frames("base", plain)
+    assert np.array_equal(base, await frames("again", plain))
+    unguided = await frames("unguided", dataclasses.replace(plain, guidance=1.0))
+    avoiding = await frames("avoiding", dataclasses.replace(plain, negative_prompt="sea boat"))
+    for other in (unguided, avoiding):
+        assert other.shape == base.shape and not np.array_equal(other, base)
+    assert not np.array_equal(unguided, avoiding)

@@ -12,3 +12,9 @@ from seedance_gateway.catalog import Catalog
 def catalog() -> Catalog:
     """The shipped model catalog."""
     return catalog_module.load()
+
+
+@pytest.fixture(scope="session")
+def local_catalog() -> Catalog:
+    """The shipped open-weight models (provider local)."""
+    return catalog_module.load_local()

@@ -544,3 +544,57 @@ def test_invalid_yaml_is_refused_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="not valid YAML") as caught:
         catalog_module.load(path)
     assert str(path) in str(caught.value)
+
+
+LOCAL: dict[str, Any] = yaml.safe_load(
+    (Path(catalog_module.__file__).parent / "local-models.yaml").read_text()
+)
+
+
+def _local_error(tmp_path: Path, mutate: Callable[[dict[str, Any]], None]) -> str:
+    data = copy.deepcopy(LOCAL)
+    mutate(data)
+    path = tmp_path / "local.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(CatalogError) as caught:
+        catalog_module.load(path)
+    return str(caught.value)
+
+
+def _local_param(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(p for p in data["models"][0]["params"] if p["key"] == key)
+
+
+def test_the_open_weight_models_load_with_guidance_and_a_negative_prompt(tmp_path: Path) -> None:
+    path = tmp_path / "local.yaml"
+    path.write_text(yaml.safe_dump(LOCAL, sort_keys=False))
+    for spec in catalog_module.load(path).models:
+        guidance, negative = spec.param("guidance_scale"), spec.param("negative_prompt")
+        assert guidance is not None and guidance.kind == "decimal" and guidance.default == 5.0
+        assert negative is not None and negative.kind == "text" and negative.maximum == 2000
+        assert spec.price.per_step
+
+
+def test_a_decimal_cannot_fill_an_integer_field(tmp_path: Path) -> None:
+    message = _local_error(tmp_path, lambda d: _local_param(d, "steps").update(kind="decimal"))
+    assert "(steps)" in message and "a decimal cannot fill steps (integer)" in message
+
+
+def test_a_decimal_default_outside_its_range_is_refused(tmp_path: Path) -> None:
+    message = _local_error(tmp_path, lambda d: _local_param(d, "guidance_scale").update(default=30))
+    assert "default 30 is outside [1, 20]" in message
+
+
+def test_a_text_needs_its_length(tmp_path: Path) -> None:
+    message = _local_error(tmp_path, lambda d: _local_param(d, "negative_prompt").pop("max"))
+    assert "a text needs max" in message
+
+
+def test_a_price_per_step_needs_a_steps_parameter(tmp_path: Path) -> None:
+    def without_steps(data: dict[str, Any]) -> None:
+        model = data["models"][0]
+        model["params"] = [p for p in model["params"] if p["key"] != "steps"]
+
+    assert "price.per_step needs the pixels rule and a steps parameter" in _local_error(
+        tmp_path, without_steps
+    )

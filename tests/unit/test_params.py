@@ -266,3 +266,47 @@ def test_without_defaults_only_the_sent_params_are_parsed(catalog: Catalog) -> N
         "resolution": "1080p",
         "watermark": True,
     }
+
+
+# --- decimal and text parameters (the open-weight models' guidance and negative prompt) ----
+
+WAN = "wan-2-1-t2v-1-3b"
+
+
+@pytest.mark.parametrize(("raw", "value"), [(7.5, 7.5), ("7.5", 7.5), (7, 7.0), (" 1 ", 1.0)])
+def test_a_decimal_takes_a_number_or_a_decimal_string(
+    local_catalog: Catalog, raw: Any, value: float
+) -> None:
+    fields = parse(spec_of(local_catalog, WAN), {"guidance_scale": raw})
+    assert fields["guidance"] == value and isinstance(fields["guidance"], float)
+
+
+@pytest.mark.parametrize("raw", ["high", True, "7,5", "1e3", [5], float("inf")])
+def test_a_decimal_refuses_what_is_not_a_number(local_catalog: Catalog, raw: Any) -> None:
+    error = refused(spec_of(local_catalog, WAN), {"guidance_scale": raw})
+    assert error.field == "params.guidance_scale" and "must be a number" in str(error)
+
+
+@pytest.mark.parametrize("raw", [0.5, 20.01, "-3"])
+def test_a_decimal_out_of_range_is_refused_with_its_bounds(
+    local_catalog: Catalog, raw: Any
+) -> None:
+    error = refused(spec_of(local_catalog, WAN), {"guidance_scale": raw})
+    assert "params.guidance_scale must be between 1 and 20" in str(error)
+
+
+def test_a_text_is_taken_as_sent_up_to_its_length(local_catalog: Catalog) -> None:
+    spec = spec_of(local_catalog, WAN)
+    assert parse(spec, {"negative_prompt": " blur, text "})["negative_prompt"] == " blur, text "
+    assert len(parse(spec, {"negative_prompt": "x" * 2000})["negative_prompt"]) == 2000
+    error = refused(spec, {"negative_prompt": "x" * 2001})
+    assert "params.negative_prompt is 2001 characters long; at most 2000" in str(error)
+    assert "must be a string" in str(refused(spec, {"negative_prompt": 12}))
+
+
+def test_the_open_weight_defaults_fill_guidance_and_an_empty_negative_prompt(
+    local_catalog: Catalog,
+) -> None:
+    fields = parse(spec_of(local_catalog, WAN), {})
+    assert fields["guidance"] == 5.0 and fields["negative_prompt"] == ""
+    assert fields["steps"] == 30

@@ -260,3 +260,15 @@ def test_2_5_bills_a_model_decided_length_as_ten_seconds_and_30_s_at_three_times
     assert decided == v1_quote(catalog, "seedance-2-5", {"duration": 10}) == 350
     assert v1_quote(catalog, "seedance-2-5", {"duration": 30}) == 1050
     assert v1_quote(catalog, "seedance-2-5", {"duration": 10, "resolution": "1080p"}) == 867
+
+
+def test_an_open_weight_price_follows_the_steps_asked(local_catalog: Catalog) -> None:
+    """``per_step``: GPU time follows the denoising steps, so does the price (30 by default)."""
+    prices = {
+        steps: v1_quote(local_catalog, "wan-2-1-t2v-1-3b", {"steps": steps})
+        for steps in (15, 30, 60, 100)
+    }
+    assert prices[30] == 20  # base_credits at the defaults (480p, 5 s, 30 steps)
+    assert prices == {15: 10, 30: 20, 60: 40, 100: math.ceil(20 * 100 / 30)}
+    guided = v1_quote(local_catalog, "wan-2-1-t2v-1-3b", {"guidance_scale": 9.5})
+    assert guided == prices[30]  # the guidance scale does not change the work per step

@@ -11,6 +11,7 @@ import yaml
 
 from seedance_gateway.catalog.model import (
     CANONICAL_FIELDS,
+    KIND_TYPES,
     Capabilities,
     Catalog,
     DurationRange,
@@ -186,6 +187,7 @@ def _price(raw: Mapping[str, Any]) -> PriceRule:
         resolution_factors={
             str(k): float(v) for k, v in (raw.get("resolution_factors") or {}).items()
         },
+        per_step=bool(raw.get("per_step", False)),
     )
 
 
@@ -217,12 +219,17 @@ def _check(spec: ModelSpec) -> None:
 def _check_param(param: ParamSpec, caps: Capabilities) -> None:
     if param.maps_to not in CANONICAL_FIELDS:
         raise CatalogError(f"maps_to {param.maps_to!r} is not one of {sorted(CANONICAL_FIELDS)}")
+    if param.kind not in KIND_TYPES:
+        raise CatalogError(f"kind {param.kind!r} is not one of {sorted(KIND_TYPES)}")
+    yields = KIND_TYPES[param.kind]
+    if yields is not None and param.value_type is not yields:
+        raise CatalogError(f"a {param.kind} cannot fill {param.maps_to} ({param.value_type})")
     if param.kind == "select":
         _check_select(param)
-    elif param.kind == "number":
-        _check_number(param)
+    elif param.kind == "text":
+        _check_text(param)
     else:
-        raise CatalogError(f"kind {param.kind!r} is not select or number")
+        _check_range(param)
     if param.maps_to == "resolution" and set(param.options) - set(caps.resolutions):
         raise CatalogError(f"offers a resolution the model lacks ({list(caps.resolutions)})")
     if param.maps_to == "draft" and not caps.draft:
@@ -241,18 +248,28 @@ def _check_select(param: ParamSpec) -> None:
         raise CatalogError("options of a boolean field must be true/false")
 
 
-def _check_number(param: ParamSpec) -> None:
+def _check_range(param: ParamSpec) -> None:
+    """A ``number`` or ``decimal``: its bounds and its default."""
     if param.minimum is None or param.maximum is None or param.minimum > param.maximum:
-        raise CatalogError("a number needs min <= max")
-    if not param.minimum <= int(param.default) <= param.maximum:
+        raise CatalogError(f"a {param.kind} needs min <= max")
+    if isinstance(param.default, str) or not param.minimum <= param.default <= param.maximum:
         bounds = f"[{param.minimum}, {param.maximum}]"
         raise CatalogError(f"default {param.default!r} is outside {bounds}")
+
+
+def _check_text(param: ParamSpec) -> None:
+    if not isinstance(param.maximum, int) or param.maximum <= 0:
+        raise CatalogError("a text needs max, its length in characters")
+    if not isinstance(param.default, str) or len(param.default) > param.maximum:
+        raise CatalogError(f"default {param.default!r} is not a text of at most {param.maximum}")
 
 
 def _check_price(spec: ModelSpec) -> None:
     price = spec.price
     if price.base_credits <= 0:
         raise CatalogError("price.base_credits must be positive")
+    if price.per_step and (price.kind != "pixels" or spec.param_for("steps") is None):
+        raise CatalogError("price.per_step needs the pixels rule and a steps parameter")
     if price.kind == "table":
         missing = set(spec.capabilities.resolutions) - set(price.table)
         if missing:

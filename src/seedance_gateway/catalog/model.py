@@ -23,6 +23,7 @@ class ValueType(enum.StrEnum):
     STRING = "string"
     INTEGER = "integer"
     BOOLEAN = "boolean"
+    DECIMAL = "decimal"
 
 
 #: The canonical request fields a wire parameter can map to, with their types.
@@ -42,6 +43,17 @@ CANONICAL_FIELDS: Mapping[str, ValueType] = {
     "web_search": ValueType.BOOLEAN,
     "draft": ValueType.BOOLEAN,
     "steps": ValueType.INTEGER,
+    "guidance": ValueType.DECIMAL,
+    "negative_prompt": ValueType.STRING,
+}
+#: What each parameter kind yields: ``select`` any type (its options say), ``number`` an
+#: integer in ``[minimum, maximum]``, ``decimal`` a number in ``[minimum, maximum]``, ``text``
+#: a string of at most ``maximum`` characters.
+KIND_TYPES: Mapping[str, ValueType | None] = {
+    "select": None,
+    "number": ValueType.INTEGER,
+    "decimal": ValueType.DECIMAL,
+    "text": ValueType.STRING,
 }
 
 
@@ -50,14 +62,12 @@ class ParamSpec:
     """One Public API v1 parameter, named exactly as the model's page names it."""
 
     key: str  #: the wire name in ``params`` (``aspect_ratio``, ``aspectRatio``, ``fixed_lens``)
-    kind: (
-        str  #: ``select`` (one of ``options``) or ``number`` (an integer in ``[minimum, maximum]``)
-    )
+    kind: str  #: a key of ``KIND_TYPES``: ``select``, ``number``, ``decimal`` or ``text``
     maps_to: str  #: the canonical field (a key of ``CANONICAL_FIELDS``)
-    default: str | int
+    default: str | int | float
     options: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | float | None = None  #: ``number``, ``decimal``
+    maximum: int | float | None = None  #: ``number``, ``decimal``; ``text``: its length
     description: str = ""
     extension: bool = False  #: ours, beyond the reference API
 
@@ -127,6 +137,9 @@ class PriceRule:
     audio_factor: float = 1.0
     flex_factor: float = 0.5
     resolution_factors: Mapping[str, float] = field(default_factory=dict)
+    #: ``pixels`` only: the price scales with the denoising steps asked, against the default
+    #: (open-weight models, whose GPU time follows the steps)
+    per_step: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +165,10 @@ class ModelSpec:
     def param(self, key: str) -> ParamSpec | None:
         """The Public API v1 parameter named ``key``, if the model has one."""
         return next((p for p in self.params if p.key == key), None)
+
+    def param_for(self, canonical: str) -> ParamSpec | None:
+        """The Public API v1 parameter that fills the canonical field, if the model has one."""
+        return next((p for p in self.params if p.maps_to == canonical), None)
 
     def size(self, resolution: str, ratio: str) -> tuple[int, int]:
         """Output pixels (W, H) for a resolution and a concrete ratio."""

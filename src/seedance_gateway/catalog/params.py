@@ -7,6 +7,7 @@ names the field and what is allowed.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -46,9 +47,13 @@ def wire_names(spec: ModelSpec) -> dict[str, str]:
     return names
 
 
-def _accepted(param: ParamSpec, raw: Any) -> str | int:
+def _accepted(param: ParamSpec, raw: Any) -> str | int | float:
     """The raw value if the parameter accepts it, else a helpful ``ValidationFailed``."""
     name = f"params.{param.key}"
+    if param.kind == "decimal":
+        return _decimal(param, name, raw)
+    if param.kind == "text":
+        return _text(param, name, raw)
     if param.kind == "number":
         number = _as_int(raw)
         if number is None:
@@ -68,9 +73,36 @@ def _accepted(param: ParamSpec, raw: Any) -> str | int:
     raise ValidationFailed(f"{name} must be one of {allowed} (got {raw!r})", field=name)
 
 
-def _typed(param: ParamSpec, value: str | int) -> Any:
+def _decimal(param: ParamSpec, name: str, raw: Any) -> float:
+    number = _as_float(raw)
+    if number is None:
+        raise ValidationFailed(f"{name} must be a number (got {raw!r})", field=name)
+    assert param.minimum is not None and param.maximum is not None
+    if not param.minimum <= number <= param.maximum:
+        raise ValidationFailed(
+            f"{name} must be between {param.minimum} and {param.maximum} (got {number:g})",
+            field=name,
+        )
+    return number
+
+
+def _text(param: ParamSpec, name: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValidationFailed(f"{name} must be a string (got {raw!r})", field=name)
+    assert param.maximum is not None
+    if len(raw) > param.maximum:
+        raise ValidationFailed(
+            f"{name} is {len(raw)} characters long; at most {param.maximum} are allowed",
+            field=name,
+        )
+    return raw
+
+
+def _typed(param: ParamSpec, value: str | int | float) -> Any:
     if param.value_type is ValueType.INTEGER:
         return int(value)
+    if param.value_type is ValueType.DECIMAL:
+        return float(value)
     if param.value_type is ValueType.BOOLEAN:
         return str(value).lower() == "true"
     return str(value)
@@ -88,6 +120,19 @@ def _as_int(raw: Any) -> int | None:
         if re.fullmatch(r"-?[0-9]{1,19}", text):
             return int(text)
     return None
+
+
+def _as_float(raw: Any) -> float | None:
+    """A finite number from a JSON number or a decimal string (``"5.5"``)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        number = float(raw)
+    elif isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,9}(\.[0-9]{1,9})?", raw.strip()):
+        number = float(raw.strip())
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _as_text(raw: Any) -> str | None:

@@ -164,12 +164,15 @@ class Quote(Wire):
 
 class ModelParam(Wire):
     key: str
-    type: Literal["select", "number"]
+    type: Literal["select", "number", "decimal", "text"] = Field(
+        description="select: one of options; number: an integer in [min, max]; decimal: a "
+        "number in [min, max]; text: a string of at most max characters."
+    )
     required: bool
-    default: str | int
+    default: str | int | float
     options: list[str] | None
-    min: int | None
-    max: int | None
+    min: int | float | None
+    max: int | float | None
     description: str
     extension: bool = Field(description="Ours, beyond the reference API.")
 

@@ -43,20 +43,26 @@ def _reference_volume(spec: ModelSpec) -> Fraction:
     return Fraction(width * height * seconds)
 
 
-def _billed_seconds(request: GenerationRequest) -> Fraction:
-    """Seconds of output (``normalize`` already turned ``duration: -1`` into a frame count)."""
-    return Fraction(request.frames, request.fps)
+def _billed_seconds(spec: ModelSpec, request: GenerationRequest) -> Fraction:
+    """Seconds of output (``normalize`` already turned ``duration: -1`` into a frame count);
+    a model that makes seconds x fps + 1 frames (Wan's 4k + 1) bills the seconds asked."""
+    frames = request.frames - 1 if spec.capabilities.frames_plus_one else request.frames
+    return Fraction(frames, request.fps)
 
 
 def _pixel_price(spec: ModelSpec, request: GenerationRequest) -> Fraction:
-    volume = request.width * request.height * _billed_seconds(request)
-    return spec.price.base_credits * volume / _reference_volume(spec)
+    volume = request.width * request.height * _billed_seconds(spec, request)
+    amount = spec.price.base_credits * volume / _reference_volume(spec)
+    steps = spec.param_for("steps")
+    if spec.price.per_step and steps is not None and request.steps is not None:
+        amount *= Fraction(request.steps, int(steps.default))
+    return amount
 
 
 def _table_price(spec: ModelSpec, request: GenerationRequest) -> Fraction:
     row = spec.price.table[request.resolution]
     column = 1 if request.generate_audio else 0
-    seconds = _billed_seconds(request)
+    seconds = _billed_seconds(spec, request)
     points = sorted(row)
     if seconds in row:
         return Fraction(row[int(seconds)][column])

@@ -63,6 +63,8 @@ class GenerationRequest:
     draft_task_id: str | None = None  #: the draft this task turns into the final video
     priority: int = 0  #: 0-9, where the model takes one
     steps: int | None = None  #: denoising steps, on models that take them (open weights)
+    guidance: float | None = None  #: classifier-free guidance scale (open weights)
+    negative_prompt: str | None = None  #: what the video should avoid (open weights)
     safety_identifier: str | None = None  #: the client's end-user id hash, echoed back
     references: tuple[Reference, ...] = ()
     callback_url: str | None = None
@@ -175,6 +177,8 @@ def normalize(
         draft_task_id=fields.get("draft_task_id"),
         priority=check.priority(fields.get("priority")),
         steps=fields.get("steps"),
+        guidance=fields.get("guidance"),
+        negative_prompt=fields.get("negative_prompt") or None,
         safety_identifier=fields.get("safety_identifier"),
         references=references,
         callback_url=callback_url,

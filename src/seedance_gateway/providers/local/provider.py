@@ -136,6 +136,11 @@ class LocalProvider:
             step((index + 1) * DENOISE_SHARE // steps)
             return tensors
 
+        options: dict[str, Any] = {}
+        if request.guidance is not None:
+            options["guidance_scale"] = request.guidance
+        if request.negative_prompt:
+            options["negative_prompt"] = request.negative_prompt
         try:
             generator = torch.Generator(device="cpu").manual_seed(request.seed)
             result = pipeline(
@@ -147,6 +152,7 @@ class LocalProvider:
                 generator=generator,
                 output_type="np",
                 callback_on_step_end=on_step_end,
+                **options,
                 **images,
             )
         except torch.OutOfMemoryError as exc:

@@ -102,15 +102,17 @@ export async function render(page, { signal }) {
       input = h("input", { type: "checkbox", id, "data-param": p.key, "data-type": "boolean",
         checked: Boolean(p.default) });
       return h("div", { class: "check" }, input, h("label", { for: id }, label(p)));
-    } else if (p.type === "number" || p.type === "integer") {
+    } else if (p.type === "number" || p.type === "integer" || p.type === "decimal") {
+      const whole = p.type !== "decimal";
       input = h("input", { type: "number", id, "data-param": p.key, "data-type": "number",
-        min: p.min ?? null, max: p.max ?? null, step: "1", inputmode: "numeric",
-        value: p.default ?? "" });
+        min: p.min ?? null, max: p.max ?? null, step: whole ? "1" : "any",
+        inputmode: whole ? "numeric" : "decimal", value: p.default ?? "" });
     } else {
       input = h("input", { type: "text", id, "data-param": p.key, "data-type": "text",
-        value: p.default ?? "" });
+        maxlength: p.type === "text" && p.max ? p.max : null, value: p.default ?? "" });
     }
-    const range = p.min !== null && p.max !== null && p.min !== undefined ? ` (${p.min} to ${p.max})` : "";
+    const range = p.type !== "text" && p.min !== null && p.max !== null && p.min !== undefined
+      ? ` (${p.min} to ${p.max})` : "";
     const about = (p.description || "").toLowerCase() === label(p).toLowerCase() ? "" : p.description;
     return field(label(p), input, `${about || ""}${range}`.trim() || null);
   }
