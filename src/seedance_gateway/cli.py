@@ -17,7 +17,16 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from seedance_gateway import accounts, bootstrap, cli_client, config, logs, serving
+from seedance_gateway import (
+    accounts,
+    bootstrap,
+    cli_client,
+    config,
+    devices,
+    logs,
+    serving,
+    supervisor,
+)
 from seedance_gateway.app import (
     RUN_WORKER_ENV,
     build_catalog,
@@ -163,10 +172,43 @@ def _announce(settings: config.Settings, created: bootstrap.NewKey) -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    gpus: Annotated[
+        str,
+        typer.Option(
+            "--gpus",
+            help="One worker process per device, each keeping the open-weight models warm on "
+            "its own and rendering one task at a time there: CUDA indices (0,1) or device "
+            "names (cuda:2, cpu). Without it, one worker on SEEDANCE_LOCAL_DEVICE.",
+        ),
+    ] = "",
+) -> None:
     """Runs workers only (for `serve --no-worker` deployments)."""
     settings = _settings()
     _refuse_unless_deployable(settings, split=True)
+    logs.configure(settings.log_format)
+    if not gpus:
+        asyncio.run(_worker(settings))
+        return
+    try:
+        chosen = devices.parse(gpus)
+    except config.ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--gpus") from None
+    if not settings.local_weights:
+        log.warning("--gpus without SEEDANCE_LOCAL_WEIGHTS: no open-weight model to render")
+    config.load_secret(settings)  # before the processes start: each would make its own
+    log.info("one worker process per device: %s", ", ".join(chosen))
+    targets = [
+        (_device_worker, (devices.environment(device, n, settings),))
+        for n, device in enumerate(chosen)
+    ]
+    supervisor.supervise(targets, "worker process")
+
+
+def _device_worker(env: dict[str, str]) -> None:
+    """One ``worker --gpus`` process: its device's settings, then the worker."""
+    os.environ.update(env)
+    settings = _settings()
     logs.configure(settings.log_format)
     asyncio.run(_worker(settings))
 

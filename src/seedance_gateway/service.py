@@ -31,8 +31,10 @@ from seedance_gateway.errors import (
 )
 from seedance_gateway.files import Files
 from seedance_gateway.finals import Finals
+from seedance_gateway.providers.local.weights import PROVIDER as LOCAL_PROVIDER
 from seedance_gateway.results import Results
 from seedance_gateway.store import Store
+from seedance_gateway.store.jobs import RENDER_LOCAL
 from seedance_gateway.store.tasks import Idempotency, NewTask, NumberedPage, Page, TaskFilter
 from seedance_gateway.store.upstream import SUBMIT as UPSTREAM_SUBMIT
 from seedance_gateway.webhooks.manage import Webhooks
@@ -41,8 +43,18 @@ from seedance_gateway.webhooks.policy import outbound_policy
 MAX_IDEMPOTENCY_KEY = 255
 #: Providers that carry a task on a remote service (a durable state machine, not one call).
 UPSTREAM_PROVIDERS = ("ark",)
+
+
+def _first_job(provider: str) -> str:
+    """The job a new task queues: hand it to the upstream, render it on a worker's device
+    (open-weight models), or render it here."""
+    if provider in UPSTREAM_PROVIDERS:
+        return UPSTREAM_SUBMIT
+    return RENDER_LOCAL if provider == LOCAL_PROVIDER else "generate"
+
+
 #: Providers whose running tasks can be cancelled: they stop at their next progress report.
-STOPS_MID_RUN = ("local",)
+STOPS_MID_RUN = (LOCAL_PROVIDER,)
 WATCH_SECONDS = 0.5  #: how often ``watch`` reads a task it streams
 
 
@@ -172,7 +184,7 @@ class Service:
             client_request_id=command.client_request_id,
             request_id=command.request_id,
             wire_request=command.wire_request,
-            job_kind=UPSTREAM_SUBMIT if command.spec.provider in UPSTREAM_PROVIDERS else "generate",
+            job_kind=_first_job(command.spec.provider),
         )
 
     async def get(self, principal: Principal, task_id: str) -> Task:

@@ -6,49 +6,29 @@ the API bench's 16 connections went 16 to one process and none to the other (iss
 SDK's connection pool can pin one process the same way. Here each process binds its own socket
 with ``SO_REUSEPORT``, and the kernel spreads new connections over them by hash.
 
-``run`` supervises: it starts the processes (``multiprocessing``'s spawn, each building its app
-with ``app.app_from_environment``), starts another when one exits, and on SIGINT or SIGTERM
-asks each to stop (uvicorn's graceful shutdown), killing any still running after
-``STOP_SECONDS``.
+``run`` supervises (``supervisor``): it starts the processes (each building its app with
+``app.app_from_environment``), starts another when one exits, and on SIGINT or SIGTERM asks each
+to stop (uvicorn's graceful shutdown).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import signal
 import socket
-import threading
-from multiprocessing.process import BaseProcess
-from typing import Any
 
 import uvicorn
 
+from seedance_gateway.supervisor import supervise
+
 APP = "seedance_gateway.app:app_from_environment"
-STOP_SECONDS = 30.0
-RESTART_PAUSE_S = 0.5  #: between noticing an exit and starting the replacement
 
 log = logging.getLogger(__name__)
 
 
 def run(host: str, port: int, workers: int) -> None:
     """Serves the API from ``workers`` processes until SIGINT or SIGTERM."""
-    context = multiprocessing.get_context("spawn")
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    processes = [_start(context, host, port) for _ in range(workers)]
     log.info("serving on http://%s:%d from %d processes", host, port, workers)
-    while not stopping.wait(RESTART_PAUSE_S):
-        for n, process in enumerate(processes):
-            if not process.is_alive():
-                log.warning(
-                    "API process %s exited (code %s); starting another",
-                    process.pid,
-                    process.exitcode,
-                )
-                processes[n] = _start(context, host, port)
-    _stop(processes)
+    supervise([(_serve, (host, port))] * workers, "API process")
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -77,20 +57,3 @@ def _serve(host: str, port: int) -> None:
         access_log=False,
     )
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
-
-
-def _start(context: Any, host: str, port: int) -> BaseProcess:
-    process: BaseProcess = context.Process(target=_serve, args=(host, port), daemon=False)
-    process.start()
-    return process
-
-
-def _stop(processes: list[BaseProcess]) -> None:
-    for process in processes:
-        if process.is_alive():
-            process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-    for process in processes:
-        process.join(STOP_SECONDS)
-        if process.is_alive():
-            process.kill()
-            process.join()

@@ -30,10 +30,12 @@ from seedance_gateway.domain.tasks import Status, Task
 from seedance_gateway.errors import ProviderRejected, ProviderUnavailable, TaskStopped
 from seedance_gateway.providers import Output, Provider
 from seedance_gateway.providers.ark.runner import ArkRunner
+from seedance_gateway.providers.local.weights import PROVIDER as LOCAL_PROVIDER
 from seedance_gateway.queue import Wakeup
 from seedance_gateway.retention import Collector
 from seedance_gateway.scratch import Scratch
 from seedance_gateway.store import Store
+from seedance_gateway.store.jobs import RENDER_LOCAL
 from seedance_gateway.store.outbox import DELIVER
 from seedance_gateway.store.retention import COLLECT
 from seedance_gateway.store.rows import Job
@@ -106,6 +108,10 @@ class Worker:
         self.sender = sender
         self.upstream = upstream
         self.pools = [Pool(settings.worker_concurrency, ("generate",), self.process)]
+        if LOCAL_PROVIDER in providers:  # one slot: its device renders one task at a time, so
+            # this worker claims the next only when the device is free, and an idle one elsewhere
+            # takes it meanwhile
+            self.pools.append(Pool(1, (RENDER_LOCAL,), self.process))
         if sender is not None:
             self.pools.append(Pool(settings.webhook_concurrency, (DELIVER,), self.deliver))
         if upstream is not None:

@@ -10,6 +10,7 @@ credits. Without ``SEEDANCE_LOCAL_WEIGHTS`` nobody sees the model.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,36 @@ def test_a_running_task_cancelled_stops_between_steps_and_frees_the_device(
         still = client.get(f"/api/v1/generations/{long['id']}").json()
     assert (still["status"], still["final_credits"], still["result"]) == ("cancelled", 0, None)
     assert "stopped between denoising steps" in local_server.logs()
+
+
+@ONE_BACKEND
+def test_worker_gpus_runs_one_worker_per_device_each_rendering_one_task_at_a_time(
+    server_factory: Any, weights: Path
+) -> None:
+    """``seedance worker --gpus cpu,cpu`` beside ``serve --no-worker``: two worker processes,
+    one per device, each taking a local task only while its device is free. Three tasks: two
+    render at once, never three, and all three succeed."""
+    server = server_factory(
+        start=False, local_weights=f"{MODEL}={weights}", rate_limit="100000/minute"
+    )
+    server.env.update(OFFLINE)
+    server.start("--no-worker")
+    worker = server.spawn("worker", "--gpus", "cpu,cpu")
+    with server.client() as client:
+        ids = [create(client, tiny(steps=6))["id"] for _ in range(3)]
+        most = 0
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            seen = [client.get(f"/api/v1/generations/{i}").json()["status"] for i in ids]
+            most = max(most, seen.count("processing"))
+            if all(status in ("succeeded", "failed") for status in seen):
+                break
+            time.sleep(0.1)
+        done = [client.get(f"/api/v1/generations/{i}").json() for i in ids]
+    assert [d["status"] for d in done] == ["succeeded"] * 3, done
+    assert most == 2
+    assert worker.poll() is None
+    assert "one worker process per device: cpu, cpu" in server.logs()
 
 
 @ONE_BACKEND

@@ -44,7 +44,7 @@ HOOKS = {
     "webhook_timeout_seconds": "2",
 }
 OBSERVED = {"metrics_token": TOKEN, "log_format": "json"}
-JOB_KINDS = {"generate", "deliver", "upstream_submit", "upstream_fetch", "collect"}
+JOB_KINDS = {"generate", "render_local", "deliver", "upstream_submit", "upstream_fetch", "collect"}
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from seedance_gateway.store.accounts import AccountStore
 from seedance_gateway.store.database import Database
 from seedance_gateway.store.files import FileStore
-from seedance_gateway.store.jobs import JobStore
+from seedance_gateway.store.jobs import RENDER_LOCAL, JobStore
 from seedance_gateway.store.outbox import DELIVER
 from seedance_gateway.store.retention import COLLECT, RetentionStore
 from seedance_gateway.store.tasks import TaskStore
 from seedance_gateway.store.upstream import FETCH, SUBMIT, UpstreamStore
 from seedance_gateway.store.webhooks import WebhookStore
 
-#: Every kind of job the queue holds: render here, deliver a webhook, the upstream's two steps,
-#: collect expired blobs.
-JOB_KINDS = ("generate", DELIVER, SUBMIT, FETCH, COLLECT)
+#: Every kind of job the queue holds: render here (a preview, or an open-weight model on a
+#: worker's device), deliver a webhook, the upstream's two steps, collect expired blobs.
+JOB_KINDS = ("generate", RENDER_LOCAL, DELIVER, SUBMIT, FETCH, COLLECT)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from seedance_gateway.store.rows import Job, job_from_row, task_from_row
 from seedance_gateway.store.tasks import IN_FLIGHT, UPDATE_TASK, finish, lock_jobs, locked_task
 
 CLAIMABLE = ("available", "retryable")
+#: The render of a task on an open-weight model (provider ``local``): its own kind, so that only
+#: workers that serve those models claim it, each only while its device is free.
+RENDER_LOCAL = "render_local"
 
 
 @dataclass(frozen=True, kw_only=True)
