@@ -29,7 +29,9 @@ from .support import (
 )
 from .test_files import poster
 from .test_generation_events import read_events
+from .tiny_ltx import save_tiny_ltx
 from .tiny_wan import save_tiny_wan
+from .tiny_wan22 import save_tiny_wan22_ti2v
 
 MODEL = "wan-2-1-t2v-1-3b"
 #: The provider does not touch the database: its renders (the CPU's seconds) run on SQLite only.
@@ -47,6 +49,7 @@ def tiny(**params: Any) -> dict[str, Any]:
 
 
 I2V, FLF2V = "wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"
+TI2V, LTX = "wan-2-2-ti2v-5b", "ltx-video"
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,12 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def image_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny pipelines for the first frame (I2V) and the first and last frames (FLF2V)."""
     root = tmp_path_factory.mktemp("image-weights")
-    return {I2V: save_tiny_wan(root / "i2v", frames=1), FLF2V: save_tiny_wan(root / "flf2v", 2)}
+    return {
+        I2V: save_tiny_wan(root / "i2v", frames=1),
+        FLF2V: save_tiny_wan(root / "flf2v", 2),
+        TI2V: save_tiny_wan22_ti2v(root / "ti2v"),
+        LTX: save_tiny_ltx(root / "ltx", timestep_conditioning=True),
+    }
 
 
 @pytest.fixture
@@ -152,6 +160,46 @@ def test_a_first_and_last_frame_task_through_v3_renders(local_server: Any) -> No
     video = probe(download(done["result"]["primary_url"]))
     assert (video.width, video.height, video.frames) == (480, 832, 17)
     assert shown["ratio"] == "9:16"
+
+
+@ONE_BACKEND
+def test_wan_2_2_ti2v_makes_a_first_frame_video_at_24_fps(local_server: Any) -> None:
+    """One set of weights for text and first frame: the first-frame task runs the image
+    pipeline over them; 720p (1280x704, multiples of 32), 24 x 1 + 1 frames at 24 fps."""
+    item = {"url": png_data_url(poster(700, 520)), "kind": "image", "role": "first_frame"}
+    params = {"duration": 1, "steps": 2, "aspect_ratio": "adaptive", "referenceMediaItems": [item]}
+    with local_server.client() as client:
+        task = create(client, {"model": TI2V, "prompt": "a green hill", "params": params})
+        done = wait_for_status(client, task["id"], {"succeeded", "failed"}, timeout=180)
+    assert done["status"] == "succeeded", done
+    video = probe(download(done["result"]["primary_url"]))
+    assert (video.width, video.height, video.fps, video.frames) == (1280, 704, 24, 25)
+
+
+@ONE_BACKEND
+def test_ltx_video_through_v3_by_its_repo_id_and_from_a_first_frame_through_v1(
+    local_server: Any,
+) -> None:
+    """LTX-Video (its frame rate passed, 8k + 1 frames): text to video in the upstream
+    dialect, then a first frame at 9:16 in Public API v1."""
+    body = {
+        "model": "Lightricks/LTX-Video",
+        "content": [{"type": "text", "text": "a lighthouse at dusk --dur 2"}],
+    }
+    item = {"url": png_data_url(poster(480, 832)), "kind": "image", "role": "first_frame"}
+    params = {"duration": 1, "steps": 2, "aspect_ratio": "9:16", "referenceMediaItems": [item]}
+    with local_server.client() as client:
+        made = client.post("/api/v3/contents/generations/tasks", json=body)
+        assert made.status_code == 200, made.text
+        framed = create(client, {"model": LTX, "prompt": "a paper boat", "params": params})
+        texted = wait_for_status(client, made.json()["id"], {"succeeded", "failed"})
+        done = wait_for_status(client, framed["id"], {"succeeded", "failed"})
+    assert (texted["status"], done["status"]) == ("succeeded", "succeeded"), (texted, done)
+    text_video = probe(download(texted["result"]["primary_url"]))
+    frame_video = probe(download(done["result"]["primary_url"]))
+    assert (text_video.width, text_video.height, text_video.frames) == (704, 480, 49)
+    assert (frame_video.width, frame_video.height, frame_video.frames) == (480, 704, 25)
+    assert frame_video.fps == 24
 
 
 @ONE_BACKEND

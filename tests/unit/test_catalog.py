@@ -570,7 +570,8 @@ def test_the_open_weight_models_load_with_guidance_and_a_negative_prompt(tmp_pat
     path.write_text(yaml.safe_dump(LOCAL, sort_keys=False))
     for spec in catalog_module.load(path).models:
         guidance, negative = spec.param("guidance_scale"), spec.param("negative_prompt")
-        assert guidance is not None and guidance.kind == "decimal" and guidance.default == 5.0
+        assert guidance is not None and guidance.kind == "decimal"
+        assert guidance.default == (3.0 if spec.family == "ltx-video" else 5.0)
         assert negative is not None and negative.kind == "text" and negative.maximum == 2000
         assert spec.price.per_step
 

@@ -32,7 +32,12 @@ def test_a_named_model_with_the_packages_installed_is_offered() -> None:
 
 def test_an_unnamed_model_or_missing_packages_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
     reasons = weights.unavailable(BOTH, {WAN: "/srv/wan"})
-    assert set(reasons) == {"wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"}
+    assert set(reasons) == {
+        "wan-2-1-i2v-14b-480p",
+        "wan-2-1-flf2v-14b-720p",
+        "wan-2-2-ti2v-5b",
+        "ltx-video",
+    }
     assert set(reasons.values()) == {"no weights: name them in SEEDANCE_LOCAL_WEIGHTS"}
     monkeypatch.setattr(weights, "missing_packages", lambda: ["torch", "diffusers"])
     reason = weights.unavailable(BOTH, {WAN: "/srv/wan"})[WAN]
@@ -51,8 +56,14 @@ def test_the_local_models_join_the_catalog_and_leave_it_with_their_names() -> No
     spec = BOTH.find("wan2.1-t2v-1.3b")
     assert spec is not None and spec.id == WAN and spec.provider == "local"
     local = [m.id for m in BOTH.models if m.provider == "local"]
-    assert local == [WAN, "wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"]
-    assert len(BOTH.models) == len(shipped.models) + 3
+    assert local == [
+        WAN,
+        "wan-2-1-i2v-14b-480p",
+        "wan-2-1-flf2v-14b-720p",
+        "wan-2-2-ti2v-5b",
+        "ltx-video",
+    ]
+    assert len(BOTH.models) == len(shipped.models) + 5
     back = BOTH.without(local)
     assert back.find(WAN) is None and back.find("wan2.1-t2v-1.3b") is None
     assert [m.id for m in back.models] == [m.id for m in shipped.models]

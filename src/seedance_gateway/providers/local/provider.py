@@ -3,14 +3,17 @@ device, one task at a time (a video model fills a GPU); progress from the denois
 
 Loading goes through the standard ``DiffusionPipeline.from_pretrained`` (the pipeline class comes
 from the weights' ``model_index.json``), offline unless ``SEEDANCE_LOCAL_DOWNLOAD`` allows a
-download. A pipeline runs in a thread, so the worker's loop keeps its heartbeats; its
-``callback_on_step_end`` reports each step.
+download. One set of weights that does text and first frame to video (Wan 2.2 TI2V, LTX-Video)
+loads as its text pipeline; a first-frame task gets the image pipeline over the same components
+(``from_pipe``: no second copy on the device). A pipeline runs in a thread, so the worker's loop
+keeps its heartbeats; its ``callback_on_step_end`` reports each step.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import io
 import logging
 import threading
@@ -107,17 +110,23 @@ class LocalProvider:
         """Loads (once) and renders, holding the device; False: stopped between steps."""
         with self._device:
             try:
-                self._render(self._pipeline(spec), request, images, step, video, last_frame)
+                pipeline = self._pipeline(spec, with_images=bool(images))
+                self._render(pipeline, request, images, step, video, last_frame)
             except _Stopped:
                 log.info("task stopped between denoising steps")
                 return False
         return True
 
-    def _pipeline(self, spec: ModelSpec) -> Any:
-        """The model's pipeline on the device, loaded on first use and kept."""
-        if spec.id not in self._pipelines:
-            self._pipelines[spec.id] = _load(self.sources[spec.id], self.device, self.download)
-        return self._pipelines[spec.id]
+    def _pipeline(self, spec: ModelSpec, *, with_images: bool) -> Any:
+        """The model's pipeline on the device, loaded on first use and kept; for frames, the
+        image pipeline over the same components where the weights load as a text pipeline."""
+        key = f"{spec.id}+images" if with_images else spec.id
+        if key not in self._pipelines:
+            if spec.id not in self._pipelines:
+                self._pipelines[spec.id] = _load(self.sources[spec.id], self.device, self.download)
+            loaded = self._pipelines[spec.id]
+            self._pipelines[key] = _taking_images(loaded) if with_images else loaded
+        return self._pipelines[key]
 
     def _render(
         self,
@@ -137,6 +146,11 @@ class LocalProvider:
             return tensors
 
         options: dict[str, Any] = {}
+        takes = inspect.signature(pipeline.__call__).parameters
+        if "frame_rate" in takes:  # LTX conditions on it (its default is 25)
+            options["frame_rate"] = request.fps
+        if getattr(pipeline.vae.config, "timestep_conditioning", False):
+            options |= LTX_DECODE  # LTX-Video 0.9.1+: its VAE decodes from a noised latent
         if request.guidance is not None:
             options["guidance_scale"] = request.guidance
         if request.negative_prompt:
@@ -171,6 +185,26 @@ class _Stopped(Exception):
 
 #: The pipelines' names for a request's frames (``WanImageToVideoPipeline``'s).
 FRAME_ARGUMENTS = {"first_frame": "image", "last_frame": "last_image"}
+#: The image pipeline that takes frames over a text pipeline's components, by class name.
+IMAGE_PIPELINES = {
+    "WanPipeline": "WanImageToVideoPipeline",  # Wan 2.2 TI2V 5B
+    "LTXPipeline": "LTXImageToVideoPipeline",
+}
+#: The decode settings of LTX-Video 0.9.1 and later (diffusers' documented values).
+LTX_DECODE = {"decode_timestep": 0.03, "decode_noise_scale": 0.025}
+
+
+def _taking_images(pipeline: Any) -> Any:
+    """``pipeline`` itself when it takes frames (Wan 2.1 I2V), else its image twin over the
+    same components (``from_pipe``)."""
+    twin = IMAGE_PIPELINES.get(type(pipeline).__name__)
+    if twin is None:
+        return pipeline
+    import diffusers
+
+    derived = getattr(diffusers, twin).from_pipe(pipeline)
+    derived.set_progress_bar_config(disable=True)
+    return derived
 
 
 async def _frames(request: GenerationRequest, read_blob: ReadBlob) -> dict[str, Image.Image]:
