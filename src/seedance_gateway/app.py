@@ -49,6 +49,7 @@ from seedance_gateway.providers import Provider
 from seedance_gateway.providers.ark.channels import Channel, Channels, channel_name
 from seedance_gateway.providers.ark.client import ArkClient
 from seedance_gateway.providers.ark.runner import ArkConfig, ArkRunner
+from seedance_gateway.providers.local import speed as local_speed
 from seedance_gateway.providers.local import weights as local_weights
 from seedance_gateway.providers.preview import PreviewProvider
 from seedance_gateway.queue import Wakeup
@@ -210,6 +211,7 @@ def _with_local_models(
     if settings.local_weights:
         catalog = catalog.joined(catalog_module.load_local())
     reasons = local_weights.unavailable(catalog, local_weights.parse(settings.local_weights))
+    local_speed.parse(settings.local_speed)  # a malformed setting stops the start, with why
     for model_id, reason in reasons.items():
         log.info("model %s is not offered: %s", model_id, reason)
     return catalog.without(reasons)
@@ -281,6 +283,7 @@ def build_providers(
             local_weights.parse(settings.local_weights),
             device=settings.local_device,
             download=settings.local_download,
+            speeds=local_speed.parse(settings.local_speed),
         )
     return providers
 

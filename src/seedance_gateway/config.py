@@ -78,6 +78,8 @@ class Settings:
     local_weights: str = ""  #: open-weight models: ``MODEL=DIR_OR_REPO_ID,...`` (provider local)
     local_device: str = "auto"  #: ``auto`` (the first GPU, else the CPU), ``cpu`` or ``cuda:N``
     local_download: bool = False  #: let ``local`` fetch a repo id's weights (else offline only)
+    #: the open-weight models' speed settings, JSON by model (``providers.local.speed``)
+    local_speed: str = ""
     log_format: str = "text"  #: ``text`` or ``json`` (one object a line)
     metrics_token: str = ""  #: bearer token ``/metrics`` requires; empty means open
     metrics_port: int = 0  #: a ``seedance worker``'s own ``/metrics`` listener; 0 means none
@@ -199,6 +201,7 @@ _STR_FIELDS = {
     "ark_models",
     "local_weights",
     "local_device",
+    "local_speed",
     "log_format",
     "metrics_token",
 }

@@ -27,7 +27,7 @@ from seedance_gateway.catalog import Catalog, ModelSpec
 from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.errors import ProviderRejected, TaskStopped
 from seedance_gateway.providers import Output, Progress, ReadBlob
-from seedance_gateway.providers.local import encode, weights
+from seedance_gateway.providers.local import encode, speed, weights
 
 log = logging.getLogger(__name__)
 DEFAULT_STEPS = 30
@@ -42,12 +42,21 @@ class LocalProvider:
     name = weights.PROVIDER
 
     def __init__(
-        self, catalog: Catalog, sources: Mapping[str, str], *, device: str, download: bool
+        self,
+        catalog: Catalog,
+        sources: Mapping[str, str],
+        *,
+        device: str,
+        download: bool,
+        speeds: Mapping[str, speed.Speed] | None = None,
     ) -> None:
         local = [m for m in catalog.models if m.provider == weights.PROVIDER]
         self.specs = {m.id: m for m in local if {m.id, *m.aliases} & set(sources)}
         self.sources = {
             m.id: weights.source_of(m.id, m.aliases, sources) for m in self.specs.values()
+        }
+        self.speeds = {
+            m.id: speed.for_model(speeds or {}, (m.id, *m.aliases)) for m in self.specs.values()
         }
         self.device = device
         self.download = download
@@ -123,7 +132,8 @@ class LocalProvider:
         key = f"{spec.id}+images" if with_images else spec.id
         if key not in self._pipelines:
             if spec.id not in self._pipelines:
-                self._pipelines[spec.id] = _load(self.sources[spec.id], self.device, self.download)
+                source, chosen = self.sources[spec.id], self.speeds[spec.id]
+                self._pipelines[spec.id] = _load(source, chosen, self.device, self.download)
             loaded = self._pipelines[spec.id]
             self._pipelines[key] = _taking_images(loaded) if with_images else loaded
         return self._pipelines[key]
@@ -221,19 +231,21 @@ async def _frames(request: GenerationRequest, read_blob: ReadBlob) -> dict[str, 
     return images
 
 
-def _load(source: str, device: str, download: bool) -> Any:
+def _load(source: str, settings: speed.Speed, device: str, download: bool) -> Any:
     """``DiffusionPipeline.from_pretrained(source)`` on ``device`` (``auto``: the first GPU,
-    else the CPU); a failure is the task's, with the reason."""
+    else the CPU) with the model's speed settings; a failure is the task's, with the reason."""
     import torch
     from diffusers import DiffusionPipeline
 
     target = device
     if device == "auto":
         target = "cuda" if torch.cuda.is_available() else "cpu"
-    log.info("loading %s onto %s", source, target)
+    log.info("loading %s onto %s (%s)", source, target, settings)
     try:
         pipeline = DiffusionPipeline.from_pretrained(  # type: ignore[no-untyped-call]
-            source, local_files_only=not download
+            source,
+            local_files_only=not download,
+            dtype=speed.load_dtypes(settings, target),
         )
     except (OSError, ValueError) as exc:
         raise ProviderRejected(
@@ -243,4 +255,4 @@ def _load(source: str, device: str, download: bool) -> Any:
             code="weights_unavailable",
         ) from exc
     pipeline.set_progress_bar_config(disable=True)  # progress goes to the task, not the log
-    return pipeline.to(target)
+    return speed.apply(pipeline, settings, target)
