@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = "a the of on in at over red kite sea boat lighthouse dusk green hill paper lantern"
+from .tiny_wan import word_tokenizer
 
 
 def save_tiny_ltx(folder: Path, timestep_conditioning: bool = False) -> Path:
@@ -62,21 +62,12 @@ def save_tiny_ltx(folder: Path, timestep_conditioning: bool = False) -> Path:
         LTXPipeline,
         LTXVideoTransformer3DModel,
     )
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+    from transformers import T5Config, T5EncoderModel
 
     torch.manual_seed(0)
-    vocabulary = ["[PAD]", "[UNK]", "</s>", *WORDS.split()]
-    words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token="[UNK]"))
-    words.pre_tokenizer = pre_tokenizers.Whitespace()
-    words.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 2)]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=words, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
-    )
+    tokenizer = word_tokenizer(ends_with_eos=True)
     config = T5Config(
-        vocab_size=len(vocabulary), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4
     )
     scaling = (True, True, True, False)
     vae = AutoencoderKLLTXVideo(

@@ -8,8 +8,27 @@ here, the text encoder a one-layer UMT5). Component sizes follow diffusers' own 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 WORDS = "a the of on in at over red kite sea boat lighthouse dusk green hill paper lantern"
+
+
+def word_tokenizer(*, ends_with_eos: bool = False) -> Any:
+    """A tokenizer made here, offline: whole words of ``WORDS`` (anything else is ``[UNK]``),
+    ``[PAD]`` to pad; with ``ends_with_eos``, each text ends with ``</s>`` as T5's does."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocabulary = ["[PAD]", "[UNK]", "</s>", *WORDS.split()]
+    words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token="[UNK]"))
+    words.pre_tokenizer = pre_tokenizers.Whitespace()
+    if ends_with_eos:
+        words.post_processor = processors.TemplateProcessing(
+            single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 2)]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=words, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
+    )
 
 
 def save_tiny_wan(folder: Path, frames: int = 0) -> Path:
@@ -24,25 +43,18 @@ def save_tiny_wan(folder: Path, frames: int = 0) -> Path:
         WanPipeline,
         WanTransformer3DModel,
     )
-    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
         CLIPVisionModel,
-        PreTrainedTokenizerFast,
         UMT5Config,
         UMT5EncoderModel,
     )
 
     torch.manual_seed(0)
-    vocabulary = ["[PAD]", "[UNK]", "</s>", *WORDS.split()]
-    words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token="[UNK]"))
-    words.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=words, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
-    )
+    tokenizer = word_tokenizer()
     config = UMT5Config(
-        vocab_size=len(vocabulary), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2
     )
     components = {
         "tokenizer": tokenizer,

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = "a the of on in at over red kite sea boat lighthouse dusk green hill paper lantern"
+from .tiny_wan import word_tokenizer
 
 
 def save_tiny_wan22_ti2v(folder: Path) -> Path:
@@ -61,18 +61,12 @@ def save_tiny_wan22_ti2v(folder: Path) -> Path:
         WanPipeline,
         WanTransformer3DModel,
     )
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, UMT5Config, UMT5EncoderModel
+    from transformers import UMT5Config, UMT5EncoderModel
 
     torch.manual_seed(0)
-    vocabulary = ["[PAD]", "[UNK]", "</s>", *WORDS.split()]
-    words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token="[UNK]"))
-    words.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=words, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
-    )
+    tokenizer = word_tokenizer()
     config = UMT5Config(
-        vocab_size=len(vocabulary), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2
     )
     vae = AutoencoderKLWan(
         base_dim=3,

@@ -11,12 +11,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from local_support import ignore, tiny_request
 from PIL import Image
 
 from e2e.tiny_ltx import save_tiny_ltx
 from e2e.tiny_wan22 import save_tiny_wan22_ti2v
 from seedance_gateway import catalog as catalog_module
-from seedance_gateway.catalog import Mode
 from seedance_gateway.domain.requests import GenerationRequest, Reference
 from seedance_gateway.providers.local.provider import LocalProvider
 
@@ -36,25 +36,11 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> LocalProvider:
 
 
 def request(model: str, *, frame: str | None = None) -> GenerationRequest:
-    """A 64x64, 1 s request; with ``frame``, a first-frame task reading that blob."""
+    """A 64x64, 1 s request at 24 fps; with ``frame``, a first-frame task reading that blob."""
     references = ()
     if frame is not None:
         references = (Reference(role="first_frame", kind="image", url="x", blob_key=frame),)
-    return GenerationRequest(
-        model=model,
-        prompt="a red kite over the sea",
-        mode=Mode.FIRST_FRAME if frame else Mode.T2V,
-        resolution="720p",
-        ratio="16:9",
-        width=64,
-        height=64,
-        duration=1,
-        frames=FRAMES,
-        fps=24,
-        seed=3,
-        steps=2,
-        references=references,
-    )
+    return tiny_request(model, steps=2, seed=3, frames=FRAMES, fps=24, references=references)
 
 
 def png(colour: tuple[int, int, int]) -> bytes:
@@ -68,10 +54,6 @@ BLOBS = {"red": png((220, 30, 30)), "blue": png((20, 40, 230))}
 
 async def read_blob(key: str) -> bytes:
     return BLOBS[key]
-
-
-async def ignore(_percent: int) -> None:
-    return None
 
 
 async def render(provider: LocalProvider, asked: GenerationRequest, folder: Path) -> np.ndarray:

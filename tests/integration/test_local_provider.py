@@ -12,43 +12,23 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from local_support import WAN, ignore, never, tiny_request
 
 from e2e.tiny_wan import save_tiny_wan
 from seedance_gateway import catalog as catalog_module
-from seedance_gateway.catalog import Mode
 from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.providers.local.provider import LocalProvider
 
-MODEL = "wan-2-1-t2v-1-3b"
 
-
-def request(steps: int, seed: int = 7) -> GenerationRequest:
-    """A 64x64, 9-frame text-to-video request (sizes the catalog does not offer, for speed)."""
-    return GenerationRequest(
-        model=MODEL,
-        prompt="a red kite",
-        mode=Mode.T2V,
-        resolution="480p",
-        ratio="16:9",
-        width=64,
-        height=64,
-        duration=1,
-        frames=9,
-        fps=16,
-        seed=seed,
-        steps=steps,
-    )
+def request(steps: int) -> GenerationRequest:
+    return tiny_request(steps=steps)
 
 
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory: pytest.TempPathFactory) -> LocalProvider:
     weights = save_tiny_wan(tmp_path_factory.mktemp("weights") / "tiny-wan")
     both = catalog_module.load().joined(catalog_module.load_local())
-    return LocalProvider(both, {MODEL: str(weights)}, device="cpu", download=False)
-
-
-async def never(_key: str) -> bytes:
-    raise AssertionError("a text-to-video task reads no media")
+    return LocalProvider(both, {WAN: str(weights)}, device="cpu", download=False)
 
 
 async def test_a_task_writes_its_mp4_and_reports_rising_progress(
@@ -87,15 +67,11 @@ async def test_a_task_given_up_mid_run_stops_between_steps_and_frees_the_device(
     with pytest.raises(asyncio.CancelledError):
         await long
     (tmp_path / "b").mkdir()
-    quick = provider.generate(request(2), tmp_path / "b", read_blob=never, progress=_ignore)
+    quick = provider.generate(request(2), tmp_path / "b", read_blob=never, progress=ignore)
     output = await asyncio.wait_for(quick, timeout=60)  # the device was freed
     assert output.video.exists()
     assert len(steps) < 400  # the long one stopped early
     assert not (tmp_path / "a" / "video.mp4").exists()
-
-
-async def _ignore(_percent: int) -> None:
-    return None
 
 
 async def test_the_guidance_scale_and_the_negative_prompt_reach_the_pipeline(
@@ -106,7 +82,7 @@ async def test_the_guidance_scale_and_the_negative_prompt_reach_the_pipeline(
 
     async def frames(name: str, asked: GenerationRequest) -> np.ndarray:
         (tmp_path / name).mkdir()
-        output = await provider.generate(asked, tmp_path / name, read_blob=never, progress=_ignore)
+        output = await provider.generate(asked, tmp_path / name, read_blob=never, progress=ignore)
         with av.open(str(output.video)) as container:
             return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 

@@ -10,38 +10,13 @@ import numpy as np
 import pytest
 import torch
 from diffusers import DiffusionPipeline
+from local_support import WAN, ignore, never, tiny_request
 
 from e2e.tiny_wan import save_tiny_wan
 from seedance_gateway import catalog as catalog_module
-from seedance_gateway.catalog import Mode
-from seedance_gateway.domain.requests import GenerationRequest
 from seedance_gateway.providers.local import speed
 from seedance_gateway.providers.local.provider import LocalProvider
 from seedance_gateway.providers.local.speed import Speed
-
-MODEL = "wan-2-1-t2v-1-3b"
-
-
-def request(steps: int) -> GenerationRequest:
-    """A 64x64, 9-frame text-to-video request with a fixed seed."""
-    return GenerationRequest(
-        model=MODEL,
-        prompt="a red kite",
-        mode=Mode.T2V,
-        resolution="480p",
-        ratio="16:9",
-        width=64,
-        height=64,
-        duration=1,
-        frames=9,
-        fps=16,
-        seed=7,
-        steps=steps,
-    )
-
-
-async def never(_key: str) -> bytes:
-    raise AssertionError("a text-to-video task reads no media")
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +28,12 @@ async def render(weights: Path, settings: Speed, folder: Path, steps: int = 4) -
     """The frames of one task on a provider with ``settings``."""
     both = catalog_module.load().joined(catalog_module.load_local())
     provider = LocalProvider(
-        both, {MODEL: str(weights)}, device="cpu", download=False, speeds={"*": settings}
+        both, {WAN: str(weights)}, device="cpu", download=False, speeds={"*": settings}
     )
     folder.mkdir()
-
-    async def ignore(_percent: int) -> None:
-        return None
-
-    output = await provider.generate(request(steps), folder, read_blob=never, progress=ignore)
+    output = await provider.generate(
+        tiny_request(steps=steps), folder, read_blob=never, progress=ignore
+    )
     with av.open(str(output.video)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 

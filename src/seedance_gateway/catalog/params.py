@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from seedance_gateway.catalog.model import ModelSpec, ParamSpec, ValueType
 from seedance_gateway.errors import ValidationFailed
 
+Number = TypeVar("Number", int, float)
 #: Keys of ``params`` that are not model parameters.
 RESERVED_KEYS = frozenset({"referenceMediaItems"})
 
@@ -58,13 +59,7 @@ def _accepted(param: ParamSpec, raw: Any) -> str | int | float:
         number = _as_int(raw)
         if number is None:
             raise ValidationFailed(f"{name} must be an integer (got {raw!r})", field=name)
-        assert param.minimum is not None and param.maximum is not None
-        if not param.minimum <= number <= param.maximum:
-            raise ValidationFailed(
-                f"{name} must be between {param.minimum} and {param.maximum} (got {number})",
-                field=name,
-            )
-        return number
+        return _in_range(param, name, number)
     text = _as_text(raw)
     for option in param.options:
         if text is not None and option.lower() == text.lower():
@@ -77,10 +72,16 @@ def _decimal(param: ParamSpec, name: str, raw: Any) -> float:
     number = _as_float(raw)
     if number is None:
         raise ValidationFailed(f"{name} must be a number (got {raw!r})", field=name)
+    return _in_range(param, name, number)
+
+
+def _in_range(param: ParamSpec, name: str, number: Number) -> Number:
+    """``number`` if it lies within the parameter's bounds (inclusive), else the refusal."""
     assert param.minimum is not None and param.maximum is not None
     if not param.minimum <= number <= param.maximum:
+        shown = f"{number:g}" if isinstance(number, float) else str(number)
         raise ValidationFailed(
-            f"{name} must be between {param.minimum} and {param.maximum} (got {number:g})",
+            f"{name} must be between {param.minimum} and {param.maximum} (got {shown})",
             field=name,
         )
     return number
