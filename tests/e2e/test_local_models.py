@@ -31,7 +31,7 @@ from .test_files import poster
 from .test_generation_events import read_events
 from .tiny_ltx import save_tiny_ltx
 from .tiny_wan import save_tiny_wan
-from .tiny_wan22 import save_tiny_wan22_ti2v
+from .tiny_wan22 import save_tiny_wan22_a14b, save_tiny_wan22_ti2v
 
 MODEL = "wan-2-1-t2v-1-3b"
 #: The provider does not touch the database: its renders (the CPU's seconds) run on SQLite only.
@@ -49,7 +49,7 @@ def tiny(**params: Any) -> dict[str, Any]:
 
 
 I2V, FLF2V = "wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"
-TI2V, LTX = "wan-2-2-ti2v-5b", "ltx-video"
+TI2V, LTX, I2V_A14B = "wan-2-2-ti2v-5b", "ltx-video", "wan-2-2-i2v-a14b"
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,7 @@ def image_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         FLF2V: save_tiny_wan(root / "flf2v", 2),
         TI2V: save_tiny_wan22_ti2v(root / "ti2v"),
         LTX: save_tiny_ltx(root / "ltx", timestep_conditioning=True),
+        I2V_A14B: save_tiny_wan22_a14b(root / "i2v-a14b", image=True),
     }
 
 
@@ -160,6 +161,24 @@ def test_a_first_and_last_frame_task_through_v3_renders(local_server: Any) -> No
     video = probe(download(done["result"]["primary_url"]))
     assert (video.width, video.height, video.frames) == (480, 832, 17)
     assert shown["ratio"] == "9:16"
+
+
+@ONE_BACKEND
+def test_wan_2_2_a14b_takes_a_first_and_last_frame(local_server: Any) -> None:
+    """The two-expert I2V model by its repo id, both frames as v1 reference items, at 480p:
+    16 x 1 + 1 frames at 16 fps, 9:16 from the first frame's shape."""
+    items = [
+        {"url": png_data_url(poster(480, 832)), "kind": "image", "role": role}
+        for role in ("first_frame", "last_frame")
+    ]
+    params = {"resolution": "480p", "duration": 1, "steps": 2, "referenceMediaItems": items}
+    body = {"model": "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "prompt": "a lantern", "params": params}
+    with local_server.client() as client:
+        done = wait_for_status(client, create(client, body)["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    assert done["model"] == I2V_A14B
+    video = probe(download(done["result"]["primary_url"]))
+    assert (video.width, video.height, video.fps, video.frames) == (480, 832, 16, 17)
 
 
 @ONE_BACKEND

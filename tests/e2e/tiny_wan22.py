@@ -109,3 +109,69 @@ def save_tiny_wan22_ti2v(folder: Path) -> Path:
     )
     pipeline.save_pretrained(folder)
     return folder
+
+
+def save_tiny_wan22_a14b(folder: Path, *, image: bool) -> Path:
+    """Writes a Wan 2.2 A14B-shaped pipeline to ``folder``: two experts (``transformer`` for
+    the high-noise steps, ``transformer_2`` for the rest, split at ``boundary_ratio``), the
+    16-channel VAE of Wan 2.1 and the UniPC scheduler. ``image``: the I2V form
+    (``WanImageToVideoPipeline``, 36 input channels, no CLIP image encoder; it takes a first
+    frame, and a last one too), else T2V (``WanPipeline``). Checked: both load back with
+    ``from_pretrained`` as those classes with ``transformer_2`` and ``boundary_ratio`` (0.9 /
+    0.875 as the real configs), and a last frame changes the video."""
+    import torch
+    from diffusers import (
+        AutoencoderKLWan,
+        UniPCMultistepScheduler,
+        WanImageToVideoPipeline,
+        WanPipeline,
+        WanTransformer3DModel,
+    )
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    tokenizer = word_tokenizer()
+    config = UMT5Config(
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=2
+    )
+
+    def expert() -> WanTransformer3DModel:
+        return WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=36 if image else 16,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=1024,
+        )
+
+    components = {
+        "tokenizer": tokenizer,
+        "text_encoder": UMT5EncoderModel(config).eval(),
+        "vae": AutoencoderKLWan(
+            base_dim=3,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        ),
+        "scheduler": UniPCMultistepScheduler(
+            prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
+        ),
+        "transformer": expert(),
+        "transformer_2": expert(),
+    }
+    if image:
+        pipeline: WanPipeline | WanImageToVideoPipeline = WanImageToVideoPipeline(
+            image_encoder=None, image_processor=None, boundary_ratio=0.9, **components
+        )
+    else:
+        pipeline = WanPipeline(boundary_ratio=0.875, **components)
+    pipeline.save_pretrained(folder)
+    return folder

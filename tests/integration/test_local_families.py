@@ -1,7 +1,8 @@
-"""Provider ``local`` with the other open-weight families: tiny Wan 2.2 TI2V 5B and LTX-Video
-pipelines (``e2e.tiny_wan22``, ``e2e.tiny_ltx``) at 64x64 on the CPU. Each set of weights loads
-as a text-to-video pipeline; a first-frame task runs its image pipeline over the same
-components (``from_pipe``), and the frame it is given shapes the video."""
+"""Provider ``local`` with the other open-weight families: tiny Wan 2.2 TI2V 5B, Wan 2.2 A14B
+and LTX-Video pipelines (``e2e.tiny_wan22``, ``e2e.tiny_ltx``) at 64x64 on the CPU. TI2V and LTX
+weights load as a text-to-video pipeline; a first-frame task runs their image pipeline over the
+same components (``from_pipe``), and the frame it is given shapes the video. The A14B models run
+their two experts; the I2V one takes a last frame too."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from local_support import ignore, tiny_request
 from PIL import Image
 
 from e2e.tiny_ltx import save_tiny_ltx
-from e2e.tiny_wan22 import save_tiny_wan22_ti2v
+from e2e.tiny_wan22 import save_tiny_wan22_a14b, save_tiny_wan22_ti2v
 from seedance_gateway import catalog as catalog_module
 from seedance_gateway.domain.requests import GenerationRequest, Reference
 from seedance_gateway.providers.local.provider import LocalProvider
 
 TI2V, LTX = "wan-2-2-ti2v-5b", "ltx-video"
+T2V_A14B, I2V_A14B = "wan-2-2-t2v-a14b", "wan-2-2-i2v-a14b"
 FRAMES = 25  #: 1 s at 24 fps + 1: Wan's 4k + 1 and LTX's 8k + 1 alike
 
 
@@ -30,16 +32,20 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> LocalProvider:
     sources = {
         TI2V: str(save_tiny_wan22_ti2v(root / "ti2v")),
         LTX: str(save_tiny_ltx(root / "ltx", timestep_conditioning=True)),
+        T2V_A14B: str(save_tiny_wan22_a14b(root / "t2v-a14b", image=False)),
+        I2V_A14B: str(save_tiny_wan22_a14b(root / "i2v-a14b", image=True)),
     }
     both = catalog_module.load().joined(catalog_module.load_local())
     return LocalProvider(both, sources, device="cpu", download=False)
 
 
-def request(model: str, *, frame: str | None = None) -> GenerationRequest:
-    """A 64x64, 1 s request at 24 fps; with ``frame``, a first-frame task reading that blob."""
-    references = ()
-    if frame is not None:
-        references = (Reference(role="first_frame", kind="image", url="x", blob_key=frame),)
+def request(model: str, *, frame: str | None = None, last: str | None = None) -> GenerationRequest:
+    """A 64x64, 1 s request at 24 fps; with ``frame`` (and ``last``), a first-frame (first and
+    last frame) task reading those blobs."""
+    roles = [("first_frame", frame), ("last_frame", last)]
+    references = tuple(
+        Reference(role=role, kind="image", url="x", blob_key=key) for role, key in roles if key
+    )
     return tiny_request(model, steps=2, seed=3, frames=FRAMES, fps=24, references=references)
 
 
@@ -64,7 +70,7 @@ async def render(provider: LocalProvider, asked: GenerationRequest, folder: Path
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
-@pytest.mark.parametrize("model", [TI2V, LTX])
+@pytest.mark.parametrize("model", [TI2V, LTX, T2V_A14B])
 async def test_text_to_video_writes_the_frames_asked(
     provider: LocalProvider, tmp_path: Path, model: str
 ) -> None:
@@ -72,15 +78,25 @@ async def test_text_to_video_writes_the_frames_asked(
     assert frames.shape == (FRAMES, 64, 64, 3)
 
 
-@pytest.mark.parametrize("model", [TI2V, LTX])
+@pytest.mark.parametrize("model", [TI2V, LTX, I2V_A14B])
 async def test_a_first_frame_task_runs_the_image_pipeline_on_the_same_weights(
     provider: LocalProvider, tmp_path: Path, model: str
 ) -> None:
     red = await render(provider, request(model, frame="red"), tmp_path / "red")
     again = await render(provider, request(model, frame="red"), tmp_path / "again")
     blue = await render(provider, request(model, frame="blue"), tmp_path / "blue")
-    text = await render(provider, request(model), tmp_path / "text")
     assert red.shape == blue.shape == (FRAMES, 64, 64, 3)
     assert np.array_equal(red, again)  # same seed, same frame: the same video
     assert not np.array_equal(red, blue)  # the frame reaches the pipeline
-    assert not np.array_equal(red, text)  # (the text pipeline alone takes no image at all)
+    if model != I2V_A14B:  # one set of weights for both: text alone is another video
+        text = await render(provider, request(model), tmp_path / "text")
+        assert not np.array_equal(red, text)  # (the text pipeline alone takes no image at all)
+
+
+async def test_the_two_expert_i2v_model_takes_a_last_frame_too(
+    provider: LocalProvider, tmp_path: Path
+) -> None:
+    first = await render(provider, request(I2V_A14B, frame="red"), tmp_path / "first")
+    both = await render(provider, request(I2V_A14B, frame="red", last="blue"), tmp_path / "both")
+    assert both.shape == first.shape == (FRAMES, 64, 64, 3)
+    assert not np.array_equal(both, first)  # the last frame reaches the pipeline

@@ -565,13 +565,17 @@ def _local_param(data: dict[str, Any], key: str) -> dict[str, Any]:
     return next(p for p in data["models"][0]["params"] if p["key"] == key)
 
 
+#: The guidance scale each open-weight model's own pipeline or model card defaults to.
+GUIDANCE = {"ltx-video": 3.0, "wan-2-2-t2v-a14b": 4.0, "wan-2-2-i2v-a14b": 3.5}
+
+
 def test_the_open_weight_models_load_with_guidance_and_a_negative_prompt(tmp_path: Path) -> None:
     path = tmp_path / "local.yaml"
     path.write_text(yaml.safe_dump(LOCAL, sort_keys=False))
     for spec in catalog_module.load(path).models:
         guidance, negative = spec.param("guidance_scale"), spec.param("negative_prompt")
         assert guidance is not None and guidance.kind == "decimal"
-        assert guidance.default == (3.0 if spec.family == "ltx-video" else 5.0)
+        assert guidance.default == GUIDANCE.get(spec.id, 5.0)
         assert negative is not None and negative.kind == "text" and negative.maximum == 2000
         assert spec.price.per_step
 

@@ -37,6 +37,8 @@ def test_an_unnamed_model_or_missing_packages_say_why(monkeypatch: pytest.Monkey
         "wan-2-1-flf2v-14b-720p",
         "wan-2-2-ti2v-5b",
         "ltx-video",
+        "wan-2-2-t2v-a14b",
+        "wan-2-2-i2v-a14b",
     }
     assert set(reasons.values()) == {"no weights: name them in SEEDANCE_LOCAL_WEIGHTS"}
     monkeypatch.setattr(weights, "missing_packages", lambda: ["torch", "diffusers"])
@@ -62,8 +64,10 @@ def test_the_local_models_join_the_catalog_and_leave_it_with_their_names() -> No
         "wan-2-1-flf2v-14b-720p",
         "wan-2-2-ti2v-5b",
         "ltx-video",
+        "wan-2-2-t2v-a14b",
+        "wan-2-2-i2v-a14b",
     ]
-    assert len(BOTH.models) == len(shipped.models) + 5
+    assert len(BOTH.models) == len(shipped.models) + 7
     back = BOTH.without(local)
     assert back.find(WAN) is None and back.find("wan2.1-t2v-1.3b") is None
     assert [m.id for m in back.models] == [m.id for m in shipped.models]
