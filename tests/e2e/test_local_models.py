@@ -30,6 +30,7 @@ from .support import (
 from .test_files import poster
 from .test_generation_events import read_events
 from .tiny_ltx import save_tiny_ltx
+from .tiny_ltx2 import save_tiny_ltx2
 from .tiny_wan import save_tiny_wan
 from .tiny_wan22 import save_tiny_wan22_a14b, save_tiny_wan22_ti2v
 
@@ -49,7 +50,7 @@ def tiny(**params: Any) -> dict[str, Any]:
 
 
 I2V, FLF2V = "wan-2-1-i2v-14b-480p", "wan-2-1-flf2v-14b-720p"
-TI2V, LTX, I2V_A14B = "wan-2-2-ti2v-5b", "ltx-video", "wan-2-2-i2v-a14b"
+TI2V, LTX, I2V_A14B, LTX2 = "wan-2-2-ti2v-5b", "ltx-video", "wan-2-2-i2v-a14b", "ltx-2"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,7 @@ def image_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         TI2V: save_tiny_wan22_ti2v(root / "ti2v"),
         LTX: save_tiny_ltx(root / "ltx", timestep_conditioning=True),
         I2V_A14B: save_tiny_wan22_a14b(root / "i2v-a14b", image=True),
+        LTX2: save_tiny_ltx2(root / "ltx2"),
     }
 
 
@@ -219,6 +221,22 @@ def test_ltx_video_through_v3_by_its_repo_id_and_from_a_first_frame_through_v1(
     assert (text_video.width, text_video.height, text_video.frames) == (704, 480, 49)
     assert (frame_video.width, frame_video.height, frame_video.frames) == (480, 704, 25)
     assert frame_video.fps == 24
+
+
+@ONE_BACKEND
+def test_ltx_2_makes_a_video_with_sound(local_server: Any) -> None:
+    """LTX-2 through Public API v1: 768x512, 24 x 2 + 1 frames at 24 fps, with its sound as
+    an AAC track as long as the video; the model list says it makes audio."""
+    body = {"model": LTX2, "prompt": "a boat", "params": {"duration": 2, "steps": 2}}
+    with local_server.client() as client:
+        listed = {m["id"]: m for m in client.get("/api/v1/models").json()["data"]}
+        done = wait_for_status(client, create(client, body)["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    assert any(p["key"] == "generate_audio" for p in listed[LTX2]["params"])
+    video = probe(download(done["result"]["primary_url"]))
+    assert (video.width, video.height, video.fps, video.frames) == (768, 512, 24, 49)
+    assert video.audio_codec == "aac"
+    assert video.audio_duration is not None and abs(video.audio_duration - 49 / 24) < 0.15
 
 
 @ONE_BACKEND

@@ -566,7 +566,7 @@ def _local_param(data: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 #: The guidance scale each open-weight model's own pipeline or model card defaults to.
-GUIDANCE = {"ltx-video": 3.0, "wan-2-2-t2v-a14b": 4.0, "wan-2-2-i2v-a14b": 3.5}
+GUIDANCE = {"ltx-video": 3.0, "ltx-2": 3.0, "wan-2-2-t2v-a14b": 4.0, "wan-2-2-i2v-a14b": 3.5}
 
 
 def test_the_open_weight_models_load_with_guidance_and_a_negative_prompt(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def test_an_unnamed_model_or_missing_packages_say_why(monkeypatch: pytest.Monkey
         "ltx-video",
         "wan-2-2-t2v-a14b",
         "wan-2-2-i2v-a14b",
+        "ltx-2",
     }
     assert set(reasons.values()) == {"no weights: name them in SEEDANCE_LOCAL_WEIGHTS"}
     monkeypatch.setattr(weights, "missing_packages", lambda: ["torch", "diffusers"])
@@ -66,8 +67,9 @@ def test_the_local_models_join_the_catalog_and_leave_it_with_their_names() -> No
         "ltx-video",
         "wan-2-2-t2v-a14b",
         "wan-2-2-i2v-a14b",
+        "ltx-2",
     ]
-    assert len(BOTH.models) == len(shipped.models) + 7
+    assert len(BOTH.models) == len(shipped.models) + 8
     back = BOTH.without(local)
     assert back.find(WAN) is None and back.find("wan2.1-t2v-1.3b") is None
     assert [m.id for m in back.models] == [m.id for m in shipped.models]

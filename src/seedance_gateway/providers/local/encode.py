@@ -10,10 +10,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-from av.audio.stream import AudioStream
-from av.container import OutputContainer
 import numpy as np
 import numpy.typing as npt
+from av.audio.stream import AudioStream
+from av.container import OutputContainer
 from PIL import Image
 
 PRESET = "veryfast"  #: x264: a model's frames are worth a better preset than the preview's

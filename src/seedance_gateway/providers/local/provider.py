@@ -159,7 +159,7 @@ class LocalProvider:
         takes = inspect.signature(pipeline.__call__).parameters
         if "frame_rate" in takes:  # LTX conditions on it (its default is 25)
             options["frame_rate"] = request.fps
-        if getattr(pipeline.vae.config, "timestep_conditioning", False):
+        if type(pipeline).__name__ in LTX_VIDEO and pipeline.vae.config.timestep_conditioning:
             options |= LTX_DECODE  # LTX-Video 0.9.1+: its VAE decodes from a noised latent
         if request.guidance is not None:
             options["guidance_scale"] = request.guidance
@@ -186,7 +186,9 @@ class LocalProvider:
                 code="out_of_memory",
             ) from exc
         step(DENOISE_SHARE)
-        encode.write(result.frames, request.fps, video, last_frame)
+        encode.write(
+            result.frames, request.fps, video, last_frame, _sound(pipeline, request, result)
+        )
 
 
 class _Stopped(Exception):
@@ -199,9 +201,21 @@ FRAME_ARGUMENTS = {"first_frame": "image", "last_frame": "last_image"}
 IMAGE_PIPELINES = {
     "WanPipeline": "WanImageToVideoPipeline",  # Wan 2.2 TI2V 5B
     "LTXPipeline": "LTXImageToVideoPipeline",
+    "LTX2Pipeline": "LTX2ImageToVideoPipeline",
 }
 #: The decode settings of LTX-Video 0.9.1 and later (diffusers' documented values).
 LTX_DECODE = {"decode_timestep": 0.03, "decode_noise_scale": 0.025}
+LTX_VIDEO = ("LTXPipeline", "LTXImageToVideoPipeline")
+
+
+def _sound(pipeline: Any, request: GenerationRequest, result: Any) -> encode.Soundtrack | None:
+    """The model's sound when it makes some and the request wants it (LTX-2: a waveform
+    tensor, batch x channels x samples, at its vocoder's output rate)."""
+    audio = getattr(result, "audio", None)
+    if audio is None or not request.generate_audio:
+        return None
+    samples = audio[0].float().cpu().numpy()
+    return encode.Soundtrack(samples, int(pipeline.vocoder.config.output_sampling_rate))
 
 
 def _taking_images(pipeline: Any) -> Any:
