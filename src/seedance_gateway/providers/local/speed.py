@@ -140,8 +140,11 @@ def apply(pipeline: Any, speed: Speed, device: str) -> Any:
             transformer.set_attention_backend(speed.attention)
     _place(pipeline, speed.offload, device)
     if speed.compile:
+        # one graph per block, unless fp8's or the cache's hooks sit in it: dynamo cannot
+        # trace them (a Parameter built in a hook, ``inspect.signature``), so they break it
+        whole = not (speed.fp8 or speed.cache)
         for transformer in _transformers(pipeline):
-            transformer.compile_repeated_blocks(fullgraph=True)
+            transformer.compile_repeated_blocks(fullgraph=whole)
     return pipeline
 
 
