@@ -76,9 +76,7 @@ def image_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def local_server(server_factory: Any, weights: Path, image_weights: dict[str, Path]) -> Any:
     named = [f"{MODEL}={weights}", *(f"{m}={path}" for m, path in image_weights.items())]
     # polling for progress must never meet the rate limit, however slow the CPU
-    server = server_factory(
-        start=False, local_weights=",".join(named), rate_limit="100000/minute"
-    )
+    server = server_factory(start=False, local_weights=",".join(named), rate_limit="100000/minute")
     server.env.update(OFFLINE)
     server.start()
     return server
