@@ -625,3 +625,62 @@ def test_every_page_at_desktop_and_phone_width(page: Page, server: Any) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         kept = http.get("/api/v1/account", headers={"Authorization": f"Bearer {admin}"})
     assert kept.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server that also offers a tiny open-weight model (``e2e.tiny_wan``), offline. Made
+    after the browser, whose event loop runs in this thread: the migration runs in another."""
+    from e2e.tiny_wan import save_tiny_wan
+
+    weights = save_tiny_wan(tmp_path_factory.mktemp("weights") / "tiny-wan")
+    path = tmp_path_factory.mktemp("local-db") / "seedance.db"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))).result()
+    settings = {**SHARED_SETTINGS, "local_weights": f"wan-2-1-t2v-1-3b={weights}"}
+    server = make_server(
+        tmp_path_factory.mktemp("local-server"), f"sqlite+aiosqlite:///{path}", **settings
+    )
+    server.env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_an_open_weight_model_takes_a_decimal_and_a_text_in_the_playground(
+    browser: Browser, local_server: Any
+) -> None:
+    """The guidance scale (a decimal: any step) and the negative prompt (a text, its length
+    capped) under "More options" reach the generation as a number and a string."""
+    context = browser.new_context(viewport=DESKTOP, base_url=local_server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    key = new_key(local_server, 1000, "open-weights")
+    sign_in_with_key(page, key)
+    page.get_by_label("Model", exact=True).select_option("wan-2-1-t2v-1-3b")
+    page.get_by_label("Duration", exact=True).fill("1")
+    page.get_by_label("Steps", exact=True).fill("2")
+    page.get_by_text("More options").click()
+    guidance = page.get_by_label("Guidance scale", exact=True)
+    negative = page.get_by_label("Negative prompt", exact=True)
+    expect(guidance).to_have_attribute("step", "any")
+    expect(negative).to_have_attribute("maxlength", "2000")
+    guidance.fill("7.5")
+    negative.fill("blur, text")
+    page.get_by_label("Prompt", exact=True).fill("a red kite over the sea")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=180_000
+    )
+    task_id = page.locator("#run-t code").inner_text()
+    context.close()
+    with httpx.Client(base_url=local_server.url, timeout=30) as http:
+        auth = {"Authorization": f"Bearer {key}"}
+        task = http.get(f"/api/v1/generations/{task_id}", headers=auth).json()
+    assert not errors, errors
+    params = task["request"]["params"]
+    assert (params["guidance_scale"], params["negative_prompt"]) == (7.5, "blur, text")
+    assert params["steps"] == 2
