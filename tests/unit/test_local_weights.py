@@ -25,6 +25,18 @@ def test_a_malformed_setting_names_the_entry(setting: str) -> None:
     assert "SEEDANCE_LOCAL_WEIGHTS" in str(caught.value)
 
 
+#: The shipped open-weight models after ``WAN``, in catalog order.
+OTHER_LOCAL_MODELS = (
+    "wan-2-1-i2v-14b-480p",
+    "wan-2-1-flf2v-14b-720p",
+    "wan-2-2-ti2v-5b",
+    "ltx-video",
+    "wan-2-2-t2v-a14b",
+    "wan-2-2-i2v-a14b",
+    "ltx-2",
+)
+
+
 def test_a_named_model_with_the_packages_installed_is_offered() -> None:
     assert WAN not in weights.unavailable(BOTH, {WAN: "/srv/wan"})
     assert WAN not in weights.unavailable(BOTH, {"Wan-AI/Wan2.1-T2V-1.3B-Diffusers": "/srv"})
@@ -32,15 +44,7 @@ def test_a_named_model_with_the_packages_installed_is_offered() -> None:
 
 def test_an_unnamed_model_or_missing_packages_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
     reasons = weights.unavailable(BOTH, {WAN: "/srv/wan"})
-    assert set(reasons) == {
-        "wan-2-1-i2v-14b-480p",
-        "wan-2-1-flf2v-14b-720p",
-        "wan-2-2-ti2v-5b",
-        "ltx-video",
-        "wan-2-2-t2v-a14b",
-        "wan-2-2-i2v-a14b",
-        "ltx-2",
-    }
+    assert set(reasons) == set(OTHER_LOCAL_MODELS)
     assert set(reasons.values()) == {"no weights: name them in SEEDANCE_LOCAL_WEIGHTS"}
     monkeypatch.setattr(weights, "missing_packages", lambda: ["torch", "diffusers"])
     reason = weights.unavailable(BOTH, {WAN: "/srv/wan"})[WAN]
@@ -59,17 +63,8 @@ def test_the_local_models_join_the_catalog_and_leave_it_with_their_names() -> No
     spec = BOTH.find("wan2.1-t2v-1.3b")
     assert spec is not None and spec.id == WAN and spec.provider == "local"
     local = [m.id for m in BOTH.models if m.provider == "local"]
-    assert local == [
-        WAN,
-        "wan-2-1-i2v-14b-480p",
-        "wan-2-1-flf2v-14b-720p",
-        "wan-2-2-ti2v-5b",
-        "ltx-video",
-        "wan-2-2-t2v-a14b",
-        "wan-2-2-i2v-a14b",
-        "ltx-2",
-    ]
-    assert len(BOTH.models) == len(shipped.models) + 8
+    assert local == [WAN, *OTHER_LOCAL_MODELS]
+    assert len(BOTH.models) == len(shipped.models) + 1 + len(OTHER_LOCAL_MODELS)
     back = BOTH.without(local)
     assert back.find(WAN) is None and back.find("wan2.1-t2v-1.3b") is None
     assert [m.id for m in back.models] == [m.id for m in shipped.models]
